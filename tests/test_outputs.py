@@ -1,0 +1,64 @@
+import json
+
+import numpy as np
+import pytest
+
+from trajpipe.errors import TrajpipeError
+from trajpipe.results import Forecast, FrameResult, TrackState
+from trajpipe.sinks import JsonlSink, VideoSink, check_output_path
+
+
+def frame_result():
+    forecast = Forecast(np.array([0.4, 0.8]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, 0.5], [1.0, 1.0]]))
+    tracks = [
+        TrackState(3, 0, "person", 0.87654, np.array([1, 2, 3, 4.0]), np.array([[2.0, 4.0]]), np.array([1.0]), forecast),
+        TrackState(4, 2, "car", 0.5, np.array([5, 6, 7, 8.0]), np.array([[6.0, 8.0]]), np.array([1.0])),
+    ]
+    return FrameResult(12, 0.48, tracks)
+
+
+def test_jsonl_record_schema():
+    record = json.loads(json.dumps(frame_result().to_json()))
+    assert record["frame"] == 12 and record["timestamp"] == 0.48
+    person, car = record["tracks"]
+    assert person == {"id": 3, "class": "person", "conf": 0.877, "box": [1, 2, 3, 4], "point": [2, 4],
+                      "forecast": {"t": [0.4, 0.8], "xy": [[1, 2], [3, 4]], "sigma": [[0.5, 0.5], [1, 1]]}}
+    assert "forecast" not in car and car["class"] == "car"
+
+
+def test_jsonl_sink_is_atomic_and_keeps_old_output_when_nothing_was_written(tmp_path):
+    path = tmp_path / "out.jsonl"
+    path.write_text("previous run\n")
+    sink = JsonlSink(path)
+    sink.close()
+    assert path.read_text() == "previous run\n"
+    sink = JsonlSink(path)
+    sink.write(frame_result().to_json())
+    assert path.read_text() == "previous run\n"  # not replaced until complete
+    sink.close()
+    assert json.loads(path.read_text())["frame"] == 12
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_video_sink_writes_readable_video(tmp_path):
+    import cv2
+
+    path = tmp_path / "v.mp4"
+    sink = VideoSink(path, fps=25)
+    for i in range(5):
+        sink.write(np.full((48, 64, 3), i * 40, np.uint8))
+    sink.close()
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 5 and cap.get(cv2.CAP_PROP_FPS) == 25
+    with pytest.raises(TrajpipeError, match="must end in"):
+        VideoSink(tmp_path / "v.gif", fps=25)
+
+
+def test_output_path_checks(tmp_path):
+    source = tmp_path / "in.mp4"
+    source.write_bytes(b"x")
+    with pytest.raises(TrajpipeError, match="directory does not exist"):
+        check_output_path(tmp_path / "nope" / "out.mp4", [source], "video")
+    with pytest.raises(TrajpipeError, match="overwrite its input"):
+        check_output_path(tmp_path / "." / "in.mp4", [source], "video")
+    assert check_output_path(tmp_path / "out.mp4", [source], "video") == tmp_path / "out.mp4"

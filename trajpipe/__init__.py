@@ -1,0 +1,20 @@
+"""trajpipe: detect, track and forecast object trajectories in video."""
+
+__version__ = "0.1.0"
+
+from .config import Config, load_config  # noqa: E402
+from .errors import TrajpipeError  # noqa: E402
+from .forecast import Forecaster  # noqa: E402
+from .results import Forecast, FrameResult, TrackState  # noqa: E402
+
+
+def __getattr__(name):
+    # Pipeline pulls in Ultralytics and torch: import it only when asked for.
+    if name == "Pipeline":
+        from .pipeline import Pipeline
+
+        return Pipeline
+    raise AttributeError(f"module 'trajpipe' has no attribute {name!r}")
+
+
+__all__ = ["Config", "Forecast", "Forecaster", "FrameResult", "Pipeline", "TrackState", "TrajpipeError", "load_config"]

@@ -1,0 +1,131 @@
+"""One typed configuration: defaults here, documented in configs/default.yaml, overridable by
+a YAML file and by ``key=value`` pairs on the command line (as Ultralytics does)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import TrajpipeError
+
+DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
+
+
+@dataclass
+class Config:
+    model: str | None = None  # detector weights; None: weights/yolov8n_int8.tflite, else Ultralytics' yolo26n.pt
+    tracker: str = "bytetrack"  # bytetrack | botsort | path to an Ultralytics tracker YAML
+    conf: float = 0.25  # detection confidence threshold
+    iou: float = 0.7  # NMS IoU threshold
+    imgsz: int | None = None  # detector input size; None: the model's own
+    classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all
+    forecaster: str = "cv"  # lstm | cv | path to a forecaster checkpoint
+    forecaster_weights: str = "weights/forecaster.pt"  # checkpoint used by forecaster=lstm
+    min_track_age: float = 0.8  # seconds a track must have been seen before it is forecast
+    history_seconds: float = 6.0  # how much past each track keeps
+    lost_track_ttl: float = 2.0  # seconds after its last sighting that a lost track is forgotten
+    trail_seconds: float = 2.0  # length of the drawn past trail
+    draw_boxes: bool = True
+    draw_hud: bool = True
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def merged(self, overrides: dict[str, Any]) -> "Config":
+        """A copy with ``overrides`` applied and validated. Unknown keys are an error."""
+        unknown = sorted(set(overrides) - set(self.keys()))
+        if unknown:
+            raise TrajpipeError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(self.keys())}")
+        cfg = dataclasses.replace(self, **{k: _coerce(k, v) for k, v in overrides.items()})
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        def bad(key: str, why: str) -> TrajpipeError:
+            return TrajpipeError(f"invalid value for {key}={getattr(self, key)!r}: {why}")
+
+        if not 0.0 <= self.conf <= 1.0:
+            raise bad("conf", "must be between 0 and 1")
+        if not 0.0 < self.iou <= 1.0:
+            raise bad("iou", "must be in (0, 1]")
+        if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
+            raise bad("imgsz", "must be a positive multiple of 32")
+        for key in ("min_track_age", "history_seconds", "lost_track_ttl", "trail_seconds"):
+            if getattr(self, key) < 0:
+                raise bad(key, "must be >= 0 seconds")
+        if self.history_seconds < self.min_track_age:
+            raise bad("history_seconds", "must be >= min_track_age")
+        if not self.tracker:
+            raise bad("tracker", "must be bytetrack, botsort or a tracker YAML path")
+        if not self.forecaster:
+            raise bad("forecaster", "must be lstm, cv or a checkpoint path")
+
+
+_TYPES = {f.name: f.type for f in fields(Config)}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Turn a YAML/CLI value into the field's type, with a clear error when it can't be."""
+    kind = _TYPES[key]
+    if isinstance(value, str) and kind != "str":
+        value = yaml.safe_load(value) if value.strip() else None
+    try:
+        if value is None:
+            if "None" in kind:
+                return None
+            raise ValueError
+        if kind.startswith("list"):
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, (list, tuple)):
+                raise ValueError
+            return [str(x).strip() for x in items if str(x).strip()]
+        if kind.startswith("bool"):
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if kind.startswith("int"):
+            if isinstance(value, bool) or float(value) != int(value):
+                raise ValueError
+            return int(value)
+        if kind.startswith("float"):
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        expected = kind.replace(" | None", " or null")
+        raise TrajpipeError(f"invalid value for {key}={value!r}: expected {expected}") from None
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["conf=0.4", "classes=person,car"]`` -> ``{"conf": "0.4", "classes": "person,car"}``."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise TrajpipeError(f"expected key=value, got {pair!r}")
+        overrides[key.strip()] = value
+    return overrides
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the YAML file at ``path`` (if any), then ``overrides``."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise TrajpipeError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise TrajpipeError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        if not isinstance(loaded, dict):
+            raise TrajpipeError(f"config file {path} must be a mapping of key: value")
+        values.update(loaded)
+    values.update(overrides or {})
+    return Config().merged(values)

@@ -1,0 +1,23 @@
+"""Constant-velocity forecaster: the baseline every learned model must beat."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Forecaster
+
+
+class ConstantVelocityForecaster(Forecaster):
+    """Extrapolates the last observed step's velocity. Exact on straight, uniform motion."""
+
+    name = "cv"
+
+    def __init__(self, obs_steps: int = 8, pred_steps: int = 12, dt: float = 0.4):
+        self.obs_steps, self.pred_steps, self.dt = obs_steps, pred_steps, dt
+
+    def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
+        obs = self._check_obs(obs)
+        velocity = obs[:, -1] - obs[:, -2]  # per step of the input grid
+        steps = np.arange(1, self.pred_steps + 1, dtype=np.float32)
+        mean = obs[:, -1:, :] + steps[None, :, None] * velocity[:, None, :]
+        return mean, None

@@ -1,0 +1,95 @@
+"""Drawing: boxes with id and class, past trails, fading forecast paths and a small HUD.
+
+Each annotator draws in place on a BGR frame; ``Overlay`` composes them (as ``supervision`` does).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .results import FrameResult, TrackState
+
+# Tracks get colours from a fixed palette so an id keeps its colour (BGR).
+PALETTE = [(255, 144, 30), (80, 200, 80), (60, 60, 240), (200, 100, 220), (240, 200, 80),
+           (100, 180, 250), (180, 230, 120), (150, 100, 255), (230, 230, 230), (70, 140, 200)]
+FORECAST_NEAR = np.array([0, 255, 255], np.float32)  # bright yellow: the next few tenths of a second
+FORECAST_FAR = np.array([0, 90, 170], np.float32)  # dim orange: the end of the horizon
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def track_colour(track_id: int) -> tuple[int, int, int]:
+    return PALETTE[track_id % len(PALETTE)]
+
+
+def _pixel(point) -> tuple[int, int]:
+    return int(round(float(point[0]))), int(round(float(point[1])))
+
+
+def draw_boxes(image: np.ndarray, tracks: list[TrackState]) -> None:
+    for track in tracks:
+        colour = track_colour(track.id)
+        x1, y1, x2, y2 = (int(v) for v in track.box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 1, cv2.LINE_AA)
+        label = f"{track.id} {track.class_name}"
+        (w, h), _ = cv2.getTextSize(label, FONT, 0.4, 1)
+        top = max(y1 - h - 4, 0)
+        cv2.rectangle(image, (x1, top), (x1 + w + 4, top + h + 4), colour, -1)
+        cv2.putText(image, label, (x1 + 2, top + h + 1), FONT, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+
+
+def draw_trails(image: np.ndarray, tracks: list[TrackState], now: float, seconds: float) -> None:
+    for track in tracks:
+        recent = track.history[track.history_times >= now - seconds]
+        if len(recent) >= 2:
+            cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
+
+
+def draw_forecasts(image: np.ndarray, tracks: list[TrackState]) -> None:
+    for track in tracks:
+        forecast = track.forecast
+        if forecast is None:
+            continue
+        path = np.vstack([track.history[-1:], forecast.points])
+        steps = len(forecast.points)
+        for k in range(steps):
+            fade = k / max(steps - 1, 1)
+            colour = tuple(int(c) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
+            thickness = 3 if fade < 0.34 else 2 if fade < 0.67 else 1
+            cv2.line(image, _pixel(path[k]), _pixel(path[k + 1]), colour, thickness, cv2.LINE_AA)
+        end = _pixel(path[-1])
+        if forecast.sigma is not None:
+            axes = tuple(max(1, int(round(float(s)))) for s in forecast.sigma[-1])
+            cv2.ellipse(image, end, axes, 0, 0, 360, tuple(int(c) for c in FORECAST_FAR), 1, cv2.LINE_AA)
+        cv2.circle(image, end, 4, tuple(int(c) for c in FORECAST_FAR), -1, cv2.LINE_AA)
+        cv2.circle(image, end, 4, (0, 0, 0), 1, cv2.LINE_AA)
+
+
+def draw_hud(image: np.ndarray, lines: list[str]) -> None:
+    """Text lines on a translucent dark panel in the top-left corner."""
+    line_height = 18
+    width = max(cv2.getTextSize(line, FONT, 0.5, 1)[0][0] for line in lines) + 12
+    height = line_height * len(lines) + 8
+    panel = image[:height, :width]
+    panel[:] = (panel * 0.35).astype(np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(image, line, (6, 18 + i * line_height), FONT, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+class Overlay:
+    """Draws a ``FrameResult`` onto its frame; which layers are drawn is configurable."""
+
+    def __init__(self, trail_seconds: float = 2.0, boxes: bool = True, hud: bool = True):
+        self.trail_seconds = trail_seconds
+        self.boxes = boxes
+        self.hud = hud
+
+    def draw(self, image: np.ndarray, result: FrameResult, hud_lines: list[str] | None = None) -> np.ndarray:
+        if self.trail_seconds > 0:
+            draw_trails(image, result.tracks, result.timestamp, self.trail_seconds)
+        draw_forecasts(image, result.tracks)
+        if self.boxes:
+            draw_boxes(image, result.tracks)
+        if self.hud and hud_lines:
+            draw_hud(image, hud_lines)
+        return image

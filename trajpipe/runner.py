@@ -1,0 +1,154 @@
+"""Run a pipeline over a source and write the annotated video and JSON lines (what ``trajpipe run`` does)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import TrajpipeError
+from .overlay import Overlay
+from .pipeline import Pipeline
+from .sinks import VIDEO_CODECS, JsonlSink, VideoSink, check_output_path
+from .sources import open_source
+
+
+@dataclass
+class RunSummary:
+    source: str
+    frames: int
+    seconds: float
+    track_ids: int
+    forecast_ids: int
+    output_video: str | None
+    output_jsonl: str | None
+    interrupted: bool
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        outputs = [f"video -> {self.output_video}" if self.output_video else None,
+                   f"JSON lines -> {self.output_jsonl}" if self.output_jsonl else None]
+        written = "; ".join(o for o in outputs if o) or "no outputs written"
+        stop = " Stopped early by interrupt; outputs are complete up to the last frame." if self.interrupted else ""
+        return (f"Processed {self.frames} frames of {self.source} in {self.seconds:.1f} s "
+                f"({self.fps:.1f} FPS mean). {self.track_ids} track ids seen, {self.forecast_ids} forecast. "
+                f"{written}.{stop}")
+
+
+class _Display:
+    """An OpenCV window when a display exists; otherwise says so once and stays headless."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        if enabled and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            print("trajpipe: --show needs a display and none is available; continuing headless", file=sys.stderr)
+            self.enabled = False
+
+    def show(self, image) -> bool:
+        """Shows ``image``; returns False when the user asked to quit (q or Esc)."""
+        if not self.enabled:
+            return True
+        import cv2
+
+        try:
+            cv2.imshow("trajpipe", image)
+            return cv2.waitKey(1) & 0xFF not in (ord("q"), 27)
+        except cv2.error as exc:
+            print(f"trajpipe: cannot open a window ({str(exc).splitlines()[0]}); continuing headless", file=sys.stderr)
+            self.enabled = False
+            return True
+
+    def close(self) -> None:
+        if self.enabled:
+            import cv2
+
+            cv2.destroyAllWindows()
+
+
+def check_outputs(source, output_video: str | None, output_jsonl: str | None) -> None:
+    """Fail before any work on outputs that could not be written or would overwrite an input."""
+    inputs = [Path(str(source))]
+    if output_video:
+        check_output_path(output_video, inputs, "video")
+        if Path(output_video).suffix.lower() not in VIDEO_CODECS:
+            raise TrajpipeError(f"video output must end in {', '.join(VIDEO_CODECS)}: {output_video}")
+    if output_jsonl and output_jsonl != "-":
+        check_output_path(output_jsonl, inputs, "JSON-lines")
+        if output_video and Path(output_video).resolve() == Path(output_jsonl).resolve():
+            raise TrajpipeError(f"video and JSON-lines outputs are the same file: {output_video}")
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
+        max_frames: int | None = None, show: bool = False, progress: bool = True) -> RunSummary:
+    """Process ``source`` frame by frame; Ctrl-C or SIGTERM stop cleanly with outputs finalised."""
+    if max_frames is not None and max_frames < 1:
+        raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
+    check_outputs(source, output_video, output_jsonl)
+    frames_in = open_source(source)
+    try:
+        video = VideoSink(output_video, frames_in.fps) if output_video else None
+        jsonl = JsonlSink(output_jsonl) if output_jsonl else None
+    except BaseException:
+        frames_in.close()
+        raise
+    sinks = [s for s in (video, jsonl) if s is not None]
+
+    overlay = Overlay(pipeline.config.trail_seconds, pipeline.config.draw_boxes, pipeline.config.draw_hud)
+    display = _Display(show)
+    total = frames_in.frame_count or None
+    if total and max_frames:
+        total = min(total, max_frames)
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+    seen, forecast_ids, frames, interrupted = set(), set(), 0, False
+    started = time.perf_counter()
+    try:
+        for frame in frames_in:
+            if max_frames is not None and frame.index >= max_frames:
+                break
+            result = pipeline.process(frame.image, frame.timestamp, frame.index)
+            frames += 1
+            seen.update(t.id for t in result.tracks)
+            forecast_ids.update(t.id for t in result.tracks if t.forecast is not None)
+            if jsonl:
+                jsonl.write(result.to_json())
+            if video or display.enabled:
+                fps = frames / (time.perf_counter() - started)
+                hud = [f"frame {frame.index}  t={frame.timestamp:.2f}s", f"{fps:.1f} FPS  {len(result.tracks)} tracks",
+                       f"forecast: {pipeline.forecaster.name} {pipeline.forecaster.pred_steps * pipeline.forecaster.dt:.1f}s"]
+                image = overlay.draw(frame.image, result, hud)
+                if video:
+                    video.write(image)
+                if not display.show(image):
+                    break
+            bar.update(1)
+            bar.set_postfix(tracks=len(result.tracks), refresh=False)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        elapsed = time.perf_counter() - started
+        bar.close()
+        frames_in.close()
+        display.close()
+        for sink in sinks:
+            sink.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    return RunSummary(str(source), frames, elapsed, len(seen), len(forecast_ids),
+                      output_video if video and video.frames else None,
+                      output_jsonl if jsonl and jsonl.lines else None, interrupted)

@@ -1,0 +1,100 @@
+"""Outputs written atomically: a temporary file beside the target, renamed over it when done,
+so an existing output is never replaced by a half-written one."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import TrajpipeError
+
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+
+
+def check_output_path(path: str | Path, inputs: list[Path], kind: str) -> Path:
+    """Fail early on an output that could not be written or would destroy an input."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise TrajpipeError(f"{kind} output directory does not exist: {path.parent}")
+    if path.is_dir():
+        raise TrajpipeError(f"{kind} output is a directory: {path}")
+    for source in inputs:
+        if path.resolve() == source.resolve() or (path.exists() and source.exists() and path.samefile(source)):
+            raise TrajpipeError(f"{kind} output would overwrite its input: {path}")
+    return path
+
+
+class AtomicFile:
+    """A ``path`` whose content lives at a hidden temporary name until :meth:`commit`."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+
+    def commit(self) -> None:
+        os.replace(self.partial, self.path)
+
+    def discard(self) -> None:
+        self.partial.unlink(missing_ok=True)
+
+
+class VideoSink:
+    """Annotated frames to an MP4 (mp4v) or AVI (MJPG) file at the source's frame rate."""
+
+    def __init__(self, path: str | Path, fps: float):
+        self.file = AtomicFile(path)
+        codec = VIDEO_CODECS.get(self.file.path.suffix.lower())
+        if codec is None:
+            raise TrajpipeError(f"video output must end in {', '.join(VIDEO_CODECS)}: {path}")
+        self.fourcc = cv2.VideoWriter_fourcc(*codec)
+        self.fps = fps if fps > 0 else 25.0
+        self.writer: cv2.VideoWriter | None = None
+        self.frames = 0
+
+    def write(self, image: np.ndarray) -> None:
+        if self.writer is None:
+            height, width = image.shape[:2]
+            self.writer = cv2.VideoWriter(str(self.file.partial), self.fourcc, self.fps, (width, height))
+            if not self.writer.isOpened():
+                raise TrajpipeError(f"cannot write video {self.file.path}")
+        self.writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file; with no frame written, leave any existing output untouched."""
+        if self.writer is not None:
+            self.writer.release()
+            self.writer = None
+        if self.frames:
+            self.file.commit()
+        else:
+            self.file.discard()
+
+
+class JsonlSink:
+    """One JSON object per line, flushed per frame; ``-`` writes to standard output."""
+
+    def __init__(self, path: str | Path):
+        self.to_stdout = str(path) == "-"
+        self.file = None if self.to_stdout else AtomicFile(path)
+        self.stream = sys.stdout if self.to_stdout else open(self.file.partial, "w", encoding="utf-8")
+        self.lines = 0
+
+    def write(self, record: dict) -> None:
+        self.stream.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self.stream.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        if self.to_stdout:
+            return
+        self.stream.close()
+        if self.lines:
+            self.file.commit()
+        else:
+            self.file.discard()
