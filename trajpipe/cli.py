@@ -23,7 +23,7 @@ def _default_output(source: str, suffix: str) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
     from .runner import check_outputs, run
-    from .sources import open_source
+    from .sources import is_live, open_source
 
     overrides = parse_overrides(args.overrides)
     for key in ("model", "forecaster"):
@@ -37,8 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     none = {"", "none"}
     output_video = None if output_video is None or output_video.lower() in none else output_video
     output_jsonl = None if output_jsonl is None or output_jsonl.lower() in none else output_jsonl
-    # Check the source and outputs before paying for model loading.
-    open_source(args.source).close()
+    # Check file sources and outputs before paying for model loading.
+    if not is_live(args.source):
+        open_source(args.source).close()
     check_outputs(args.source, output_video, output_jsonl)
     with Pipeline(config) as pipeline:
         summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Config keys (set with key=value or in a --config YAML; see configs/default.yaml):\n{CONFIG_HELP}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("source", help="video file to process")
+    run.add_argument("source", help="video file, webcam index (0), device (/dev/video0) or stream URL (rtsp://, http://)")
     run.add_argument("--model", help="detector weights (.tflite, .pt, ...); default weights/yolov8n_int8.tflite, "
                                      "else Ultralytics' yolo26n.pt download")
     run.add_argument("--forecaster", help="lstm (weights/forecaster.pt), cv (constant velocity) or a checkpoint path")

@@ -31,6 +31,12 @@ class Config:
     trail_seconds: float = 2.0  # length of the drawn past trail
     draw_boxes: bool = True
     draw_hud: bool = True
+    homography: str | None = None  # file with a 3x3 image->ground matrix (.npy, .json, text)
+    homography_points: list[list[float]] | None = None  # or >= 4 rows [u, v, x, y]: pixel (u, v) is ground (x, y)
+    reconnect_timeout: float = 30.0  # live sources: give up after the stream has been lost this long
+    reconnect_max_delay: float = 4.0  # live sources: longest wait between reconnection attempts
+    read_timeout: float = 5.0  # live sources: a stream silent this long counts as lost
+    outage_grace: float = 5.0  # live sources: keep tracks through outages up to this long
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -55,11 +61,16 @@ class Config:
             raise bad("iou", "must be in (0, 1]")
         if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
             raise bad("imgsz", "must be a positive multiple of 32")
-        for key in ("min_track_age", "history_seconds", "lost_track_ttl", "trail_seconds"):
+        for key in ("min_track_age", "history_seconds", "lost_track_ttl", "trail_seconds", "outage_grace"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0 seconds")
         if self.history_seconds < self.min_track_age:
             raise bad("history_seconds", "must be >= min_track_age")
+        for key in ("reconnect_timeout", "reconnect_max_delay", "read_timeout"):
+            if getattr(self, key) <= 0:
+                raise bad(key, "must be > 0 seconds")
+        if self.homography is not None and self.homography_points is not None:
+            raise bad("homography", "set homography or homography_points, not both")
         if not self.tracker:
             raise bad("tracker", "must be bytetrack, botsort or a tracker YAML path")
         if not self.forecaster:
@@ -79,6 +90,9 @@ def _coerce(key: str, value: Any) -> Any:
             if "None" in kind:
                 return None
             raise ValueError
+        if kind.startswith("list[list"):
+            rows = [[float(x) for x in row] for row in value]
+            return rows
         if kind.startswith("list"):
             items = value.split(",") if isinstance(value, str) else value
             if not isinstance(items, (list, tuple)):

@@ -100,6 +100,9 @@ class YoloTracker:
                                  tracker=self.tracker)
         if imgsz is not None:
             self.predict_args["imgsz"] = imgsz
+        # The first inference sets up the backend (over a second); pay it now, not on a live frame.
+        self(np.zeros((480, 640, 3), np.uint8))
+        self.reset()
 
     def _class_ids(self, classes: list[str] | None) -> list[int] | None:
         if not classes:

@@ -9,9 +9,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Forecast:
-    times: np.ndarray  # (T,) seconds after the frame's timestamp
-    points: np.ndarray  # (T, 2) pixels, bottom-centre of the box
-    sigma: np.ndarray | None = None  # (T, 2) per-step standard deviation in pixels, when the forecaster gives one
+    times: np.ndarray  # (T,) seconds after ``origin``
+    points: np.ndarray  # (T, 2) in the track's units: pixels (bottom-centre of the box) for video
+    sigma: np.ndarray | None = None  # (T, 2) per-step standard deviation, when the forecaster gives one
+    origin: float = 0.0  # timestamp (s) of the last observation, which ``times`` count from
+    points_world: np.ndarray | None = None  # (T, 2) ground-plane points, when a homography is configured
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class TrackState:
     history: np.ndarray  # (T, 2) past anchor points, oldest first
     history_times: np.ndarray  # (T,) their timestamps in seconds
     forecast: Forecast | None = None
+    point_world: np.ndarray | None = None  # (2,) current ground-plane point, when a homography is configured
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class FrameResult:
     timestamp: float  # seconds since the start of the source
     tracks: list[TrackState] = field(default_factory=list)
     process_seconds: float = 0.0  # time spent on this frame by the pipeline
+    latency: float | None = None  # seconds from capture to this result (live sources)
     image: np.ndarray | None = field(default=None, repr=False, compare=False)  # the frame processed (BGR)
 
     def to_json(self, ndigits: int = 2) -> dict:
@@ -43,9 +47,16 @@ class FrameResult:
         for t in self.tracks:
             record = {"id": t.id, "class": t.class_name, "conf": round(t.confidence, 3), "box": r(t.box),
                       "point": r(t.history[-1])}
+            if t.point_world is not None:
+                record["point_world"] = r(t.point_world)
             if t.forecast is not None:
-                record["forecast"] = {"t": r(t.forecast.times), "xy": r(t.forecast.points)}
+                forecast = record["forecast"] = {"t": r(t.forecast.times), "xy": r(t.forecast.points)}
                 if t.forecast.sigma is not None:
-                    record["forecast"]["sigma"] = r(t.forecast.sigma)
+                    forecast["sigma"] = r(t.forecast.sigma)
+                if t.forecast.points_world is not None:
+                    forecast["xy_world"] = r(t.forecast.points_world)
             tracks.append(record)
-        return {"frame": self.frame_index, "timestamp": round(self.timestamp, 4), "tracks": tracks}
+        record = {"frame": self.frame_index, "timestamp": round(self.timestamp, 4), "tracks": tracks}
+        if self.latency is not None:
+            record["latency"] = round(self.latency, 4)
+        return record

@@ -7,14 +7,16 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import TrajpipeError
 from .overlay import Overlay
 from .pipeline import Pipeline
 from .sinks import VIDEO_CODECS, JsonlSink, VideoSink, check_output_path
-from .sources import open_source
+from .sources import Outage
+
+MAX_REPEATS = 25  # live recordings repeat a frame to cover dropped ones, up to this many times
 
 
 @dataclass
@@ -27,6 +29,11 @@ class RunSummary:
     output_video: str | None
     output_jsonl: str | None
     interrupted: bool
+    live: bool = False
+    captured: int = 0
+    dropped: int = 0
+    mean_latency: float | None = None
+    outages: list[Outage] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -36,10 +43,20 @@ class RunSummary:
         outputs = [f"video -> {self.output_video}" if self.output_video else None,
                    f"JSON lines -> {self.output_jsonl}" if self.output_jsonl else None]
         written = "; ".join(o for o in outputs if o) or "no outputs written"
-        stop = " Stopped early by interrupt; outputs are complete up to the last frame." if self.interrupted else ""
-        return (f"Processed {self.frames} frames of {self.source} in {self.seconds:.1f} s "
-                f"({self.fps:.1f} FPS mean). {self.track_ids} track ids seen, {self.forecast_ids} forecast. "
-                f"{written}.{stop}")
+        text = (f"Processed {self.frames} frames of {self.source} in {self.seconds:.1f} s "
+                f"({self.fps:.1f} FPS mean). {self.track_ids} track ids seen, {self.forecast_ids} forecast. ")
+        if self.live:
+            share = self.dropped / self.captured if self.captured else 0.0
+            text += f"Live: {self.dropped} of {self.captured} captured frames dropped to stay fresh ({share:.0%})"
+            if self.mean_latency is not None:
+                text += f", mean latency capture->result {self.mean_latency * 1000:.0f} ms"
+            if self.outages:
+                text += f", {len(self.outages)} outage(s) totalling {sum(o.seconds for o in self.outages):.1f} s"
+            text += ". "
+        text += f"{written}."
+        if self.interrupted:
+            text += " Stopped early by interrupt; outputs are complete up to the last frame."
+        return text
 
 
 class _Display:
@@ -85,17 +102,37 @@ def check_outputs(source, output_video: str | None, output_jsonl: str | None) ->
             raise TrajpipeError(f"video and JSON-lines outputs are the same file: {output_video}")
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+class _StopRequest:
+    """SIGINT/SIGTERM handler: the first signal asks the loop to stop after the current frame, so
+    the video and the JSON lines end on the same frame; a second one stops at once."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = {}
+
+    def __call__(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self)
+
+    def uninstall(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
         max_frames: int | None = None, show: bool = False, progress: bool = True) -> RunSummary:
-    """Process ``source`` frame by frame; Ctrl-C or SIGTERM stop cleanly with outputs finalised."""
+    """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
+    outputs finalised (a second one stops at once, outputs still finalised)."""
     if max_frames is not None and max_frames < 1:
         raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
     check_outputs(source, output_video, output_jsonl)
-    frames_in = open_source(source)
+    frames_in = pipeline.open(source)
     try:
         video = VideoSink(output_video, frames_in.fps) if output_video else None
         jsonl = JsonlSink(output_jsonl) if output_jsonl else None
@@ -112,32 +149,42 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    previous_handler = None
-    if threading.current_thread() is threading.main_thread():
-        previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
-    seen, forecast_ids, frames, interrupted = set(), set(), 0, False
+    stop = _StopRequest()
+    stop.install()
+    seen, forecast_ids, latencies, frames, interrupted = set(), set(), [], 0, False
+    last_index = -1
+    forecaster = pipeline.forecaster
+    horizon = f"forecast: {forecaster.name} {forecaster.pred_steps * forecaster.dt:.1f}s"
     started = time.perf_counter()
     try:
-        for frame in frames_in:
-            if max_frames is not None and frame.index >= max_frames:
-                break
-            result = pipeline.process(frame.image, frame.timestamp, frame.index)
+        for result in pipeline.stream(frames_in, max_frames):
             frames += 1
             seen.update(t.id for t in result.tracks)
             forecast_ids.update(t.id for t in result.tracks if t.forecast is not None)
+            if result.latency is not None:
+                latencies.append(result.latency)
             if jsonl:
                 jsonl.write(result.to_json())
             if video or display.enabled:
                 fps = frames / (time.perf_counter() - started)
-                hud = [f"frame {frame.index}  t={frame.timestamp:.2f}s", f"{fps:.1f} FPS  {len(result.tracks)} tracks",
-                       f"forecast: {pipeline.forecaster.name} {pipeline.forecaster.pred_steps * pipeline.forecaster.dt:.1f}s"]
-                image = overlay.draw(frame.image, result, hud)
+                hud = [f"frame {result.frame_index}  t={result.timestamp:.2f}s",
+                       f"{fps:.1f} FPS  {len(result.tracks)} tracks", horizon]
+                if frames_in.live:
+                    hud.insert(2, f"latency {result.latency * 1000:.0f} ms  dropped {frames_in.dropped}")
+                image = overlay.draw(result.image, result, hud)
                 if video:
-                    video.write(image)
+                    # Live: repeat the frame over the ones dropped, so the recording plays in real time.
+                    repeats = min(result.frame_index - last_index, MAX_REPEATS) if frames_in.live else 1
+                    for _ in range(max(repeats, 1)):
+                        video.write(image)
                 if not display.show(image):
                     break
+            last_index = result.frame_index
             bar.update(1)
             bar.set_postfix(tracks=len(result.tracks), refresh=False)
+            if stop.requested:
+                interrupted = True
+                break
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -147,8 +194,11 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         display.close()
         for sink in sinks:
             sink.close()
-        if previous_handler is not None:
-            signal.signal(signal.SIGTERM, previous_handler)
-    return RunSummary(str(source), frames, elapsed, len(seen), len(forecast_ids),
-                      output_video if video and video.frames else None,
-                      output_jsonl if jsonl and jsonl.lines else None, interrupted)
+        stop.uninstall()
+    summary = RunSummary(str(source), frames, elapsed, len(seen), len(forecast_ids),
+                         output_video if video and video.frames else None,
+                         output_jsonl if jsonl and jsonl.lines else None, interrupted, frames_in.live)
+    if frames_in.live:
+        summary.captured, summary.dropped, summary.outages = frames_in.captured, frames_in.dropped, list(frames_in.outages)
+        summary.mean_latency = sum(latencies) / len(latencies) if latencies else None
+    return summary

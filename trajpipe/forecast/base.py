@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import TrajpipeError
+
+_STATE_INIT = threading.Lock()
 
 
 class Forecaster(ABC):
@@ -50,6 +53,55 @@ class Forecaster(ABC):
     @abstractmethod
     def predict_with_sigma(self, obs, dt: float | None = None, scale=None, groups=None) -> tuple[np.ndarray, np.ndarray | None]:
         """Like :meth:`predict`, plus per-step standard deviations (N, T_pred, 2) in obs units, or None."""
+
+    # Stateful use, for callers that already have detections (no YOLO): feed observations one by
+    # one, then ask for every live track's forecast. One producer and one consumer thread may share it.
+    lost_track_ttl: float = 2.0  # seconds after its last update that a track is forgotten
+    min_track_age: float = 0.8  # seconds of observation before a track is forecast
+
+    def update(self, track_id: int, timestamp: float, box_or_point) -> None:
+        """Record one observation: a box ``[x1, y1, x2, y2]`` in pixels (the bottom centre is
+        tracked, the height sets the scale) or a point ``[x, y]`` in metres."""
+        from ..history import TrackHistory
+
+        value = np.asarray(box_or_point, np.float64).ravel()
+        if value.size == 4:
+            point, box = [(value[0] + value[2]) / 2, value[3]], value.tolist()
+        elif value.size == 2:
+            point, box = value.tolist(), None
+        else:
+            raise ValueError(f"expected a box [x1, y1, x2, y2] or a point [x, y], got {value.size} values")
+        lock, tracks = self._state()
+        with lock:
+            history = tracks.get(track_id)
+            if history is not None and timestamp <= history.last_seen:
+                raise ValueError(f"track {track_id}: timestamp {timestamp} is not after {history.last_seen}")
+            if history is None:
+                history = tracks[track_id] = TrackHistory(track_id, -1)
+            history.append(float(timestamp), point, box, 1.0)
+            horizon = self.obs_steps * self.dt + 1.0
+            for tid in [tid for tid, h in tracks.items() if timestamp - h.last_seen > self.lost_track_ttl]:
+                del tracks[tid]
+            history.trim_before(timestamp - horizon)
+
+    def forecast_all(self) -> dict:
+        """``{track_id: Forecast}`` for every live track observed for at least ``min_track_age``;
+        each forecast starts at its track's last observation (``Forecast.origin``)."""
+        from .stage import forecast_histories
+
+        lock, tracks = self._state()
+        with lock:
+            histories = list(tracks.values())
+            forecasts = forecast_histories(self, histories, self.min_track_age)
+        return {h.track_id: f for h, f in zip(histories, forecasts) if f is not None}
+
+    def _state(self) -> tuple[threading.Lock, dict]:
+        # Created on first use so that subclasses need not call a base __init__.
+        state = self.__dict__.get("_stateful")
+        if state is None:
+            with _STATE_INIT:
+                state = self.__dict__.setdefault("_stateful", (threading.Lock(), {}))
+        return state
 
     def _check_obs(self, obs) -> np.ndarray:
         obs = np.asarray(obs, dtype=np.float32)

@@ -1,0 +1,56 @@
+"""``trajpipe run`` as a user runs it: a real process, real detector, real video."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+
+
+def trajpipe(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "trajpipe", "run", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_jsonl_to_stdout_with_logs_on_stderr(concourse, detector_weights):
+    proc = trajpipe(concourse, "--model", detector_weights, "--forecaster", "cv", "--max-frames", 5,
+                    "--output-jsonl", "-")
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["frame"] for r in records] == [0, 1, 2, 3, 4]
+    assert "Processed 5 frames" in err
+
+
+def test_show_without_a_display_carries_on_headless(concourse, detector_weights, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = trajpipe(concourse, "--model", detector_weights, "--forecaster", "cv", "--max-frames", 3, "--show",
+                    "--output-video", tmp_path / "o.mp4", env=env)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert "--show needs a display and none is available; continuing headless" in err
+    assert cv2.VideoCapture(str(tmp_path / "o.mp4")).get(cv2.CAP_PROP_FRAME_COUNT) == 3
+
+
+def test_sigint_finalises_video_and_json_lines(concourse, detector_weights, tmp_path):
+    video, jsonl = tmp_path / "o.mp4", tmp_path / "o.jsonl"
+    partial = tmp_path / ".o.partial.jsonl"
+    proc = trajpipe(concourse, "--model", detector_weights, "--forecaster", "cv",
+                    "--output-video", video, "--output-jsonl", jsonl)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not partial.exists() or partial.read_text().count("\n") < 20):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Stopped early by interrupt" in out
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert 20 <= len(records) < 341
+    assert [r["frame"] for r in records] == list(range(len(records)))
+    cap = cv2.VideoCapture(str(video))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == len(records)
+    assert cap.read()[0]
+    assert not partial.exists()
