@@ -33,6 +33,7 @@ class Config:
     draw_hud: bool = True
     homography: str | None = None  # file with a 3x3 image->ground matrix (.npy, .json, text)
     homography_points: list[list[float]] | None = None  # or >= 4 rows [u, v, x, y]: pixel (u, v) is ground (x, y)
+    loop: bool = False  # video files: play again from the start at the end (soak tests, demos)
     reconnect_timeout: float = 30.0  # live sources: give up after the stream has been lost this long
     reconnect_max_delay: float = 4.0  # live sources: longest wait between reconnection attempts
     read_timeout: float = 5.0  # live sources: a stream silent this long counts as lost

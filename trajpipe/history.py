@@ -22,6 +22,7 @@ class TrackHistory:
     points: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     boxes: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
     confidences: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
+    _arrays: tuple | None = field(default=None, repr=False)  # arrays() of the current samples, built once
 
     @property
     def last_seen(self) -> float:
@@ -33,6 +34,7 @@ class TrackHistory:
         return self.times[-1] - self.times[0]
 
     def append(self, t: float, point, box, confidence: float) -> None:
+        self._arrays = None
         self.times.append(t)
         self.points.append(point)
         self.boxes.append(box)
@@ -41,17 +43,18 @@ class TrackHistory:
     def trim_before(self, t: float) -> None:
         # Keep one sample before t so that interpolation over [t, now] stays defined.
         while len(self.times) > 2 and self.times[1] <= t:
+            self._arrays = None
             for seq in (self.times, self.points, self.boxes, self.confidences):
                 seq.popleft()
 
-    def arrays(self, since: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``(times (T,), points (T, 2))``, optionally only samples at or after ``since``."""
-        times = np.fromiter(self.times, np.float64, len(self.times))
-        points = np.asarray(self.points, np.float64).reshape(-1, 2)
-        if since is not None:
-            keep = times >= since
-            times, points = times[keep], points[keep]
-        return times, points
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(times (T,), points (T, 2))``, read-only and shared until the next change."""
+        if self._arrays is None:
+            times = np.fromiter(self.times, np.float64, len(self.times))
+            points = np.asarray(self.points, np.float64).reshape(-1, 2)
+            times.flags.writeable = points.flags.writeable = False
+            self._arrays = times, points
+        return self._arrays
 
 
 class TrackHistories:

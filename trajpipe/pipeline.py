@@ -91,7 +91,7 @@ class Pipeline:
     def open(self, source) -> VideoFileSource | LiveSource:
         """The frame source for ``source`` with this pipeline's live-stream settings."""
         cfg = self.config
-        return open_source(source, reconnect_timeout=cfg.reconnect_timeout,
+        return open_source(source, loop=cfg.loop, reconnect_timeout=cfg.reconnect_timeout,
                            reconnect_max_delay=cfg.reconnect_max_delay, read_timeout=cfg.read_timeout)
 
     def stream(self, source, max_frames: int | None = None) -> Iterator[FrameResult]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .errors import TrajpipeError
 from .overlay import Overlay
 from .pipeline import Pipeline
+from .results import FrameResult
 from .sinks import VIDEO_CODECS, JsonlSink, VideoSink, check_output_path
 from .sources import Outage
 
@@ -89,6 +92,49 @@ class _Display:
             cv2.destroyAllWindows()
 
 
+class _OutputWriter:
+    """Draws the overlay and writes video frames and JSON lines on a background thread, so that
+    output costs the detector (which runs on the other core) almost nothing. Order is kept; the
+    bounded queue keeps memory flat when the disk is slower than the pipeline."""
+
+    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None, queue_size: int = 8):
+        self.overlay, self.video, self.jsonl = overlay, video, jsonl
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._thread = threading.Thread(target=self._work, name="trajpipe-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, result, hud: list[str] | None, repeats: int = 1) -> None:
+        """Queue ``result`` for output; ``hud`` None means the frame is already drawn."""
+        if self.error is not None:
+            raise self.error
+        if self.video or self.jsonl:
+            self._queue.put((result, hud, repeats))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain without writing after a failure
+            result, hud, repeats = item
+            try:
+                if self.jsonl:
+                    self.jsonl.write(result.to_json())
+                if self.video:
+                    if hud is not None:
+                        self.overlay.draw(result.image, result, hud)
+                    for _ in range(repeats):
+                        self.video.write(result.image)
+            except BaseException as exc:  # re-raised in the main thread
+                self.error = exc
+
+    def close(self) -> None:
+        """Finish everything queued; re-raise a write failure."""
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def check_outputs(source, output_video: str | None, output_jsonl: str | None) -> None:
     """Fail before any work on outputs that could not be written or would overwrite an input."""
     inputs = [Path(str(source))]
@@ -126,9 +172,11 @@ class _StopRequest:
 
 
 def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
-        max_frames: int | None = None, show: bool = False, progress: bool = True) -> RunSummary:
+        max_frames: int | None = None, show: bool = False, progress: bool = True,
+        on_result: Callable[[FrameResult], None] | None = None) -> RunSummary:
     """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
-    outputs finalised (a second one stops at once, outputs still finalised)."""
+    outputs finalised (a second one stops at once, outputs still finalised). ``on_result`` is called
+    with every result, after it is queued for output."""
     if max_frames is not None and max_frames < 1:
         raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
     check_outputs(source, output_video, output_jsonl)
@@ -143,6 +191,7 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
 
     overlay = Overlay(pipeline.config.trail_seconds, pipeline.config.draw_boxes, pipeline.config.draw_hud)
     display = _Display(show)
+    writer = _OutputWriter(overlay, video, jsonl)
     total = frames_in.frame_count or None
     if total and max_frames:
         total = min(total, max_frames)
@@ -163,22 +212,24 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
             forecast_ids.update(t.id for t in result.tracks if t.forecast is not None)
             if result.latency is not None:
                 latencies.append(result.latency)
-            if jsonl:
-                jsonl.write(result.to_json())
+            hud = None
             if video or display.enabled:
                 fps = frames / (time.perf_counter() - started)
                 hud = [f"frame {result.frame_index}  t={result.timestamp:.2f}s",
                        f"{fps:.1f} FPS  {len(result.tracks)} tracks", horizon]
                 if frames_in.live:
                     hud.insert(2, f"latency {result.latency * 1000:.0f} ms  dropped {frames_in.dropped}")
-                image = overlay.draw(result.image, result, hud)
-                if video:
-                    # Live: repeat the frame over the ones dropped, so the recording plays in real time.
-                    repeats = min(result.frame_index - last_index, MAX_REPEATS) if frames_in.live else 1
-                    for _ in range(max(repeats, 1)):
-                        video.write(image)
-                if not display.show(image):
+            # Live: repeat the frame over the ones dropped, so the recording plays in real time.
+            repeats = max(min(result.frame_index - last_index, MAX_REPEATS), 1) if frames_in.live else 1
+            if display.enabled:  # windows belong to the main thread: draw here, write in the background
+                overlay.draw(result.image, result, hud)
+                writer.submit(result, None, repeats)
+                if not display.show(result.image):
                     break
+            else:
+                writer.submit(result, hud, repeats)
+            if on_result is not None:
+                on_result(result)
             last_index = result.frame_index
             bar.update(1)
             bar.set_postfix(tracks=len(result.tracks), refresh=False)
@@ -188,13 +239,16 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        elapsed = time.perf_counter() - started
-        bar.close()
-        frames_in.close()
-        display.close()
-        for sink in sinks:
-            sink.close()
-        stop.uninstall()
+        try:
+            writer.close()
+        finally:
+            elapsed = time.perf_counter() - started
+            bar.close()
+            frames_in.close()
+            display.close()
+            for sink in sinks:
+                sink.close()
+            stop.uninstall()
     summary = RunSummary(str(source), frames, elapsed, len(seen), len(forecast_ids),
                          output_video if video and video.frames else None,
                          output_jsonl if jsonl and jsonl.lines else None, interrupted, frames_in.live)

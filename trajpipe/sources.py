@@ -32,8 +32,8 @@ class VideoFileSource:
 
     live = False
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path, loop: bool = False):
+        self.path, self.loop = Path(path), loop
         if not self.path.exists():
             raise TrajpipeError(f"source not found: {self.path}")
         if not self.path.is_file():
@@ -55,14 +55,19 @@ class VideoFileSource:
         return self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, image
 
     def __iter__(self) -> Iterator[Frame]:
-        index, item, last_time = 0, self._first, -1.0
+        index, item, last_time, offset = 0, self._first, -1.0, 0.0
+        step = 1 / self.fps if self.fps > 0 else 1 / 30
         while item is not None:
-            timestamp, image = item
+            timestamp = item[0] + offset
             if timestamp <= last_time:  # container without usable timestamps: fall back to the nominal rate
-                timestamp = index / self.fps if self.fps > 0 else last_time + 1 / 30
-            yield Frame(index, timestamp, image)
+                timestamp = last_time + step
+            yield Frame(index, timestamp, item[1])
             index, last_time = index + 1, timestamp
             item = self._read()
+            if item is None and self.loop:  # play again from the start, time running on
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                item = self._read()
+                offset = last_time + step - (item[0] if item else 0.0)
 
     def close(self) -> None:
         self._cap.release()
@@ -204,12 +209,13 @@ def is_live(source) -> bool:
     return isinstance(source, int) or text.isdigit() or text.startswith("/dev/video") or text.startswith(STREAM_SCHEMES)
 
 
-def open_source(source, **live_options) -> VideoFileSource | LiveSource:
+def open_source(source, loop: bool = False, **live_options) -> VideoFileSource | LiveSource:
     """A frame source for ``source``: a webcam index (``0``), a device (``/dev/video0``), a stream URL
-    (``rtsp://``, ``http://`` ...) or a video file path. ``live_options`` go to :class:`LiveSource`."""
+    (``rtsp://``, ``http://`` ...) or a video file path (replayed endlessly with ``loop``).
+    ``live_options`` go to :class:`LiveSource`."""
     if isinstance(source, (VideoFileSource, LiveSource)):
         return source
     if is_live(source):
         spec = int(source) if str(source).isdigit() else str(source)
         return LiveSource(spec, **live_options)
-    return VideoFileSource(source)
+    return VideoFileSource(source, loop)
