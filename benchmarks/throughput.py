@@ -1,72 +1,49 @@
-"""Frames per second of plain Ultralytics tracking against trajpipe on the same frames.
+"""Frames per second of plain Ultralytics tracking against trajpipe on the same video frames.
 
-    python benchmarks/throughput.py [--video videos/concourse.mp4] [--frames 150] [--repeats 3]
+    python benchmarks/throughput.py [--video videos/concourse.mp4] [--frames 150] [--repeats 5]
 
-(a) ``YOLO(weights).track(frame, persist=True)`` in a loop over pre-read frames,
-(b) trajpipe's Pipeline.process (detection, tracking, histories, forecasts) without output,
-(c) ``trajpipe.runner.run``: (b) plus overlay, annotated MP4 and JSON lines, reading the video itself.
-Same weights, tracker and class filter everywhere. Prints a table with medians and spreads and the
-ratios (b)/(a), (c)/(a) per repetition.
+(a) plain Ultralytics: ``YOLO(weights).track(source=video, stream=True, persist=True)``,
+(b) ``trajpipe run`` without output (detection, tracking, histories, forecasts),
+(c) ``trajpipe run`` with the LSTM forecaster, overlay, annotated MP4 and JSON lines.
+Each reads the first N frames of the video itself. Same weights, tracker and class filter
+everywhere; models are loaded and warmed up before timing. Prints every repetition, then medians
+and spreads of the FPS and of the ratios (b)/(a) and (c)/(a) taken within each repetition.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import cv2
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.runner import run  # noqa: E402
 
 
-def read_frames(video: str, count: int) -> list:
-    cap = cv2.VideoCapture(video)
-    frames = []
-    while len(frames) < count:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    return frames
-
-
-def plain_ultralytics(weights: str, frames: list, tracker: str, class_ids: list[int]) -> float:
-    import shutil
-
-    from ultralytics import YOLO
-
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = shutil.copy(weights, tmp)  # Ultralytics may delete weights it fails to load
-        model = YOLO(copy, task="detect")
-        model.track(frames[0], persist=True, tracker=tracker, classes=class_ids, verbose=False)  # warm-up
-        model.predictor.trackers[0].reset()
-        start = time.perf_counter()
-        for frame in frames:
-            model.track(frame, persist=True, tracker=tracker, classes=class_ids, verbose=False)
-        return len(frames) / (time.perf_counter() - start)
-
-
-def trajpipe_process(pipe: Pipeline, frames: list, fps: float) -> float:
-    pipe.reset()
-    pipe.process(frames[0], 0.0)  # warm-up
-    pipe.reset()
+def plain_ultralytics(model, video: str, frames: int, tracker: str, class_ids: list[int]) -> float:
+    if model.predictor is not None:
+        for tracker_state in getattr(model.predictor, "trackers", []):
+            tracker_state.reset()
     start = time.perf_counter()
-    for i, frame in enumerate(frames):
-        pipe.process(frame, i / fps, i)
-    return len(frames) / (time.perf_counter() - start)
+    results = model.track(source=video, stream=True, persist=True, tracker=tracker, classes=class_ids, verbose=False)
+    for count, _ in enumerate(results, start=1):
+        if count == frames:
+            break
+    return frames / (time.perf_counter() - start)
 
 
-def trajpipe_run(pipe: Pipeline, video: str, count: int) -> float:
+def trajpipe_run(pipe: Pipeline, video: str, frames: int, outputs: bool) -> float:
     pipe.reset()
     with tempfile.TemporaryDirectory() as tmp:
-        summary = run(pipe, video, f"{tmp}/o.mp4", f"{tmp}/o.jsonl", max_frames=count, progress=False)
+        video_out, jsonl_out = (f"{tmp}/o.mp4", f"{tmp}/o.jsonl") if outputs else (None, None)
+        summary = run(pipe, video, video_out, jsonl_out, max_frames=frames, progress=False)
     return summary.fps
 
 
@@ -77,17 +54,23 @@ def main() -> None:
     parser.add_argument("--forecaster", default="lstm")
     parser.add_argument("--tracker", default="bytetrack")
     parser.add_argument("--frames", type=int, default=150)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    frames = read_frames(args.video, args.frames)
-    fps = cv2.VideoCapture(args.video).get(cv2.CAP_PROP_FPS) or 25.0
-    with Pipeline(model=args.weights, forecaster=args.forecaster, tracker=args.tracker) as pipe:
+    from ultralytics import YOLO
+
+    tracker = f"{args.tracker}.yaml"
+    with tempfile.TemporaryDirectory() as tmp, \
+            Pipeline(model=args.weights, forecaster="cv", tracker=args.tracker) as bare, \
+            Pipeline(model=args.weights, forecaster=args.forecaster, tracker=args.tracker) as full:
+        model = YOLO(shutil.copy(args.weights, tmp), task="detect")  # a copy: Ultralytics may delete weights it fails to load
+        class_ids = bare.detector.class_ids
+        plain_ultralytics(model, args.video, 5, tracker, class_ids)  # warm-up
         rows = []
         for rep in range(args.repeats):
-            a = plain_ultralytics(args.weights, frames, f"{args.tracker}.yaml", pipe.detector.class_ids)
-            b = trajpipe_process(pipe, frames, fps)
-            c = trajpipe_run(pipe, args.video, len(frames))
+            a = plain_ultralytics(model, args.video, args.frames, tracker, class_ids)
+            b = trajpipe_run(bare, args.video, args.frames, outputs=False)
+            c = trajpipe_run(full, args.video, args.frames, outputs=True)
             rows.append((a, b, c))
             print(f"rep {rep + 1}: (a) {a:.2f} FPS  (b) {b:.2f} FPS  (c) {c:.2f} FPS  "
                   f"(b)/(a) {b / a:.3f}  (c)/(a) {c / a:.3f}", flush=True)
@@ -95,12 +78,11 @@ def main() -> None:
     def stat(values):
         return f"{statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f})"
 
-    print(f"\n{len(frames)} frames of {args.video}, {args.weights}, tracker {args.tracker}, "
-          f"forecaster {args.forecaster}, {args.repeats} repeats; {platform.processor() or platform.machine()}, "
-          f"{__import__('os').cpu_count()} CPUs")
-    print(f"(a) plain YOLO.track      FPS {stat([r[0] for r in rows])}")
-    print(f"(b) trajpipe, no output   FPS {stat([r[1] for r in rows])}")
-    print(f"(c) trajpipe run, outputs FPS {stat([r[2] for r in rows])}")
+    print(f"\n{args.frames} frames of {args.video}, {args.weights}, tracker {args.tracker}, (c) with forecaster "
+          f"{args.forecaster}; {args.repeats} repeats; {platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"(a) plain YOLO.track        FPS {stat([r[0] for r in rows])}")
+    print(f"(b) trajpipe run, no output FPS {stat([r[1] for r in rows])}")
+    print(f"(c) trajpipe run, outputs   FPS {stat([r[2] for r in rows])}")
     print(f"(b)/(a) {stat([r[1] / r[0] for r in rows])}")
     print(f"(c)/(a) {stat([r[2] / r[0] for r in rows])}")
 

@@ -62,3 +62,22 @@ def test_output_path_checks(tmp_path):
     with pytest.raises(TrajpipeError, match="overwrite its input"):
         check_output_path(tmp_path / "." / "in.mp4", [source], "video")
     assert check_output_path(tmp_path / "out.mp4", [source], "video") == tmp_path / "out.mp4"
+
+
+def test_overlay_draws_box_trail_forecast_end_marker_and_hud():
+    from trajpipe.overlay import FORECAST_NEAR, Overlay, track_colour
+
+    image = np.full((200, 300, 3), 128, np.uint8)
+    forecast = Forecast(0.4 * np.arange(1, 13), np.stack([np.linspace(110, 220, 12), np.full(12, 150.0)], 1))
+    history = np.stack([np.linspace(40, 100, 7), np.full(7, 150.0)], 1)
+    track = TrackState(5, 0, "person", 0.9, np.array([90.0, 100, 110, 140]), history, np.linspace(0.6, 1.2, 7), forecast)
+    Overlay(trail_seconds=1.0).draw(image, FrameResult(30, 1.2, [track]), ["frame 30", "25.0 FPS"])
+
+    def near(pixel, colour):  # anti-aliased lines blend a little with the background
+        return np.abs(pixel.astype(int) - np.array(colour)).max() <= 12
+
+    assert near(image[150, 60], track_colour(5))  # trail
+    assert near(image[150, 105], FORECAST_NEAR)  # forecast starts bright
+    assert image[150, 220].tolist() != [128, 128, 128]  # end marker
+    assert near(image[125, 90], track_colour(5))  # box edge
+    assert image[30, 2].max() < 128  # HUD panel darkens the corner

@@ -5,6 +5,8 @@ Each annotator draws in place on a BGR frame; ``Overlay`` composes them (as ``su
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -20,10 +22,6 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 def track_colour(track_id: int) -> tuple[int, int, int]:
     return PALETTE[track_id % len(PALETTE)]
-
-
-def _pixel(point) -> tuple[int, int]:
-    return int(round(float(point[0]))), int(round(float(point[1])))
 
 
 def draw_boxes(image: np.ndarray, tracks: list[TrackState]) -> None:
@@ -45,23 +43,31 @@ def draw_trails(image: np.ndarray, tracks: list[TrackState], now: float, seconds
             cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
 
 
+@lru_cache(maxsize=8)
+def _forecast_styles(steps: int) -> list[tuple[tuple[int, int, int], int]]:
+    """(colour, thickness) of each forecast segment: bright and thick now, dim and thin at the horizon."""
+    styles = []
+    for k in range(steps):
+        fade = k / max(steps - 1, 1)
+        colour = tuple(int(c) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
+        styles.append((colour, 3 if fade < 0.34 else 2 if fade < 0.67 else 1))
+    return styles
+
+
 def draw_forecasts(image: np.ndarray, tracks: list[TrackState]) -> None:
+    end_colour = tuple(int(c) for c in FORECAST_FAR)
     for track in tracks:
         forecast = track.forecast
         if forecast is None:
             continue
-        path = np.vstack([track.history[-1:], forecast.points])
-        steps = len(forecast.points)
-        for k in range(steps):
-            fade = k / max(steps - 1, 1)
-            colour = tuple(int(c) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
-            thickness = 3 if fade < 0.34 else 2 if fade < 0.67 else 1
-            cv2.line(image, _pixel(path[k]), _pixel(path[k + 1]), colour, thickness, cv2.LINE_AA)
-        end = _pixel(path[-1])
+        path = np.round(np.vstack([track.history[-1:], forecast.points])).astype(np.int32).tolist()
+        for k, (colour, thickness) in enumerate(_forecast_styles(len(forecast.points))):
+            cv2.line(image, path[k], path[k + 1], colour, thickness, cv2.LINE_AA)
+        end = path[-1]
         if forecast.sigma is not None:
             axes = tuple(max(1, int(round(float(s)))) for s in forecast.sigma[-1])
-            cv2.ellipse(image, end, axes, 0, 0, 360, tuple(int(c) for c in FORECAST_FAR), 1, cv2.LINE_AA)
-        cv2.circle(image, end, 4, tuple(int(c) for c in FORECAST_FAR), -1, cv2.LINE_AA)
+            cv2.ellipse(image, end, axes, 0, 0, 360, end_colour, 1, cv2.LINE_AA)
+        cv2.circle(image, end, 4, end_colour, -1, cv2.LINE_AA)
         cv2.circle(image, end, 4, (0, 0, 0), 1, cv2.LINE_AA)
 
 
