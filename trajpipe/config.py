@@ -23,7 +23,7 @@ class Config:
     iou: float = 0.7  # NMS IoU threshold
     imgsz: int | None = None  # detector input size; None: the model's own
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all
-    forecaster: str = "cv"  # lstm | cv | path to a forecaster checkpoint
+    forecaster: str = "lstm"  # lstm | cv | path to a forecaster checkpoint
     forecaster_weights: str = "weights/forecaster.pt"  # checkpoint used by forecaster=lstm
     min_track_age: float = 0.8  # seconds a track must have been seen before it is forecast
     history_seconds: float = 6.0  # how much past each track keeps
