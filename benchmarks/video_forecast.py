@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from trajpipe import Forecaster, Pipeline  # noqa: E402
 from trajpipe.forecast.data import load_jsonl, make_windows  # noqa: E402
-from trajpipe.forecast.evaluate import KalmanForecaster  # noqa: E402
+from trajpipe.forecast.kalman import KalmanForecaster  # noqa: E402
 from trajpipe.runner import run  # noqa: E402
 
 
@@ -98,7 +98,10 @@ def plot(examples: dict, forecasters: dict, path: Path, per_video: int = 4) -> N
         preds = {name: f.predict(w.obs, dt=0.4, scale=w.scale, groups=w.groups) for name, f in forecasters.items()}
         targets = np.flatnonzero(w.is_target)
         travel = np.linalg.norm(w.fut[targets, -1] - w.obs[targets, 0], axis=-1) / w.scale[targets]
-        picks = targets[np.argsort(travel)[-per_video * 40::40][:per_video]]  # far movers, spread over the video
+        movers = np.argsort(travel)[::-1][: max(per_video, len(targets) // 2)]  # the half that moved furthest
+        picks = targets[movers[np.unique(np.linspace(0, len(movers) - 1, per_video).astype(int))]]
+        for ax in axes[row][len(picks):]:
+            ax.axis("off")
         for ax, i in zip(axes[row], picks):
             ax.plot(*w.obs[i].T, "k.-", label="observed 3.2 s")
             ax.plot(*np.vstack([w.obs[i, -1:], w.fut[i]]).T, "k.--", alpha=0.5, label="truth 4.8 s")

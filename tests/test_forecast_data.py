@@ -11,7 +11,7 @@ import pytest
 
 from trajpipe import Forecaster, TrajpipeError
 from trajpipe.forecast.data import load_eth_ucy, load_jsonl, load_mot, make_windows
-from trajpipe.forecast.evaluate import KalmanForecaster
+from trajpipe.forecast.kalman import KalmanForecaster
 
 DATA = Path(__file__).parents[1] / ".." / "shared" / "data" / "eth_ucy"
 
@@ -145,3 +145,17 @@ def test_commands_eval_on_tiny_scene(tmp_path, capsys):
     args = _parser().parse_args(["eval", "--data", str(root), "--scenes", "s1", "--model", "x=/nope/{scene}.pt"])
     with pytest.raises(TrajpipeError):
         args.func(args)
+
+
+def test_observation_noise_replicas_jitter_observations_only():
+    from trajpipe.forecast.data import Windows
+    from trajpipe.forecast.train import with_observation_noise
+
+    n, rng = 400, np.random.default_rng(1)
+    obs = np.zeros((n, 8, 2), np.float32)
+    w = Windows(obs, np.ones((n, 12, 2), np.float32), np.full(n, 175.0, np.float32),  # pixels: 1 px = 1 cm
+                np.arange(n) // 4, np.ones(n, bool))
+    noisy = with_observation_noise(w, 0.05, copies=2, rng=rng)
+    assert len(noisy.obs) == 2 * n and np.array_equal(noisy.fut, np.concatenate([w.fut, w.fut]))
+    assert abs(noisy.obs.std() - 5.0) < 0.2  # 5 cm of jitter = 5 px at 175 px per person height
+    assert set(noisy.groups[:n]).isdisjoint(noisy.groups[n:])  # neighbours stay within a replica

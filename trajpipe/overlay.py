@@ -55,17 +55,20 @@ def _forecast_styles(steps: int) -> list[tuple[tuple[int, int, int], int]]:
 
 
 def draw_forecasts(image: np.ndarray, tracks: list[TrackState]) -> None:
+    forecast_tracks = [t for t in tracks if t.forecast is not None]
+    if not forecast_tracks:
+        return
+    # (tracks, steps + 1, 2) paths from the current point on; drawn one step at a time for all
+    # tracks together, so the cost does not grow with Python calls per track.
+    paths = np.round(np.stack([np.vstack([t.history[-1:], t.forecast.points]) for t in forecast_tracks]))
+    paths = paths.astype(np.int32)
+    for k, (colour, thickness) in enumerate(_forecast_styles(paths.shape[1] - 1)):
+        cv2.polylines(image, list(paths[:, k:k + 2]), False, colour, thickness, cv2.LINE_AA)
     end_colour = tuple(int(c) for c in FORECAST_FAR)
-    for track in tracks:
-        forecast = track.forecast
-        if forecast is None:
-            continue
-        path = np.round(np.vstack([track.history[-1:], forecast.points])).astype(np.int32).tolist()
-        for k, (colour, thickness) in enumerate(_forecast_styles(len(forecast.points))):
-            cv2.line(image, path[k], path[k + 1], colour, thickness, cv2.LINE_AA)
-        end = path[-1]
-        if forecast.sigma is not None:
-            axes = tuple(max(1, int(round(float(s)))) for s in forecast.sigma[-1])
+    for track, path in zip(forecast_tracks, paths):
+        end = tuple(path[-1].tolist())
+        if track.forecast.sigma is not None:
+            axes = tuple(max(1, int(round(float(s)))) for s in track.forecast.sigma[-1])
             cv2.ellipse(image, end, axes, 0, 0, 360, end_colour, 1, cv2.LINE_AA)
         cv2.circle(image, end, 4, end_colour, -1, cv2.LINE_AA)
         cv2.circle(image, end, 4, (0, 0, 0), 1, cv2.LINE_AA)

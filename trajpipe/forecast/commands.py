@@ -153,6 +153,9 @@ def register(subparsers) -> None:
     tr.add_argument("--weight-decay", type=float, default=d.weight_decay)
     tr.add_argument("--nll-weight", type=float, default=d.nll_weight)
     tr.add_argument("--scale-aug", type=float, default=d.scale_aug, help="random spatial stretch +-fraction")
+    tr.add_argument("--obs-noise", type=float, default=d.obs_noise,
+                    help="metres of Gaussian jitter on observed positions (video-like inputs); 0: none")
+    tr.add_argument("--noise-copies", type=int, default=d.noise_copies, help="noisy replicas of the training set")
     tr.add_argument("--rot-deg", type=float, default=d.rot_deg, help="random rotation +-degrees of the canonical frame")
     tr.add_argument("--no-mirror", action="store_true", help="no mirror augmentation")
     tr.add_argument("--val-fraction", type=float, default=0.2)

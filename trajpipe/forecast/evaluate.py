@@ -17,54 +17,9 @@ import numpy as np
 from .base import Forecaster
 from .cv import ConstantVelocityForecaster
 from .data import Windows, eth_ucy_files, load_eth_ucy, make_windows
+from .kalman import KalmanForecaster
 
 SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
-
-
-class KalmanForecaster(Forecaster):
-    """Constant-velocity Kalman filter (state x, y, vx, vy; white-acceleration process noise).
-
-    Filters the observed track, then propagates the state without measurements. Unlike
-    :class:`ConstantVelocityForecaster` its velocity is a noise-weighted blend of several steps.
-    ``q``: acceleration noise variance (m^2/step^4), ``r``: measurement noise variance (m^2); defaults
-    chosen on the ETH/UCY *validation* files. Pixel tracks are handled through ``scale``.
-    """
-
-    name = "kalman"
-
-    def __init__(self, q: float = 0.01, r: float = 0.0005, obs_steps: int = 8, pred_steps: int = 12, dt: float = 0.4):
-        self.q, self.r = q, r
-        self.obs_steps, self.pred_steps, self.dt = obs_steps, pred_steps, dt
-
-    def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
-        obs = self._check_obs(obs).astype(np.float64)
-        N, T, _ = obs.shape
-        from .data import scale_to_factor
-
-        f = scale_to_factor(scale, N)[:, None]  # metres per unit: noise levels are in metres
-        F = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float64)
-        G = np.array([[0.5, 0], [0, 0.5], [1, 0], [0, 1]])
-        Q = self.q * G @ G.T
-        H = np.eye(2, 4)
-        R = self.r * np.eye(2)
-        z = obs * f[:, None]
-        x = np.concatenate([z[:, 0], z[:, 1] - z[:, 0]], axis=1)  # (N, 4)
-        P = np.broadcast_to(np.diag([self.r, self.r, 1.0, 1.0]), (N, 4, 4)).copy()
-        for t in range(1, T):
-            x = x @ F.T
-            P = F @ P @ F.T + Q
-            S = H @ P @ H.T + R
-            K = P @ H.T @ np.linalg.inv(S)
-            x = x + np.einsum("nij,nj->ni", K, z[:, t] - x[:, :2])
-            P = (np.eye(4) - K @ H) @ P
-        mean = np.empty((N, self.pred_steps, 2))
-        sig = np.empty((N, self.pred_steps, 2))
-        for t in range(self.pred_steps):
-            x = x @ F.T
-            P = F @ P @ F.T + Q
-            mean[:, t] = x[:, :2]
-            sig[:, t] = np.sqrt(np.stack([P[:, 0, 0], P[:, 1, 1]], axis=1))
-        return (mean / f[:, None]).astype(np.float32), (sig / f[:, None]).astype(np.float32)
 
 
 def scene_windows(root: str | Path, scene: str, split: str = "test") -> Windows:

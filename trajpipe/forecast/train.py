@@ -45,6 +45,8 @@ class TrainConfig:
     mirror: bool = True
     rot_deg: float = 0.0
     scale_aug: float = 0.2
+    obs_noise: float = 0.0  # metres (per axis) of Gaussian jitter added to observed positions
+    noise_copies: int = 2  # with obs_noise: noisy replicas of the training set
     seed: int = 0
     threads: int = 1
     progress: bool = True
@@ -79,6 +81,18 @@ def tensors_from_windows(w: Windows, k: int) -> dict:
         "nb_mask": torch.from_numpy(sub["nb_mask"]),
         "y": torch.from_numpy(y),
     }
+
+
+def with_observation_noise(w: Windows, sigma_m: float, copies: int, rng: np.random.Generator) -> Windows:
+    """``copies`` replicas of ``w`` whose observed positions (targets and neighbours alike) carry
+    Gaussian jitter of ``sigma_m`` metres per axis, like a detector's boxes on video; futures stay clean.
+    Each replica keeps its own groups, so neighbours come from the same replica."""
+    factor = scale_to_factor(w.scale, len(w.obs))  # metres per unit
+    replicas = []
+    for _ in range(copies):
+        noise = rng.normal(0.0, sigma_m, w.obs.shape) / factor[:, None, None]
+        replicas.append(Windows(w.obs + noise.astype(np.float32), w.fut, w.scale, w.groups, w.is_target))
+    return Windows.concat(replicas)
 
 
 def _augment(own, nb, y, mirror: bool, rot_deg: float, gen: torch.Generator, scale_aug: float = 0.0):
@@ -134,6 +148,10 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
     torch.set_num_threads(max(1, int(cfg.threads)))
     seed_everything(cfg.seed)
     t0 = time.time()
+    if cfg.obs_noise > 0:
+        rng = np.random.default_rng(cfg.seed)
+        train_w = with_observation_noise(train_w, cfg.obs_noise, cfg.noise_copies, rng)
+        val_w = with_observation_noise(val_w, cfg.obs_noise, 1, rng)  # validate on the same kind of input
     tr = tensors_from_windows(train_w, cfg.k)
     va = tensors_from_windows(val_w, cfg.k)
     net = TrajectoryNet(cell=cfg.cell, hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout, k=cfg.k,
