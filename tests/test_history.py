@@ -40,8 +40,8 @@ def test_history_is_bounded_in_time_and_memory_stays_flat():
         if frame > 300:
             assert len(store) <= 10
     for history in store.tracks.values():
-        assert history.times[-1] - history.times[0] <= 2.0 + 1 / 30 + 1e-9
-        assert len(history.times) <= 62
+        assert history.age <= 2.0 + 1 / 30 + 1e-9
+        assert len(history) <= 62
 
 
 def test_timestamps_must_not_go_backwards():
@@ -57,3 +57,22 @@ def test_empty_frames_are_fine():
     store.update(0.1, detections([3]))
     store.update(5.0, Detections.empty())
     assert len(store) == 0
+
+
+def test_history_buffer_grows_compacts_and_caps():
+    from trajpipe.history import MAX_SAMPLES, TrackHistory
+
+    history = TrackHistory(1, 0)
+    for i in range(3000):
+        history.append(i * 0.001, [i, -i], [0, 0, 1, 2 + i % 3], 0.5)
+        if i % 500 == 499:
+            history.trim_before((i - 100) * 0.001)  # keep ~100 samples: the buffer compacts in place
+    assert len(history) == 101
+    times, points = history.arrays()
+    np.testing.assert_allclose(points[-1], [2999, -2999])
+    assert not points.flags.writeable
+    for i in range(3000, 6000):  # no trimming: capped at MAX_SAMPLES, oldest dropped
+        history.append(i * 0.001, [i, -i], [0, 0, 1, 3], 0.5)
+    times, points = history.arrays()
+    assert len(history) == MAX_SAMPLES and times[0] == pytest.approx((6000 - MAX_SAMPLES) * 0.001)
+    assert history.recent_height(5) == pytest.approx(3.0) and history.has_box

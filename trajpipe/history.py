@@ -2,56 +2,78 @@
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from .detection import Detections
 
 MAX_SAMPLES = 1024  # hard cap per track, whatever the frame rate
+_T, _X, _Y, _BOX, _CONF = 0, 1, 2, slice(3, 7), 7  # columns of a history row
 
 
-@dataclass
 class TrackHistory:
-    """Everything seen of one track: parallel sequences of time, anchor point, box and confidence."""
+    """Everything seen of one track: rows of (time, anchor x, y, box x1, y1, x2, y2, confidence)
+    in one growing numpy buffer, so reading the whole history costs one slice, not one Python
+    object per sample. A box of NaN means the track was observed as a bare point."""
 
-    track_id: int
-    class_id: int
-    times: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
-    points: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
-    boxes: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
-    confidences: deque = field(default_factory=lambda: deque(maxlen=MAX_SAMPLES))
-    _arrays: tuple | None = field(default=None, repr=False)  # arrays() of the current samples, built once
+    def __init__(self, track_id: int, class_id: int):
+        self.track_id, self.class_id = track_id, class_id
+        self._rows = np.empty((64, 8))
+        self._start = self._end = 0
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self._end - self._start
 
     @property
     def last_seen(self) -> float:
-        return self.times[-1]
+        return float(self._rows[self._end - 1, _T])
 
     @property
     def age(self) -> float:
         """Seconds between the first and the last sighting."""
-        return self.times[-1] - self.times[0]
+        return float(self._rows[self._end - 1, _T] - self._rows[self._start, _T])
+
+    @property
+    def has_box(self) -> bool:
+        """Whether the latest observation was a box (pixels) rather than a bare point."""
+        return not np.isnan(self._rows[self._end - 1, 3])
+
+    def recent_height(self, samples: int) -> float:
+        """Mean box height over the last ``samples`` observations."""
+        boxes = self._rows[max(self._start, self._end - samples):self._end, _BOX]
+        return float(np.mean(boxes[:, 3] - boxes[:, 1]))
 
     def append(self, t: float, point, box, confidence: float) -> None:
+        if len(self) >= MAX_SAMPLES:
+            self._start += 1  # drop the oldest sample
+        if self._end == len(self._rows):
+            self._make_room()
+        row = self._rows[self._end]
+        row[_T], row[_X], row[_Y], row[_CONF] = t, point[0], point[1], confidence
+        row[_BOX] = np.nan if box is None else box
+        self._end += 1
         self._arrays = None
-        self.times.append(t)
-        self.points.append(point)
-        self.boxes.append(box)
-        self.confidences.append(confidence)
+
+    def _make_room(self) -> None:
+        live = self._rows[self._start:self._end]
+        if len(live) * 2 > len(self._rows):  # more than half full: grow, else compact in place
+            self._rows = np.empty((len(self._rows) * 2, 8))
+        self._rows[:len(live)] = live.copy()
+        self._start, self._end = 0, len(live)
 
     def trim_before(self, t: float) -> None:
         # Keep one sample before t so that interpolation over [t, now] stays defined.
-        while len(self.times) > 2 and self.times[1] <= t:
+        times = self._rows[self._start:self._end, _T]
+        drop = min(int(np.searchsorted(times, t, side="right")) - 1, len(times) - 2)
+        if drop > 0:
+            self._start += drop
             self._arrays = None
-            for seq in (self.times, self.points, self.boxes, self.confidences):
-                seq.popleft()
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(times (T,), points (T, 2))``, read-only and shared until the next change."""
+        """``(times (T,), points (T, 2))``: read-only copies, shared until the next change."""
         if self._arrays is None:
-            times = np.fromiter(self.times, np.float64, len(self.times))
-            points = np.asarray(self.points, np.float64).reshape(-1, 2)
+            live = self._rows[self._start:self._end]
+            times, points = live[:, _T].copy(), live[:, _X:_Y + 1].copy()
             times.flags.writeable = points.flags.writeable = False
             self._arrays = times, points
         return self._arrays

@@ -9,7 +9,6 @@ import numpy as np
 from ..history import TrackHistory
 from ..results import Forecast
 from .base import Forecaster
-from .resample import resample_track
 
 SCALE_SAMPLES = 5  # box heights averaged for the pixel scale, to damp detector jitter
 
@@ -26,19 +25,21 @@ def forecast_histories(forecaster: Forecaster, histories: list[TrackHistory], mi
     forecasts: list[Forecast | None] = [None] * len(histories)
     batches: dict[bool, list[int]] = defaultdict(list)
     for i, history in enumerate(histories):
-        if len(history.times) >= 2 and history.age >= min_age:
-            batches[history.boxes[-1] is not None].append(i)
+        if len(history) >= 2 and history.age >= min_age:
+            batches[history.has_box].append(i)
+    offsets = dt * np.arange(steps - 1, -1, -1)
     for has_boxes, members in batches.items():
         obs = np.empty((len(members), steps, 2), np.float32)
         origins = np.empty(len(members))
         for row, i in enumerate(members):
             times, points = histories[i].arrays()
-            obs[row] = resample_track(times, points, dt, steps)
+            grid = times[-1] - offsets  # resample_track, inlined: this runs for every track of every frame
+            obs[row, :, 0] = np.interp(grid, times, points[:, 0])
+            obs[row, :, 1] = np.interp(grid, times, points[:, 1])
             origins[row] = times[-1]
         scale = None
         if has_boxes:
-            scale = np.array([np.mean([b[3] - b[1] for b in list(histories[i].boxes)[-SCALE_SAMPLES:]])
-                              for i in members], np.float32)
+            scale = np.array([histories[i].recent_height(SCALE_SAMPLES) for i in members], np.float32)
         groups = np.unique(origins, return_inverse=True)[1]
         mean, sigma = forecaster.predict_with_sigma(obs, dt=dt, scale=scale, groups=groups)
         times = dt * np.arange(1, mean.shape[1] + 1)
