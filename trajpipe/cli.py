@@ -14,6 +14,13 @@ from .errors import TrajpipeError, first_line
 CONFIG_HELP = "\n".join(f"  {key} = {getattr(Config(), key)!r}" for key in Config.keys())
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _default_output(source: str, suffix: str) -> str:
     runs = Path("runs")
     runs.mkdir(exist_ok=True)
@@ -70,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--forecaster", help="lstm (weights/forecaster.pt), cv (constant velocity) or a checkpoint path")
     run.add_argument("--output-video", metavar="PATH", help="annotated video (.mp4, .avi); 'none' to skip")
     run.add_argument("--output-jsonl", metavar="PATH", help="JSON lines, one per frame; '-' for stdout; 'none' to skip")
-    run.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    run.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     run.add_argument("--config", metavar="FILE", help="YAML file of config keys (overridden by key=value)")
     run.add_argument("--show", action="store_true", help="show the overlay in a window (q or Esc quits)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -17,6 +17,7 @@ PALETTE = [(255, 144, 30), (80, 200, 80), (60, 60, 240), (200, 100, 220), (240, 
            (100, 180, 250), (180, 230, 120), (150, 100, 255), (230, 230, 230), (70, 140, 200)]
 FORECAST_NEAR = np.array([0, 255, 255], np.float32)  # bright yellow: the next few tenths of a second
 FORECAST_FAR = np.array([0, 90, 170], np.float32)  # dim orange: the end of the horizon
+SIGMA_RING = (0, 60, 110)  # darker than the path: context, not the headline
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -54,7 +55,9 @@ def _forecast_styles(steps: int) -> list[tuple[tuple[int, int, int], int]]:
     return styles
 
 
-def draw_forecasts(image: np.ndarray, tracks: list[TrackState]) -> None:
+def draw_forecasts(image: np.ndarray, tracks: list[TrackState], uncertainty: bool = True) -> None:
+    """Forecast paths fading over the horizon, an end marker, and (``uncertainty``) a ring of one
+    standard deviation around the end point when the forecaster gives one."""
     forecast_tracks = [t for t in tracks if t.forecast is not None]
     if not forecast_tracks:
         return
@@ -67,9 +70,9 @@ def draw_forecasts(image: np.ndarray, tracks: list[TrackState]) -> None:
     end_colour = tuple(int(c) for c in FORECAST_FAR)
     for track, path in zip(forecast_tracks, paths):
         end = tuple(path[-1].tolist())
-        if track.forecast.sigma is not None:
+        if uncertainty and track.forecast.sigma is not None:
             axes = tuple(max(1, int(round(float(s)))) for s in track.forecast.sigma[-1])
-            cv2.ellipse(image, end, axes, 0, 0, 360, end_colour, 1, cv2.LINE_AA)
+            cv2.ellipse(image, end, axes, 0, 0, 360, SIGMA_RING, 1, cv2.LINE_AA)
         cv2.circle(image, end, 4, end_colour, -1, cv2.LINE_AA)
         cv2.circle(image, end, 4, (0, 0, 0), 1, cv2.LINE_AA)
 
@@ -88,15 +91,16 @@ def draw_hud(image: np.ndarray, lines: list[str]) -> None:
 class Overlay:
     """Draws a ``FrameResult`` onto its frame; which layers are drawn is configurable."""
 
-    def __init__(self, trail_seconds: float = 2.0, boxes: bool = True, hud: bool = True):
+    def __init__(self, trail_seconds: float = 2.0, boxes: bool = True, hud: bool = True, uncertainty: bool = True):
         self.trail_seconds = trail_seconds
         self.boxes = boxes
         self.hud = hud
+        self.uncertainty = uncertainty
 
     def draw(self, image: np.ndarray, result: FrameResult, hud_lines: list[str] | None = None) -> np.ndarray:
         if self.trail_seconds > 0:
             draw_trails(image, result.tracks, result.timestamp, self.trail_seconds)
-        draw_forecasts(image, result.tracks)
+        draw_forecasts(image, result.tracks, self.uncertainty)
         if self.boxes:
             draw_boxes(image, result.tracks)
         if self.hud and hud_lines:

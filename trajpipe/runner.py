@@ -189,7 +189,8 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         raise
     sinks = [s for s in (video, jsonl) if s is not None]
 
-    overlay = Overlay(pipeline.config.trail_seconds, pipeline.config.draw_boxes, pipeline.config.draw_hud)
+    cfg = pipeline.config
+    overlay = Overlay(cfg.trail_seconds, cfg.draw_boxes, cfg.draw_hud, cfg.draw_uncertainty)
     display = _Display(show)
     writer = _OutputWriter(overlay, video, jsonl)
     total = frames_in.frame_count or None
@@ -215,8 +216,10 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
             hud = None
             if video or display.enabled:
                 fps = frames / (time.perf_counter() - started)
+                rings = cfg.draw_uncertainty and any(t.forecast is not None and t.forecast.sigma is not None
+                                                      for t in result.tracks)
                 hud = [f"frame {result.frame_index}  t={result.timestamp:.2f}s",
-                       f"{fps:.1f} FPS  {len(result.tracks)} tracks", horizon]
+                       f"{fps:.1f} FPS  {len(result.tracks)} tracks", horizon + (" (ring: 1 sigma)" if rings else "")]
                 if frames_in.live:
                     hud.insert(2, f"latency {result.latency * 1000:.0f} ms  dropped {frames_in.dropped}")
             # Live: repeat the frame over the ones dropped, so the recording plays in real time.
