@@ -16,7 +16,7 @@ from .errors import TrajpipeError
 from .overlay import Overlay
 from .pipeline import Pipeline
 from .results import FrameResult
-from .sinks import VIDEO_CODECS, JsonlSink, VideoSink, check_output_path
+from .sinks import JsonlSink, VideoSink, check_output_path, video_codec
 from .sources import Outage
 
 MAX_REPEATS = 25  # live recordings repeat a frame to cover dropped ones, up to this many times
@@ -140,8 +140,7 @@ def check_outputs(source, output_video: str | None, output_jsonl: str | None) ->
     inputs = [Path(str(source))]
     if output_video:
         check_output_path(output_video, inputs, "video")
-        if Path(output_video).suffix.lower() not in VIDEO_CODECS:
-            raise TrajpipeError(f"video output must end in {', '.join(VIDEO_CODECS)}: {output_video}")
+        video_codec(output_video)
     if output_jsonl and output_jsonl != "-":
         check_output_path(output_jsonl, inputs, "JSON-lines")
         if output_video and Path(output_video).resolve() == Path(output_jsonl).resolve():

@@ -29,6 +29,14 @@ def check_output_path(path: str | Path, inputs: list[Path], kind: str) -> Path:
     return path
 
 
+def video_codec(path: str | Path) -> str:
+    """The FourCC to write ``path`` with, chosen by its extension."""
+    codec = VIDEO_CODECS.get(Path(path).suffix.lower())
+    if codec is None:
+        raise TrajpipeError(f"video output must end in {', '.join(VIDEO_CODECS)}: {path}")
+    return codec
+
+
 class AtomicFile:
     """A ``path`` whose content lives at a hidden temporary name until :meth:`commit`."""
 
@@ -48,10 +56,7 @@ class VideoSink:
 
     def __init__(self, path: str | Path, fps: float):
         self.file = AtomicFile(path)
-        codec = VIDEO_CODECS.get(self.file.path.suffix.lower())
-        if codec is None:
-            raise TrajpipeError(f"video output must end in {', '.join(VIDEO_CODECS)}: {path}")
-        self.fourcc = cv2.VideoWriter_fourcc(*codec)
+        self.fourcc = cv2.VideoWriter_fourcc(*video_codec(path))
         self.fps = fps if fps > 0 else 25.0
         self.writer: cv2.VideoWriter | None = None
         self.frames = 0

@@ -19,4 +19,8 @@ def resample_track(times: np.ndarray, points: np.ndarray, dt: float, steps: int,
     if end_time is None:
         end_time = times[-1]
     grid = end_time - dt * np.arange(steps - 1, -1, -1)
-    return np.stack([np.interp(grid, times, points[:, d]) for d in range(points.shape[1])], axis=1)
+    # Column by column into one array: this runs for every track of every frame.
+    resampled = np.empty((steps, points.shape[1]))
+    for d in range(points.shape[1]):
+        resampled[:, d] = np.interp(grid, times, points[:, d])
+    return resampled

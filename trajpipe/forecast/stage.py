@@ -9,6 +9,7 @@ import numpy as np
 from ..history import TrackHistory
 from ..results import Forecast
 from .base import Forecaster
+from .resample import resample_track
 
 SCALE_SAMPLES = 5  # box heights averaged for the pixel scale, to damp detector jitter
 
@@ -27,15 +28,12 @@ def forecast_histories(forecaster: Forecaster, histories: list[TrackHistory], mi
     for i, history in enumerate(histories):
         if len(history) >= 2 and history.age >= min_age:
             batches[history.has_box].append(i)
-    offsets = dt * np.arange(steps - 1, -1, -1)
     for has_boxes, members in batches.items():
         obs = np.empty((len(members), steps, 2), np.float32)
         origins = np.empty(len(members))
         for row, i in enumerate(members):
             times, points = histories[i].arrays()
-            grid = times[-1] - offsets  # resample_track, inlined: this runs for every track of every frame
-            obs[row, :, 0] = np.interp(grid, times, points[:, 0])
-            obs[row, :, 1] = np.interp(grid, times, points[:, 1])
+            obs[row] = resample_track(times, points, dt, steps)
             origins[row] = times[-1]
         scale = None
         if has_boxes:
