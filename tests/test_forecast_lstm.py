@@ -100,6 +100,21 @@ def test_irregular_timestamps_resample():
     np.testing.assert_allclose(out[0], pts[3])
 
 
+def test_batched_resampling_matches_one_track_at_a_time():
+    from trajpipe.forecast import resample_track
+    from trajpipe.forecast.resample import resample_tracks
+
+    rng = np.random.default_rng(0)
+    tracks = []
+    for length in (1, 2, 5, 40, 3):  # a single sample, tracks shorter and longer than the grid
+        times = np.sort(rng.uniform(0, rng.uniform(0.2, 6.0), length)) + rng.uniform(0, 1000)
+        tracks.append((times, rng.normal(size=(length, 2))))
+    out = resample_tracks(np.concatenate([t for t, _ in tracks]), np.concatenate([p for _, p in tracks]),
+                          np.array([len(t) for t, _ in tracks]), dt=0.4, steps=8)
+    expected = np.stack([resample_track(t, p, dt=0.4, steps=8) for t, p in tracks])
+    np.testing.assert_allclose(out, expected, atol=1e-9)
+
+
 def test_checkpoint_round_trip(tmp_path, model):
     path = tmp_path / "m.pt"
     model.save(path, extra={"note": "test"})

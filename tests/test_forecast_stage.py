@@ -25,7 +25,7 @@ def walk(times):
 @pytest.mark.parametrize("fps", [10, 25, 30, 60])
 def test_forecast_is_the_same_whatever_the_frame_rate(fps):
     store, now = walk(np.arange(0, 3.2 + 1e-9, 1 / fps))
-    [forecast] = forecast_histories(ConstantVelocityForecaster(), list(store.tracks.values()), min_age=0.8)
+    [forecast] = forecast_histories(ConstantVelocityForecaster(), [h.rows() for h in store.tracks.values()], min_age=0.8)
     np.testing.assert_allclose(forecast.times, 0.4 * np.arange(1, 13))
     expected = START + VELOCITY * (now + forecast.times[:, None])
     np.testing.assert_allclose(forecast.points, expected, atol=1e-3)
@@ -36,13 +36,13 @@ def test_dropped_frames_and_irregular_timestamps_keep_the_meaning():
     times = np.sort(rng.uniform(0, 3.2, 40))
     times = np.append(times[times < 2.0], [2.9, 3.2])  # a burst of dropped frames before the end
     store, now = walk(times)
-    [forecast] = forecast_histories(ConstantVelocityForecaster(), list(store.tracks.values()), min_age=0.8)
+    [forecast] = forecast_histories(ConstantVelocityForecaster(), [h.rows() for h in store.tracks.values()], min_age=0.8)
     np.testing.assert_allclose(forecast.points[-1], START + VELOCITY * (now + 4.8), atol=1e-3)
 
 
 def test_young_tracks_are_not_forecast():
     store, now = walk(np.arange(0, 0.5, 0.04))
-    assert forecast_histories(ConstantVelocityForecaster(), list(store.tracks.values()), min_age=0.8) == [None]
+    assert forecast_histories(ConstantVelocityForecaster(), [h.rows() for h in store.tracks.values()], min_age=0.8) == [None]
 
 
 def test_cv_forecaster_is_exact_on_straight_lines():

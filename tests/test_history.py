@@ -16,7 +16,8 @@ def test_histories_follow_ids_with_timestamps_and_bottom_centre_points():
     store.update(0.0, detections([1, 2]))
     seen = store.update(0.1, detections([2, 1], x=1.0))
     assert [h.track_id for h in seen] == [2, 1]
-    times, points = store.tracks[1].arrays()
+    rows = store.tracks[1].rows()
+    times, points = rows[:, 0], rows[:, 1:3]
     np.testing.assert_allclose(times, [0.0, 0.1])
     np.testing.assert_allclose(points, [[2.0, 20.0], [13.0, 20.0]])  # track 1 was first, then second box
     assert store.tracks[2].age == pytest.approx(0.1)
@@ -66,13 +67,18 @@ def test_history_buffer_grows_compacts_and_caps():
     for i in range(3000):
         history.append(i * 0.001, [i, -i], [0, 0, 1, 2 + i % 3], 0.5)
         if i % 500 == 499:
-            history.trim_before((i - 100) * 0.001)  # keep ~100 samples: the buffer compacts in place
+            history.trim_before((i - 100) * 0.001)  # keep ~100 samples: they move to a fresh buffer
     assert len(history) == 101
-    times, points = history.arrays()
+    rows = history.rows()
+    times, points = rows[:, 0], rows[:, 1:3]
     np.testing.assert_allclose(points[-1], [2999, -2999])
     assert not points.flags.writeable
+    early_view, early_copy = rows, rows.copy()
     for i in range(3000, 6000):  # no trimming: capped at MAX_SAMPLES, oldest dropped
         history.append(i * 0.001, [i, -i], [0, 0, 1, 3], 0.5)
-    times, points = history.arrays()
+    rows = history.rows()
+    times, points = rows[:, 0], rows[:, 1:3]
     assert len(history) == MAX_SAMPLES and times[0] == pytest.approx((6000 - MAX_SAMPLES) * 0.001)
-    assert history.recent_height(5) == pytest.approx(3.0) and history.has_box
+    assert rows.shape == (MAX_SAMPLES, 8) and not rows.flags.writeable
+    np.testing.assert_allclose(rows[-1, 3:7], [0, 0, 1, 3])
+    np.testing.assert_array_equal(early_view, early_copy)  # a view handed out earlier never changes

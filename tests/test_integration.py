@@ -41,20 +41,15 @@ def test_thirty_frames_give_stable_tracks_forecasts_and_a_thirty_frame_video(pip
 
 def test_interrupt_finalises_outputs_up_to_the_last_frame(pipeline, concourse, tmp_path):
     pipeline.reset()
-    process = pipeline.process
-    calls = []
+    results = []
 
-    def interrupted_at_frame_8(*args, **kwargs):
-        if len(calls) == 8:
+    def interrupted_after_frame_8(result):
+        results.append(result)
+        if len(results) == 8:
             raise KeyboardInterrupt
-        calls.append(1)
-        return process(*args, **kwargs)
 
-    pipeline.process = interrupted_at_frame_8
-    try:
-        summary = run(pipeline, concourse, str(tmp_path / "o.mp4"), str(tmp_path / "o.jsonl"), progress=False)
-    finally:
-        del pipeline.process
+    summary = run(pipeline, concourse, str(tmp_path / "o.mp4"), str(tmp_path / "o.jsonl"), progress=False,
+                  on_result=interrupted_after_frame_8)
     assert summary.interrupted and summary.frames == 8
     lines = (tmp_path / "o.jsonl").read_text().splitlines()
     assert [json.loads(line)["frame"] for line in lines] == list(range(8))

@@ -7,7 +7,7 @@ import numpy as np
 from .detection import Detections
 
 MAX_SAMPLES = 1024  # hard cap per track, whatever the frame rate
-_T, _X, _Y, _BOX, _CONF = 0, 1, 2, slice(3, 7), 7  # columns of a history row
+TIME, X, Y, BOX, CONF = 0, 1, 2, slice(3, 7), 7  # columns of a history row
 
 
 class TrackHistory:
@@ -19,29 +19,24 @@ class TrackHistory:
         self.track_id, self.class_id = track_id, class_id
         self._rows = np.empty((64, 8))
         self._start = self._end = 0
-        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return self._end - self._start
 
     @property
     def last_seen(self) -> float:
-        return float(self._rows[self._end - 1, _T])
+        return float(self._rows[self._end - 1, TIME])
 
     @property
     def age(self) -> float:
         """Seconds between the first and the last sighting."""
-        return float(self._rows[self._end - 1, _T] - self._rows[self._start, _T])
+        return float(self._rows[self._end - 1, TIME] - self._rows[self._start, TIME])
 
-    @property
-    def has_box(self) -> bool:
-        """Whether the latest observation was a box (pixels) rather than a bare point."""
-        return not np.isnan(self._rows[self._end - 1, 3])
-
-    def recent_height(self, samples: int) -> float:
-        """Mean box height over the last ``samples`` observations."""
-        boxes = self._rows[max(self._start, self._end - samples):self._end, _BOX]
-        return float(np.mean(boxes[:, 3] - boxes[:, 1]))
+    def rows(self) -> np.ndarray:
+        """The live rows (T, 8): (time, x, y, box x1, y1, x2, y2, confidence), as a read-only view."""
+        live = self._rows[self._start:self._end]
+        live.flags.writeable = False
+        return live
 
     def append(self, t: float, point, box, confidence: float) -> None:
         if len(self) >= MAX_SAMPLES:
@@ -49,34 +44,27 @@ class TrackHistory:
         if self._end == len(self._rows):
             self._make_room()
         row = self._rows[self._end]
-        row[_T], row[_X], row[_Y], row[_CONF] = t, point[0], point[1], confidence
-        row[_BOX] = np.nan if box is None else box
+        row[TIME], row[X], row[Y], row[CONF] = t, point[0], point[1], confidence
+        row[BOX] = np.nan if box is None else box
         self._end += 1
-        self._arrays = None
 
     def _make_room(self) -> None:
+        # Always a new buffer (twice the size when more than half full): a written row is never
+        # overwritten, so views handed out by rows() stay valid without copies.
         live = self._rows[self._start:self._end]
-        if len(live) * 2 > len(self._rows):  # more than half full: grow, else compact in place
-            self._rows = np.empty((len(self._rows) * 2, 8))
-        self._rows[:len(live)] = live.copy()
+        size = len(self._rows) * 2 if len(live) * 2 > len(self._rows) else len(self._rows)
+        self._rows = np.empty((size, 8))
+        self._rows[:len(live)] = live
         self._start, self._end = 0, len(live)
 
     def trim_before(self, t: float) -> None:
-        # Keep one sample before t so that interpolation over [t, now] stays defined.
-        times = self._rows[self._start:self._end, _T]
-        drop = min(int(np.searchsorted(times, t, side="right")) - 1, len(times) - 2)
-        if drop > 0:
-            self._start += drop
-            self._arrays = None
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(times (T,), points (T, 2))``: read-only copies, shared until the next change."""
-        if self._arrays is None:
-            live = self._rows[self._start:self._end]
-            times, points = live[:, _T].copy(), live[:, _X:_Y + 1].copy()
-            times.flags.writeable = points.flags.writeable = False
-            self._arrays = times, points
-        return self._arrays
+        # Keep one sample before t so that interpolation over [t, now] stays defined. Usually one
+        # sample a frame crosses t: a scalar check per sample beats a search.
+        rows, start = self._rows, self._start
+        while self._end - start > 2 and rows[start + 1, TIME] <= t:
+            start += 1
+        if start != self._start:
+            self._start = start
 
 
 class TrackHistories:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from .config import Config
-from .detection import REPO_ROOT, YoloTracker
+from .detection import REPO_ROOT, Detections, YoloTracker
 from .errors import TrajpipeError
 from .forecast import Forecaster
 from .forecast.stage import forecast_histories
 from .geometry import GroundPlane
-from .history import TrackHistories
+from .history import TIME, X, Y, TrackHistories
 from .results import FrameResult, TrackState
 from .sources import LiveSource, VideoFileSource, open_source
 
@@ -40,6 +42,19 @@ def load_ground_plane(config: Config) -> GroundPlane | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Observation:
+    """One frame after detection and tracking, before forecasting."""
+
+    image: np.ndarray
+    timestamp: float
+    frame_index: int
+    captured_at: float | None
+    seconds: float  # spent on detection, tracking and histories
+    detections: Detections
+    rows: list[tuple[int, int, np.ndarray]]  # (track id, class id, history rows) per detection
+
+
 class Pipeline:
     """``Pipeline(model=..., forecaster="lstm", classes=["person"])``; keyword arguments are config keys.
 
@@ -62,31 +77,45 @@ class Pipeline:
                 captured_at: float | None = None) -> FrameResult:
         """Detect, track and forecast one BGR frame taken at ``timestamp`` seconds (default: now, on
         the ``time.monotonic()`` clock). ``captured_at`` (monotonic) sets the result's latency."""
-        started = time.perf_counter()
         if timestamp is None:
             timestamp = captured_at = time.monotonic()
+        return self._finish(self._observe(frame_bgr, timestamp, frame_index, captured_at))
+
+    def _observe(self, frame_bgr, timestamp, frame_index, captured_at) -> _Observation:
+        """Detection, tracking and the histories' update: the part that must run frame after frame."""
+        started = time.perf_counter()
         if frame_index is None:
             frame_index = self._next_index
         self._next_index = frame_index + 1
         detections = self.detector(frame_bgr)
-        histories = self.histories.update(timestamp, detections)
-        forecasts = forecast_histories(self.forecaster, histories, self.config.min_track_age)
+        seen = self.histories.update(timestamp, detections)
+        # Rows are never rewritten once appended, so these views stay this frame's histories.
+        rows = [(h.track_id, h.class_id, h.rows()) for h in seen]
+        return _Observation(frame_bgr, timestamp, frame_index, captured_at, time.perf_counter() - started,
+                            detections, rows)
+
+    def _finish(self, obs: _Observation) -> FrameResult:
+        """Forecasts and the result of an observed frame (may run while the next frame is detected)."""
+        started = time.perf_counter()
+        forecasts = forecast_histories(self.forecaster, [r for _, _, r in obs.rows], self.config.min_track_age)
         names = self.detector.names
+        detections = obs.detections
         tracks = []
-        for i, (history, forecast) in enumerate(zip(histories, forecasts)):
-            times, points = history.arrays()
+        for i, ((track_id, class_id, rows), forecast) in enumerate(zip(obs.rows, forecasts)):
+            points = rows[:, X:Y + 1]
             point_world = None
             if self.ground is not None:
                 point_world = self.ground.to_ground(points[-1])
                 if forecast is not None:
                     forecast = dataclasses.replace(forecast, points_world=self.ground.to_ground(forecast.points))
             tracks.append(TrackState(
-                id=history.track_id, class_id=history.class_id, class_name=names[history.class_id],
+                id=track_id, class_id=class_id, class_name=names[class_id],
                 confidence=float(detections.confidence[i]), box=detections.xyxy[i],
-                history=points, history_times=times, forecast=forecast, point_world=point_world,
+                history=points, history_times=rows[:, TIME], forecast=forecast, point_world=point_world,
             ))
-        latency = None if captured_at is None else time.monotonic() - captured_at
-        return FrameResult(frame_index, timestamp, tracks, time.perf_counter() - started, latency, frame_bgr)
+        latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at
+        seconds = obs.seconds + time.perf_counter() - started
+        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image)
 
     def open(self, source) -> VideoFileSource | LiveSource:
         """The frame source for ``source`` with this pipeline's live-stream settings."""
@@ -97,16 +126,29 @@ class Pipeline:
     def stream(self, source, max_frames: int | None = None) -> Iterator[FrameResult]:
         """Results for the frames of ``source``: a video file (every frame, in order), a webcam index,
         a device path or a stream URL (always the freshest frame; see :class:`LiveSource`), or an
-        already opened source. Stops after ``max_frames`` results."""
+        already opened source. Stops after ``max_frames`` results.
+
+        Video files: each frame's forecasts are computed on a second thread while the detector works
+        on the next frame (the detector releases the GIL), so forecasting adds almost nothing to the
+        frame time; results still come in order. Live sources: one frame at a time, for the lowest latency."""
         if max_frames is not None and max_frames < 1:
             return
-        with self.open(source) as frames:
+        with self.open(source) as frames, ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker:
+            pending = None
             for count, frame in enumerate(frames, start=1):
                 if frame.outage > self.config.outage_grace:
                     self.reset()  # the scene has moved on: old tracks would only mislead
-                yield self.process(frame.image, frame.timestamp, frame.index, frame.captured_at)
+                obs = self._observe(frame.image, frame.timestamp, frame.index, frame.captured_at)
+                if frames.live:
+                    yield self._finish(obs)
+                else:
+                    if pending is not None:
+                        yield pending.result()
+                    pending = worker.submit(self._finish, obs)
                 if count == max_frames:  # stop before pulling another frame from the source
                     break
+            if pending is not None:
+                yield pending.result()
 
     def reset(self) -> None:
         """Forget all tracks and restart ids (e.g. before an unrelated video)."""

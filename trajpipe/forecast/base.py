@@ -90,10 +90,10 @@ class Forecaster(ABC):
         from .stage import forecast_histories
 
         lock, tracks = self._state()
-        with lock:
-            histories = list(tracks.values())
-            forecasts = forecast_histories(self, histories, self.min_track_age)
-        return {h.track_id: f for h, f in zip(histories, forecasts) if f is not None}
+        with lock:  # rows are never rewritten once appended: the views can leave the lock
+            ids, rows = zip(*[(h.track_id, h.rows()) for h in tracks.values()]) if tracks else ((), ())
+        forecasts = forecast_histories(self, list(rows), self.min_track_age)
+        return {track_id: f for track_id, f in zip(ids, forecasts) if f is not None}
 
     def _state(self) -> tuple[threading.Lock, dict]:
         # Created on first use so that subclasses need not call a base __init__.

@@ -2,46 +2,53 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
-from ..history import TrackHistory
+from ..history import BOX, TIME, X, Y
 from ..results import Forecast
 from .base import Forecaster
-from .resample import resample_track
+from .resample import resample_tracks
 
 SCALE_SAMPLES = 5  # box heights averaged for the pixel scale, to damp detector jitter
 
 
-def forecast_histories(forecaster: Forecaster, histories: list[TrackHistory], min_age: float) -> list[Forecast | None]:
+def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_age: float) -> list[Forecast | None]:
     """Forecasts for the tracks old enough to have a velocity (``None`` for the others).
+
+    ``histories``: each track's rows (T, 8) as :meth:`TrackHistory.rows` gives them.
 
     Each history is resampled onto the forecaster's own time grid ending at its last sighting, so
     the result means the same whatever the frame rate or dropped frames. Tracks seen at the same
     instant form one group (each other's neighbours); tracks with boxes are in pixels and scaled by
     box height, tracks of bare points are taken to be in metres. One forecaster call per kind.
+    All tracks are gathered into one array first: this runs on every frame, for every track.
     """
-    dt, steps = forecaster.dt, forecaster.obs_steps
     forecasts: list[Forecast | None] = [None] * len(histories)
-    batches: dict[bool, list[int]] = defaultdict(list)
-    for i, history in enumerate(histories):
-        if len(history) >= 2 and history.age >= min_age:
-            batches[history.has_box].append(i)
-    for has_boxes, members in batches.items():
-        obs = np.empty((len(members), steps, 2), np.float32)
-        origins = np.empty(len(members))
-        for row, i in enumerate(members):
-            times, points = histories[i].arrays()
-            obs[row] = resample_track(times, points, dt, steps)
-            origins[row] = times[-1]
-        scale = None
-        if has_boxes:
-            scale = np.array([histories[i].recent_height(SCALE_SAMPLES) for i in members], np.float32)
-        groups = np.unique(origins, return_inverse=True)[1]
-        mean, sigma = forecaster.predict_with_sigma(obs, dt=dt, scale=scale, groups=groups)
+    members = [i for i, h in enumerate(histories) if len(h) >= 2 and h[-1, TIME] - h[0, TIME] >= min_age]
+    if not members:
+        return forecasts
+    dt, steps = forecaster.dt, forecaster.obs_steps
+    rows = [histories[i] for i in members]
+    lengths = np.array([len(r) for r in rows])
+    samples = np.concatenate(rows)
+    last = np.cumsum(lengths) - 1
+    obs = resample_tracks(samples[:, TIME], samples[:, X:Y + 1], lengths, dt, steps).astype(np.float32)
+    origins = samples[last, TIME]
+    # mean height of each track's last SCALE_SAMPLES boxes (NaN for tracks of bare points)
+    recent = last[:, None] - np.arange(SCALE_SAMPLES)[None, :]
+    valid = recent > (last - lengths)[:, None]
+    boxes = samples[np.where(valid, recent, last[:, None])][..., BOX]
+    heights = ((boxes[..., 3] - boxes[..., 1]) * valid).sum(axis=1) / valid.sum(axis=1)
+    has_box = np.isfinite(samples[last, BOX.start])
+    times = None
+    for kind in (has_box, ~has_box):
+        if not kind.any():
+            continue
+        groups = np.unique(origins[kind], return_inverse=True)[1]
+        scale = heights[kind].astype(np.float32) if kind is has_box else None
+        mean, sigma = forecaster.predict_with_sigma(obs[kind], dt=dt, scale=scale, groups=groups)
         times = dt * np.arange(1, mean.shape[1] + 1)
-        for row, i in enumerate(members):
-            forecasts[i] = Forecast(times=times, points=mean[row], sigma=None if sigma is None else sigma[row],
-                                    origin=float(origins[row]))
+        for row, k in enumerate(np.flatnonzero(kind)):
+            forecasts[members[k]] = Forecast(times=times, points=mean[row], origin=float(origins[k]),
+                                             sigma=None if sigma is None else sigma[row])
     return forecasts
