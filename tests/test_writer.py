@@ -64,6 +64,18 @@ def test_outputs_are_written_by_the_child_process(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.jsonl", "o.mp4"]
 
 
+def test_frames_that_change_size_are_all_written(tmp_path):
+    video = tmp_path / "o.mp4"
+    writer = OutputProcess(str(video), 25.0, None, OVERLAY)
+    for index in range(20):  # a stream that comes back at another resolution: new frame slots, same file
+        shape = (48, 64, 3) if index < 10 else (96, 128, 3)
+        writer.submit(result_at(1 + index * 0.04, index, np.full(shape, 50, np.uint8)), None)
+    writer.close()
+    capture = cv2.VideoCapture(str(video))
+    assert writer.video_frames == 20 and capture.get(cv2.CAP_PROP_FRAME_COUNT) == 20
+    assert capture.get(cv2.CAP_PROP_FRAME_WIDTH) == 64
+
+
 def test_a_write_failure_in_the_child_is_one_clear_error(tmp_path):
     jsonl = tmp_path / "gone" / "o.jsonl"  # its directory does not exist: the child cannot open it
     writer = OutputProcess(None, 25.0, str(jsonl), OVERLAY)

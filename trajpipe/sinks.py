@@ -59,14 +59,18 @@ class VideoSink:
         self.fourcc = cv2.VideoWriter_fourcc(*video_codec(path))
         self.fps = fps if fps > 0 else 25.0
         self.writer: cv2.VideoWriter | None = None
+        self.size: tuple[int, int] | None = None  # (width, height) of the first frame, kept for the file
         self.frames = 0
 
     def write(self, image: np.ndarray) -> None:
+        height, width = image.shape[:2]
         if self.writer is None:
-            height, width = image.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.file.partial), self.fourcc, self.fps, (width, height))
+            self.size = (width, height)
+            self.writer = cv2.VideoWriter(str(self.file.partial), self.fourcc, self.fps, self.size)
             if not self.writer.isOpened():
                 raise TrajpipeError(f"cannot write video {self.file.path}")
+        if (width, height) != self.size:  # e.g. a camera back at another resolution: the encoder would drop it
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         self.writer.write(image)
         self.frames += 1
 

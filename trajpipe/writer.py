@@ -1,7 +1,7 @@
 """Output process: the overlay, the annotated video and the JSON lines are produced by a child
 process, so output work never competes with the detector for the parent's GIL (with a writer
-thread, JSON encoding and drawing held the GIL while the detector's pre/post-processing waited
-for it, costing 5-10 % of the frame rate on two cores).
+thread, JSON encoding and drawing held the GIL while the detector's pre- and post-processing
+waited for it). POSIX only (the pipes are handed to the child with ``pass_fds``).
 
 Frames travel through a ring of shared-memory slots (one copy each), everything else as a small
 pickled packet over a pipe: ids, boxes, current points and forecasts, stacked into arrays. The
@@ -29,7 +29,7 @@ import numpy as np
 from .errors import TrajpipeError, first_line
 from .results import Forecast, FrameResult, TrackState
 
-RING_BUDGET = 128 * 1024 * 1024  # bytes of shared memory for frames in flight
+RING_BUDGET = 64 * 1024 * 1024  # bytes of shared memory for frames in flight
 MAX_SLOTS = 16
 PIPE_BYTES = 1024 * 1024  # room for packets sent while the child starts up (Linux: F_SETPIPE_SZ)
 
@@ -126,6 +126,18 @@ def _enlarge_pipe(fd: int) -> None:
         pass
 
 
+def _ring_directory() -> str | None:
+    """/dev/shm (memory) when it has ample room for the ring (containers often give it only 64 MiB),
+    else the temporary directory (then the page cache holds the frames)."""
+    try:
+        shm = os.statvfs("/dev/shm")
+        if shm.f_bavail * shm.f_frsize >= 2 * RING_BUDGET:
+            return "/dev/shm"
+    except OSError:
+        pass
+    return None
+
+
 class OutputProcess:
     """Hands each result to the output child process. ``submit`` copies the frame into a free
     slot (waiting only when all slots are in flight, which keeps memory bounded when the disk is
@@ -135,8 +147,7 @@ class OutputProcess:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         _enlarge_pipe(to_child_w)
-        ring_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # memory, not disk, where possible
-        self._ring_file = tempfile.TemporaryFile(dir=ring_dir)
+        self._ring_file = tempfile.TemporaryFile(dir=_ring_directory())
         package_root = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
         args = [sys.executable, "-m", "trajpipe.writer", str(to_child_r), str(from_child_w), str(self._ring_file.fileno())]
@@ -194,7 +205,11 @@ class OutputProcess:
             self._ring.close()
         self._slot_bytes = image.nbytes
         self._slots = int(min(MAX_SLOTS, max(2, RING_BUDGET // max(image.nbytes, 1))))
-        os.ftruncate(self._ring_file.fileno(), self._slots * self._slot_bytes)
+        try:  # reserve the space now: a full disk is an error here, not a SIGBUS on a later write
+            os.posix_fallocate(self._ring_file.fileno(), 0, self._slots * self._slot_bytes)
+        except OSError as exc:
+            raise TrajpipeError(f"no room for the output frame buffer ({self._slots * self._slot_bytes >> 20} MiB): "
+                                f"{first_line(exc)}") from None
         self._ring = mmap.mmap(self._ring_file.fileno(), self._slots * self._slot_bytes)
         self._free = list(range(self._slots))
         self._send(("ring", self._slots * self._slot_bytes, self._slot_bytes))
