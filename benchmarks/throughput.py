@@ -4,7 +4,8 @@
 
 (a) plain Ultralytics: ``YOLO(weights).track(source=video, stream=True, persist=True)``,
 (b) ``trajpipe run`` without output (detection, tracking, histories, forecasts),
-(c) ``trajpipe run`` with the LSTM forecaster, overlay, annotated MP4 and JSON lines.
+(c) ``trajpipe run`` with the LSTM forecaster, overlay, annotated MP4 and JSON lines,
+and for context (a+) plain Ultralytics writing its own annotated video (``save=True``).
 Each reads the first N frames of the video itself. Same weights, tracker and class filter
 everywhere; models are loaded and warmed up before timing. Prints every repetition, then medians
 and spreads of the FPS and of the ratios (b)/(a) and (c)/(a) taken within each repetition.
@@ -27,16 +28,22 @@ from trajpipe import Pipeline  # noqa: E402
 from trajpipe.runner import run  # noqa: E402
 
 
-def plain_ultralytics(model, video: str, frames: int, tracker: str, class_ids: list[int]) -> float:
+def plain_ultralytics(model, video: str, frames: int, tracker: str, class_ids: list[int], save: bool = False) -> float:
     if model.predictor is not None:
         for tracker_state in getattr(model.predictor, "trackers", []):
             tracker_state.reset()
-    start = time.perf_counter()
-    results = model.track(source=video, stream=True, persist=True, tracker=tracker, classes=class_ids, verbose=False)
-    for count, _ in enumerate(results, start=1):
-        if count == frames:
-            break
-    return frames / (time.perf_counter() - start)
+    # Saved videos go to a temporary folder deleted at once, as trajpipe's outputs below are.
+    with tempfile.TemporaryDirectory() as tmp:
+        options = dict(save=True, project=tmp, name="ultralytics") if save else {}
+        start = time.perf_counter()
+        results = model.track(source=video, stream=True, persist=True, tracker=tracker, classes=class_ids,
+                              verbose=False, **options)
+        for count, _ in enumerate(results, start=1):
+            if count == frames:
+                break
+        fps = frames / (time.perf_counter() - start)
+        results.close()  # lets Ultralytics release its video writer before the folder goes
+    return fps
 
 
 def trajpipe_run(pipe: Pipeline, video: str, frames: int, outputs: bool) -> float:
@@ -64,16 +71,19 @@ def main() -> None:
             Pipeline(model=args.weights, forecaster="cv", tracker=args.tracker) as bare, \
             Pipeline(model=args.weights, forecaster=args.forecaster, tracker=args.tracker) as full:
         model = YOLO(shutil.copy(args.weights, tmp), task="detect")  # a copy: Ultralytics may delete weights it fails to load
+        saving_model = YOLO(f"{tmp}/{Path(args.weights).name}", task="detect")
         class_ids = bare.detector.class_ids
         plain_ultralytics(model, args.video, 5, tracker, class_ids)  # warm-up
+        plain_ultralytics(saving_model, args.video, 5, tracker, class_ids, save=True)
         rows = []
         for rep in range(args.repeats):
             a = plain_ultralytics(model, args.video, args.frames, tracker, class_ids)
             b = trajpipe_run(bare, args.video, args.frames, outputs=False)
             c = trajpipe_run(full, args.video, args.frames, outputs=True)
-            rows.append((a, b, c))
-            print(f"rep {rep + 1}: (a) {a:.2f} FPS  (b) {b:.2f} FPS  (c) {c:.2f} FPS  "
-                  f"(b)/(a) {b / a:.3f}  (c)/(a) {c / a:.3f}", flush=True)
+            a_saving = plain_ultralytics(saving_model, args.video, args.frames, tracker, class_ids, save=True)
+            rows.append((a, b, c, a_saving))
+            print(f"rep {rep + 1}: (a) {a:.2f} FPS  (b) {b:.2f} FPS  (c) {c:.2f} FPS  (a+) {a_saving:.2f} FPS  "
+                  f"(b)/(a) {b / a:.3f}  (c)/(a) {c / a:.3f}  (a+)/(a) {a_saving / a:.3f}", flush=True)
 
     def stat(values):
         return f"{statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f})"
@@ -85,6 +95,7 @@ def main() -> None:
     print(f"(c) trajpipe run, outputs   FPS {stat([r[2] for r in rows])}")
     print(f"(b)/(a) {stat([r[1] / r[0] for r in rows])}")
     print(f"(c)/(a) {stat([r[2] / r[0] for r in rows])}")
+    print(f"(a+) plain YOLO.track, save=True FPS {stat([r[3] for r in rows])}; (a+)/(a) {stat([r[3] / r[0] for r in rows])}")
 
 
 if __name__ == "__main__":

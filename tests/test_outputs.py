@@ -54,6 +54,18 @@ def test_video_sink_writes_readable_video(tmp_path):
         VideoSink(tmp_path / "v.gif", fps=25)
 
 
+def test_video_sink_keeps_frames_whose_size_changes(tmp_path):
+    import cv2
+
+    path = tmp_path / "v.mp4"
+    sink = VideoSink(path, fps=25)
+    for i in range(10):  # a camera that comes back at another resolution: resized, not dropped
+        sink.write(np.full((48, 64, 3) if i < 5 else (96, 128, 3), 80, np.uint8))
+    sink.close()
+    cap = cv2.VideoCapture(str(path))
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 10 and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 64
+
+
 def test_output_path_checks(tmp_path):
     source = tmp_path / "in.mp4"
     source.write_bytes(b"x")

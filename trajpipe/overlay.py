@@ -97,10 +97,6 @@ class Overlay:
         self.hud = hud
         self.uncertainty = uncertainty
 
-    def settings(self) -> dict:
-        """The constructor arguments (to build the same overlay elsewhere, e.g. in the output process)."""
-        return {"trail_seconds": self.trail_seconds, "boxes": self.boxes, "hud": self.hud, "uncertainty": self.uncertainty}
-
     def draw(self, image: np.ndarray, result: FrameResult, hud_lines: list[str] | None = None) -> np.ndarray:
         if self.trail_seconds > 0:
             draw_trails(image, result.tracks, result.timestamp, self.trail_seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
@@ -15,9 +16,8 @@ from .errors import TrajpipeError
 from .overlay import Overlay
 from .pipeline import Pipeline
 from .results import FrameResult
-from .sinks import check_output_path, video_codec
+from .sinks import JsonlSink, VideoSink, check_output_path, video_codec
 from .sources import Outage
-from .writer import OutputProcess
 
 MAX_REPEATS = 25  # live recordings repeat a frame to cover dropped ones, up to this many times
 
@@ -92,6 +92,49 @@ class _Display:
             cv2.destroyAllWindows()
 
 
+class _OutputWriter:
+    """Draws the overlay and writes video frames and JSON lines on a background thread, so that
+    output costs the detector (which runs on the other core) almost nothing. Order is kept; the
+    bounded queue keeps memory flat when the disk is slower than the pipeline."""
+
+    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None, queue_size: int = 8):
+        self.overlay, self.video, self.jsonl = overlay, video, jsonl
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._thread = threading.Thread(target=self._work, name="trajpipe-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, result, hud: list[str] | None, repeats: int = 1) -> None:
+        """Queue ``result`` for output; ``hud`` None means the frame is already drawn."""
+        if self.error is not None:
+            raise self.error
+        if self.video or self.jsonl:
+            self._queue.put((result, hud, repeats))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain without writing after a failure
+            result, hud, repeats = item
+            try:
+                if self.jsonl:
+                    self.jsonl.write(result.to_json())
+                if self.video:
+                    if hud is not None:
+                        self.overlay.draw(result.image, result, hud)
+                    for _ in range(repeats):
+                        self.video.write(result.image)
+            except BaseException as exc:  # re-raised in the main thread
+                self.error = exc
+
+    def close(self) -> None:
+        """Finish everything queued; re-raise a write failure."""
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def check_outputs(source, output_video: str | None, output_jsonl: str | None) -> None:
     """Fail before any work on outputs that could not be written or would overwrite an input."""
     inputs = [Path(str(source))]
@@ -155,16 +198,18 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
     check_outputs(source, output_video, output_jsonl)
     return_frames_to_the_os()
     frames_in = pipeline.open(source)
+    try:
+        video = VideoSink(output_video, frames_in.fps) if output_video else None
+        jsonl = JsonlSink(output_jsonl) if output_jsonl else None
+    except BaseException:
+        frames_in.close()
+        raise
+    sinks = [s for s in (video, jsonl) if s is not None]
+
     cfg = pipeline.config
     overlay = Overlay(cfg.trail_seconds, cfg.draw_boxes, cfg.draw_hud, cfg.draw_uncertainty)
-    writer = None
-    if output_video or output_jsonl:
-        try:
-            writer = OutputProcess(output_video, frames_in.fps, output_jsonl, overlay.settings())
-        except BaseException:
-            frames_in.close()
-            raise
     display = _Display(show)
+    writer = _OutputWriter(overlay, video, jsonl)
     total = frames_in.frame_count or None
     if total and max_frames:
         total = min(total, max_frames)
@@ -186,7 +231,7 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
             if result.latency is not None:
                 latencies.append(result.latency)
             hud = None
-            if output_video or display.enabled:
+            if video or display.enabled:
                 fps = frames / (time.perf_counter() - started)
                 rings = cfg.draw_uncertainty and any(t.forecast is not None and t.forecast.sigma is not None
                                                       for t in result.tracks)
@@ -196,13 +241,13 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
                     hud.insert(2, f"latency {result.latency * 1000:.0f} ms  dropped {frames_in.dropped}")
             # Live: repeat the frame over the ones dropped, so the recording plays in real time.
             repeats = max(min(result.frame_index - last_index, MAX_REPEATS), 1) if frames_in.live else 1
-            if display.enabled:  # windows belong to the main thread: draw here, write in the child
+            if display.enabled:  # windows belong to the main thread: draw here, write in the background
                 overlay.draw(result.image, result, hud)
-                hud = None
-            if writer is not None:
+                writer.submit(result, None, repeats)
+                if not display.show(result.image):
+                    break
+            else:
                 writer.submit(result, hud, repeats)
-            if display.enabled and not display.show(result.image):
-                break
             if on_result is not None:
                 on_result(result)
             last_index = result.frame_index
@@ -215,17 +260,18 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         interrupted = True
     finally:
         try:
-            if writer is not None:
-                writer.close()
+            writer.close()
         finally:
             elapsed = time.perf_counter() - started
             bar.close()
             frames_in.close()
             display.close()
+            for sink in sinks:
+                sink.close()
             stop.uninstall()
     summary = RunSummary(str(source), frames, elapsed, len(seen), len(forecast_ids),
-                         output_video if writer and writer.video_frames else None,
-                         output_jsonl if writer and writer.jsonl_lines else None, interrupted, frames_in.live)
+                         output_video if video and video.frames else None,
+                         output_jsonl if jsonl and jsonl.lines else None, interrupted, frames_in.live)
     if frames_in.live:
         summary.captured, summary.dropped, summary.outages = frames_in.captured, frames_in.dropped, list(frames_in.outages)
         summary.mean_latency = sum(latencies) / len(latencies) if latencies else None
