@@ -44,8 +44,8 @@ def resample_tracks(times: np.ndarray, points: np.ndarray, lengths: np.ndarray, 
     grid = -dt * np.arange(steps - 1, -1, -1)  # (steps,) relative to each track's last sample
     grid_key = grid[None, :] + band * np.arange(len(lengths))[:, None]
     upper = np.searchsorted(key, grid_key, side="right")  # first sample after each instant
-    upper = np.clip(upper, starts[:, None] + 1, np.maximum(ends[:, None] - 1, starts[:, None] + 1))
-    upper = np.minimum(upper, ends[:, None] - 1)
+    # clip = min(max(., lo), hi): a one-sample track gets upper = lower = its sample
+    upper = np.clip(upper, starts[:, None] + 1, ends[:, None] - 1)
     lower = np.maximum(upper - 1, starts[:, None])
     t0, t1 = rel[lower], rel[upper]
     span = t1 - t0

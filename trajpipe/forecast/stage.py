@@ -40,7 +40,6 @@ def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_
     boxes = samples[np.where(valid, recent, last[:, None])][..., BOX]
     heights = ((boxes[..., 3] - boxes[..., 1]) * valid).sum(axis=1) / valid.sum(axis=1)
     has_box = np.isfinite(samples[last, BOX.start])
-    times = None
     for kind in (has_box, ~has_box):
         if not kind.any():
             continue
