@@ -91,3 +91,13 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     debug = subprocess.run([sys.executable, "-m", "trajpipe", "--debug", "run", str(tmp_path / "missing.mp4")],
                            capture_output=True, text=True, timeout=120)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_help_and_input_errors_do_not_load_torch_or_ultralytics():
+    # A fresh interpreter: the test process itself has long imported both.
+    script = ("import sys\nfrom trajpipe.cli import main\n"
+              "code = main(['run', 'no_such_video.mp4'])\n"
+              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+              "print(code, 'torch' in sys.modules, 'ultralytics' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == "2 False False", done.stdout + done.stderr

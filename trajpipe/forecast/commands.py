@@ -118,7 +118,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    from .train import TrainConfig
+    from .train_config import TrainConfig
 
     d = TrainConfig()
     tr = subparsers.add_parser(

@@ -1,0 +1,34 @@
+"""Training settings, apart from the training code so that the CLI can show their defaults without
+importing torch (``trajpipe --help`` stays fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class TrainConfig:
+    cell: str = "lstm"
+    hidden: int = 64
+    layers: int = 1
+    dropout: float = 0.0
+    k: int = 4
+    nb_embed: int = 32
+    head: str = "gain"
+    obs_steps: int = 8
+    pred_steps: int = 12
+    dt: float = 0.4
+    epochs: int = 40
+    patience: int = 6
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    nll_weight: float = 0.1
+    mirror: bool = True
+    rot_deg: float = 0.0
+    scale_aug: float = 0.2
+    obs_noise: float = 0.0  # metres (per axis) of Gaussian jitter added to observed positions
+    noise_copies: int = 2  # with obs_noise: noisy replicas of the training set
+    seed: int = 0
+    threads: int = 1
+    progress: bool = True
