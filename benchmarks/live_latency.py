@@ -9,27 +9,22 @@ the dropped-frame rate and the processed frame rate.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.mjpeg import MjpegServer, encode_frames  # noqa: E402
 from trajpipe.runner import run  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--video", default="videos/concourse.mp4")
-    parser.add_argument("--weights", default="weights/yolov8n_int8.tflite")
-    parser.add_argument("--forecaster", default="lstm")
+    parser = pipeline_parser(__doc__, "videos/concourse.mp4")
     parser.add_argument("--fps", type=float, default=25.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()

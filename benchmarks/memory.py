@@ -9,16 +9,13 @@ JSON lines, to a temporary folder), samples RSS every 500 frames and reports the
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
-import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.runner import run  # noqa: E402
 
@@ -31,10 +28,7 @@ def rss_mib() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--video", default="videos/market_street_1906.mp4")
-    parser.add_argument("--weights", default="weights/yolov8n_int8.tflite")
-    parser.add_argument("--forecaster", default="lstm")
+    parser = pipeline_parser(__doc__, "videos/market_street_1906.mp4")
     parser.add_argument("--frames", type=int, default=10_000)
     args = parser.parse_args()
 

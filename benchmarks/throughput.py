@@ -13,17 +13,15 @@ and spreads of the FPS and of the ratios (b)/(a) and (c)/(a) taken within each r
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.runner import run  # noqa: E402
 
@@ -55,10 +53,7 @@ def trajpipe_run(pipe: Pipeline, video: str, frames: int, outputs: bool) -> floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--video", default="videos/concourse.mp4")
-    parser.add_argument("--weights", default="weights/yolov8n_int8.tflite")
-    parser.add_argument("--forecaster", default="lstm")
+    parser = pipeline_parser(__doc__, "videos/concourse.mp4")
     parser.add_argument("--tracker", default="bytetrack")
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=5)

@@ -27,11 +27,6 @@ class TrackHistory:
     def last_seen(self) -> float:
         return float(self._rows[self._end - 1, TIME])
 
-    @property
-    def age(self) -> float:
-        """Seconds between the first and the last sighting."""
-        return float(self._rows[self._end - 1, TIME] - self._rows[self._start, TIME])
-
     def rows(self) -> np.ndarray:
         """The live rows (T, 8): (time, x, y, box x1, y1, x2, y2, confidence), as a read-only view."""
         live = self._rows[self._start:self._end]
