@@ -10,6 +10,9 @@ Pipeline for one batch (all N tracks of a frame in one forward pass):
 4. recurrent encoder over the steps; an MLP head outputs, for each future step, a correction to the
    constant-velocity extrapolation (mean) and a standard deviation per axis;
 5. back to world/pixel units, and onto the caller's grid if it differs (linear interpolation in time).
+
+Step 4 is this module (torch); steps 1-3 and 5 are numpy in :mod:`trajpipe.forecast.neural`, shared
+with the exported ONNX model's runtime (:mod:`trajpipe.forecast.onnx_runtime`).
 """
 
 from __future__ import annotations
@@ -22,9 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import TrajpipeError
-from .base import Forecaster, ForecastModes
-from .data import canonical_inputs, scale_to_factor
-from .resample import resample_track
+from .neural import NetArrays, NeuralForecaster
 
 CHECKPOINT_FORMAT = "trajpipe-forecaster/1"
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -128,12 +129,9 @@ class TrajectoryNet(nn.Module):
         return NetOutput(mean, sigma, modes, mode_sigma, logits)
 
 
-def batch_inputs(inp: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return (torch.from_numpy(inp["own"]), torch.from_numpy(inp["nb"]), torch.from_numpy(inp["nb_mask"]))
-
-
-class LSTMForecaster(Forecaster):
-    """A trained :class:`TrajectoryNet` behind the :class:`Forecaster` interface."""
+class LSTMForecaster(NeuralForecaster):
+    """A trained :class:`TrajectoryNet` behind the :class:`Forecaster` interface (torch runs the network;
+    the numpy around it is :class:`~trajpipe.forecast.neural.NeuralForecaster`'s)."""
 
     name = "lstm"
 
@@ -180,82 +178,15 @@ class LSTMForecaster(Forecaster):
         return cls(net, dt=dt, meta=ckpt.get("meta", {}))
 
     # ------------------------------------------------------------------ inference
-    def _to_native_grid(self, obs: np.ndarray, dt: float) -> np.ndarray:
-        """(N, T, 2) on the caller's grid -> (N, obs_steps, 2) on the model's grid ending at the same
-        instant. Same grid: the last obs_steps points (too short: the first point is held). Different
-        grid: linear interpolation in time (instants before the first sample hold it)."""
-        N, T, _ = obs.shape
-        S = self.obs_steps
-        if abs(dt - self.dt) < 1e-6 * self.dt:
-            if T >= S:
-                return obs[:, T - S :]
-            pad = np.repeat(obs[:, :1], S - T, axis=1)
-            return np.concatenate([pad, obs], axis=1)
-        times = dt * np.arange(T)
-        return np.stack([resample_track(times, o, self.dt, S) for o in obs]).astype(np.float32)
+    @property
+    def n_neighbours(self) -> int:
+        return self.net.k
 
-    def _from_native_grid(self, y: np.ndarray, origin: np.ndarray, dt: float) -> np.ndarray:
-        """Model output (N, ..., P, 2) at self.dt*(1..P) -> the caller's grid dt*(1..n), n =
-        floor(horizon/dt), by linear interpolation in time with ``origin`` (N, 2) at t=0."""
-        P = self.pred_steps
-        n = max(1, int(np.floor(P * self.dt / dt + 1e-6)))
-        t_model = self.dt * np.arange(0, P + 1)
-        t_out = dt * np.arange(1, n + 1)
-        lead = y.shape[:-2]
-        flat = y.reshape(-1, P, 2)
-        start = np.broadcast_to(origin.reshape(origin.shape[0], *[1] * (len(lead) - 1), 2), (*lead, 2)).reshape(-1, 1, 2)
-        full = np.concatenate([start, flat], axis=1)  # (M, P+1, 2)
-        # interpolation weights are the same for every row: one matrix product instead of np.interp per row
-        weights = np.stack([np.interp(t_out, t_model, np.eye(P + 1)[j]) for j in range(P + 1)], axis=1)  # (n, P+1)
-        return np.einsum("op,mpd->mod", weights, full).reshape(*lead, n, 2).astype(np.float32)
-
-    def _encode(self, obs, dt, scale, groups):
-        """Validated inputs -> (network output, canonical-frame transform, caller's dt)."""
-        obs = self._check_obs(obs)
-        dt = self.dt if dt is None else float(dt)
-        N = obs.shape[0]
-        if groups is not None:
-            groups = np.asarray(groups).reshape(-1)
-            if groups.shape[0] != N:
-                raise ValueError(f"groups must have shape ({N},), got {groups.shape}")
-        native = self._to_native_grid(obs, dt)
-        inp = canonical_inputs(native, scale_to_factor(scale, N), groups, self.net.k)
-        return self.net(*batch_inputs(inp)), inp, obs, dt
-
-    def _to_caller(self, points_c: torch.Tensor, sigma_c: torch.Tensor, inp: dict, obs: np.ndarray, dt: float):
-        """Canonical (N, ..., P, 2) paths and per-axis standard deviations -> the caller's units, axes
-        and time grid. The rotation mixes the axes: the reported sigma is the exact per-axis marginal
-        standard deviation of the rotated diagonal Gaussian."""
-        y, sc = points_c.numpy(), sigma_c.numpy()
-        extra = (slice(None),) + (None,) * (y.ndim - 2)  # broadcast (N,) over the mode/step axes
-        c, s, f = inp["cos"][extra], inp["sin"][extra], inp["factor"][extra + (None,)]
-        origin = inp["origin"].reshape(len(y), *[1] * (y.ndim - 2), 2)
-        points = np.stack([c * y[..., 0] - s * y[..., 1], s * y[..., 0] + c * y[..., 1]], axis=-1) / f + origin
-        var_x = (c * sc[..., 0]) ** 2 + (s * sc[..., 1]) ** 2
-        var_y = (s * sc[..., 0]) ** 2 + (c * sc[..., 1]) ** 2
-        sigma = np.stack([np.sqrt(var_x), np.sqrt(var_y)], axis=-1) / f
-        if abs(dt - self.dt) > 1e-6 * self.dt:
-            points = self._from_native_grid(points, obs[:, -1], dt)
-            sigma = self._from_native_grid(sigma, np.zeros_like(obs[:, -1]), dt)
-        return points.astype(np.float32), sigma.astype(np.float32)
+    @property
+    def n_modes(self) -> int:
+        return self.net.n_modes
 
     @torch.no_grad()
-    def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
-        if len(obs) == 0:
-            empty = np.zeros((0, self.pred_steps, 2), np.float32)
-            return empty, empty
-        out, inp, obs, dt = self._encode(obs, dt, scale, groups)
-        return self._to_caller(out.mean, out.sigma, inp, obs, dt)
-
-    @torch.no_grad()
-    def predict_batch(self, obs, dt=None, scale=None, groups=None, k: int = 0):
-        if not k or not self.net.n_modes or len(obs) == 0:  # no modes asked for, or a single-mode checkpoint
-            return super().predict_batch(obs, dt, scale, groups, k)
-        out, inp, obs, dt = self._encode(obs, dt, scale, groups)
-        mean, sigma = self._to_caller(out.mean, out.sigma, inp, obs, dt)
-        probs = torch.softmax(out.logits, dim=-1)
-        order = torch.argsort(probs, dim=-1, descending=True)[:, :k]  # most probable first
-        pick = order[:, :, None, None].expand(-1, -1, *out.modes.shape[2:])
-        points, mode_sigma = self._to_caller(out.modes.gather(1, pick), out.mode_sigma.gather(1, pick), inp, obs, dt)
-        top = probs.gather(1, order).numpy()
-        return mean, sigma, ForecastModes.padded(points, top / top.sum(axis=1, keepdims=True), mode_sigma, k)
+    def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:
+        out = self.net(torch.from_numpy(own), torch.from_numpy(nb), torch.from_numpy(nb_mask))
+        return NetArrays(*(t.numpy() for t in out))

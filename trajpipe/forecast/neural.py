@@ -1,0 +1,130 @@
+"""What every learned forecaster does around its network, in numpy (no torch here).
+
+A :class:`NeuralForecaster` turns the caller's observations into the network's inputs (model grid,
+metres, each track's canonical frame, k nearest neighbours), runs the network through one method
+that subclasses implement (:meth:`NeuralForecaster._run_net`: torch for a checkpoint, onnxruntime
+for an exported ``.onnx`` file), and brings the outputs back to the caller's units, axes and grid.
+Both runtimes therefore share every line of pre- and post-processing.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import NamedTuple
+
+import numpy as np
+
+from .base import Forecaster, ForecastModes
+from .data import canonical_inputs, scale_to_factor
+from .resample import resample_track
+
+
+class NetArrays(NamedTuple):
+    """The network's outputs as float32 arrays, in the canonical frame (metres).
+
+    mean, sigma (N, P, 2): the deterministic forecast and its per-step standard deviation per axis;
+    modes, mode_sigma (N, K, P, 2) and logits (N, K): K alternative futures, their standard
+    deviations and unnormalised log-probabilities (K = 0 for single-mode models).
+    """
+
+    mean: np.ndarray
+    sigma: np.ndarray
+    modes: np.ndarray
+    mode_sigma: np.ndarray
+    logits: np.ndarray
+
+
+class NeuralForecaster(Forecaster):
+    """A forecaster whose network takes canonical-frame inputs; subclasses provide the network.
+
+    Subclasses set ``dt``, ``obs_steps``, ``pred_steps`` (the model's grid), ``n_neighbours`` (k)
+    and ``n_modes`` (K), and implement :meth:`_run_net`.
+    """
+
+    n_neighbours: int = 4
+    n_modes: int = 0
+
+    @abstractmethod
+    def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:
+        """Run the network: own (N, obs_steps, 4), nb (N, obs_steps, k, 4), nb_mask (N, k), all float32
+        in the canonical frame (see :func:`~trajpipe.forecast.data.canonical_inputs`)."""
+
+    def _to_native_grid(self, obs: np.ndarray, dt: float) -> np.ndarray:
+        """(N, T, 2) on the caller's grid -> (N, obs_steps, 2) on the model's grid ending at the same
+        instant. Same grid: the last obs_steps points (too short: the first point is held). Different
+        grid: linear interpolation in time (instants before the first sample hold it)."""
+        N, T, _ = obs.shape
+        S = self.obs_steps
+        if abs(dt - self.dt) < 1e-6 * self.dt:
+            if T >= S:
+                return obs[:, T - S :]
+            pad = np.repeat(obs[:, :1], S - T, axis=1)
+            return np.concatenate([pad, obs], axis=1)
+        times = dt * np.arange(T)
+        return np.stack([resample_track(times, o, self.dt, S) for o in obs]).astype(np.float32)
+
+    def _from_native_grid(self, y: np.ndarray, origin: np.ndarray, dt: float) -> np.ndarray:
+        """Model output (N, ..., P, 2) at self.dt*(1..P) -> the caller's grid dt*(1..n), n =
+        floor(horizon/dt), by linear interpolation in time with ``origin`` (N, 2) at t=0."""
+        P = self.pred_steps
+        n = max(1, int(np.floor(P * self.dt / dt + 1e-6)))
+        t_model = self.dt * np.arange(0, P + 1)
+        t_out = dt * np.arange(1, n + 1)
+        lead = y.shape[:-2]
+        flat = y.reshape(-1, P, 2)
+        start = np.broadcast_to(origin.reshape(origin.shape[0], *[1] * (len(lead) - 1), 2), (*lead, 2)).reshape(-1, 1, 2)
+        full = np.concatenate([start, flat], axis=1)  # (M, P+1, 2)
+        # interpolation weights are the same for every row: one matrix product instead of np.interp per row
+        weights = np.stack([np.interp(t_out, t_model, np.eye(P + 1)[j]) for j in range(P + 1)], axis=1)  # (n, P+1)
+        return np.einsum("op,mpd->mod", weights, full).reshape(*lead, n, 2).astype(np.float32)
+
+    def _encode(self, obs, dt, scale, groups):
+        """Validated inputs -> (network output, canonical-frame transform, observations, caller's dt)."""
+        obs = self._check_obs(obs)
+        dt = self.dt if dt is None else float(dt)
+        N = obs.shape[0]
+        if groups is not None:
+            groups = np.asarray(groups).reshape(-1)
+            if groups.shape[0] != N:
+                raise ValueError(f"groups must have shape ({N},), got {groups.shape}")
+        native = self._to_native_grid(obs, dt)
+        inp = canonical_inputs(native, scale_to_factor(scale, N), groups, self.n_neighbours)
+        return self._run_net(inp["own"], inp["nb"], inp["nb_mask"]), inp, obs, dt
+
+    def _to_caller(self, y: np.ndarray, sc: np.ndarray, inp: dict, obs: np.ndarray, dt: float):
+        """Canonical (N, ..., P, 2) paths and per-axis standard deviations -> the caller's units, axes
+        and time grid. The rotation mixes the axes: the reported sigma is the exact per-axis marginal
+        standard deviation of the rotated diagonal Gaussian."""
+        extra = (slice(None),) + (None,) * (y.ndim - 2)  # broadcast (N,) over the mode/step axes
+        c, s, f = inp["cos"][extra], inp["sin"][extra], inp["factor"][extra + (None,)]
+        origin = inp["origin"].reshape(len(y), *[1] * (y.ndim - 2), 2)
+        points = np.stack([c * y[..., 0] - s * y[..., 1], s * y[..., 0] + c * y[..., 1]], axis=-1) / f + origin
+        var_x = (c * sc[..., 0]) ** 2 + (s * sc[..., 1]) ** 2
+        var_y = (s * sc[..., 0]) ** 2 + (c * sc[..., 1]) ** 2
+        sigma = np.stack([np.sqrt(var_x), np.sqrt(var_y)], axis=-1) / f
+        if abs(dt - self.dt) > 1e-6 * self.dt:
+            points = self._from_native_grid(points, obs[:, -1], dt)
+            sigma = self._from_native_grid(sigma, np.zeros_like(obs[:, -1]), dt)
+        return points.astype(np.float32), sigma.astype(np.float32)
+
+    def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
+        if len(obs) == 0:
+            empty = np.zeros((0, self.pred_steps, 2), np.float32)
+            return empty, empty
+        out, inp, obs, dt = self._encode(obs, dt, scale, groups)
+        return self._to_caller(out.mean, out.sigma, inp, obs, dt)
+
+    def predict_batch(self, obs, dt=None, scale=None, groups=None, k: int = 0):
+        if not k or not self.n_modes or len(obs) == 0:  # no modes asked for, or a single-mode model
+            return super().predict_batch(obs, dt, scale, groups, k)
+        out, inp, obs, dt = self._encode(obs, dt, scale, groups)
+        mean, sigma = self._to_caller(out.mean, out.sigma, inp, obs, dt)
+        logits = out.logits - out.logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]  # most probable first
+        pick = order[:, :, None, None]
+        points, mode_sigma = self._to_caller(np.take_along_axis(out.modes, pick, axis=1),
+                                             np.take_along_axis(out.mode_sigma, pick, axis=1), inp, obs, dt)
+        top = np.take_along_axis(probs, order, axis=1)
+        return mean, sigma, ForecastModes.padded(points, top / top.sum(axis=1, keepdims=True), mode_sigma, k)
