@@ -56,7 +56,8 @@ class Forecaster(ABC):
 
     @staticmethod
     def load(spec: str | Path) -> "Forecaster":
-        """``"cv"`` for constant velocity, or the path of a trained checkpoint (``.pt``)."""
+        """``"cv"`` for constant velocity, the path of a trained checkpoint (``.pt``, needs torch), or of
+        its ONNX export (``.onnx``, from ``trajpipe export``; runs with onnxruntime, without torch)."""
         if str(spec) == "cv":
             from .cv import ConstantVelocityForecaster
 
@@ -64,6 +65,10 @@ class Forecaster(ABC):
         path = Path(spec)
         if not path.is_file():
             raise TrajpipeError(f"forecaster checkpoint not found: {path}")
+        if path.suffix.lower() == ".onnx":
+            from .onnx_runtime import OnnxForecaster
+
+            return OnnxForecaster(path)
         from .lstm import LSTMForecaster
 
         return LSTMForecaster.from_checkpoint(path)

@@ -1,4 +1,4 @@
-"""``trajpipe train`` and ``trajpipe eval`` (registered into the main CLI by :func:`register`)."""
+"""``trajpipe train``, ``trajpipe eval`` and ``trajpipe export`` (registered into the main CLI by :func:`register`)."""
 
 from __future__ import annotations
 
@@ -143,6 +143,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..sinks import check_output_path
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".onnx":  # Forecaster.load picks onnxruntime by this suffix
+        raise TrajpipeError(f"--out must end in .onnx: {out}")
+    check_output_path(out, [Path(args.forecaster)], "ONNX")
+    if not Path(args.forecaster).is_file():  # before paying for torch
+        raise TrajpipeError(f"forecaster checkpoint not found: {args.forecaster}")
+    from .export import export_onnx
+    from .lstm import LSTMForecaster
+
+    forecaster = LSTMForecaster.from_checkpoint(args.forecaster)
+    error = export_onnx(forecaster, out, source=args.forecaster)
+    modes = f"{forecaster.n_modes} modes" if forecaster.n_modes else "single mode"
+    print(f"saved {out} ({forecaster.name}, {modes}, {forecaster.n_neighbours} neighbours, dt {forecaster.dt:g} s; "
+          f"onnxruntime matches torch to {error:.1e} on random inputs)")
+    return 0
+
+
 def register(subparsers) -> None:
     from .train_config import TrainConfig
 
@@ -212,3 +232,15 @@ def register(subparsers) -> None:
     ev.add_argument("--out", default="runs/eval", help="directory for eval_eth_ucy.json/.png")
     ev.add_argument("--threads", type=int, default=1)
     ev.set_defaults(func=cmd_eval)
+
+    ex = subparsers.add_parser(
+        "export", help="export a forecaster checkpoint to ONNX (runs without torch)",
+        description="Write the whole forecaster network (neighbour pooling, recurrent encoder, mean, sigma and mode "
+                    "heads; dynamic batch) to an ONNX file with its time grid and settings as metadata. "
+                    "Forecaster.load('model.onnx') and 'trajpipe run ... forecaster=model.onnx' run it with "
+                    "onnxruntime, without torch.",
+    )
+    ex.add_argument("--forecaster", default="weights/forecaster.pt", help="checkpoint (default weights/forecaster.pt)")
+    ex.add_argument("--format", choices=["onnx"], default="onnx")
+    ex.add_argument("--out", required=True, help="output .onnx path (written atomically)")
+    ex.set_defaults(func=cmd_export)
