@@ -1,11 +1,13 @@
 """Forecasting time per frame (one call with all tracks) vs number of tracks, CPU.
 
-    python benchmarks/forecast_speed.py [--checkpoint weights/forecaster.pt] [--threads 1] [--repeats 200]
+    python benchmarks/forecast_speed.py [--checkpoint weights/forecaster.pt] [--onnx forecaster.onnx]
+                                        [--threads 1] [--repeats 200]
 
 Tracks are random walkers observed over 8 steps in pixels (with box heights as ``scale``), all in
 one group, as the video pipeline calls it. Reports the median and 90th percentile per call of
 ``predict`` (CV, LSTM), ``predict_modes(k=20)`` and the pipeline's per-frame call (``predict_batch``
-with the default 3 modes).
+with the default 3 modes); with ``--onnx`` (a ``trajpipe export`` of the checkpoint) the same three
+calls again through onnxruntime, and the largest difference between the two runtimes' forecasts.
 """
 
 from __future__ import annotations
@@ -47,16 +49,31 @@ def bench(call, n: int, repeats: int) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default=str(Path(__file__).resolve().parents[1] / "weights" / "forecaster.pt"))
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--onnx", help="the checkpoint's ONNX export (trajpipe export ...): time onnxruntime too")
+    ap.add_argument("--threads", type=int, default=1, help="torch and onnxruntime intra-op threads")
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 200])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cv, lstm = Forecaster.load("cv"), Forecaster.load(args.checkpoint)
-    calls = {"cv predict": cv.predict, "lstm predict": lstm.predict,
-             "lstm modes k=20": lambda *a, **kw: lstm.predict_modes(*a, **kw, k=20),
-             "lstm frame (3 modes)": lambda *a, **kw: lstm.predict_batch(*a, **kw, k=3)}
+    calls = {"cv predict": cv.predict}
+    runtimes = {"lstm": lstm}
+    if args.onnx:
+        from trajpipe.forecast.onnx_runtime import OnnxForecaster
+
+        runtimes["onnx"] = OnnxForecaster(args.onnx, threads=args.threads)
+    for name, forecaster in runtimes.items():
+        calls.update({f"{name} predict": forecaster.predict,
+                      f"{name} modes k=20": lambda *a, f=forecaster, **kw: f.predict_modes(*a, **kw, k=20),
+                      f"{name} frame (3 modes)": lambda *a, f=forecaster, **kw: f.predict_batch(*a, **kw, k=3)})
     print(f"torch {torch.__version__}, {args.threads} thread(s); ms per call (median / p90)")
+    if args.onnx:
+        obs, scale = tracks(max(args.sizes))
+        groups = np.zeros(len(obs), dtype=np.int64)
+        a, b = (f.predict_batch(obs, dt=0.4, scale=scale, groups=groups, k=3) for f in runtimes.values())
+        metres = (1.75 / scale)[:, None, None]
+        print(f"onnxruntime vs torch on {len(obs)} tracks: max difference {np.abs(a[0] - b[0]).max():.2g} px "
+              f"({np.abs((a[0] - b[0]) * metres).max():.2g} m) in the mean forecast")
     print(f"{'tracks':>6}" + "".join(f"{name:>22}" for name in calls))
     for n in args.sizes:
         row = f"{n:>6}"

@@ -5,16 +5,24 @@ from pathlib import Path
 
 import pytest
 
+from trajpipe.cli import main
+
 REPO = Path(__file__).resolve().parents[1]
 BLOCKS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_python_example(code, monkeypatch, concourse, detector_weights):
+def test_readme_python_example(code, monkeypatch, tmp_path, concourse, detector_weights):
     needs = {"weights/yolov8n_int8.tflite": "weights/yolov8n_int8.tflite", "videos/concourse.mp4": "videos/concourse.mp4",
              "weights/forecaster.pt": "weights/forecaster.pt", '"lstm"': "weights/forecaster.pt"}
     for marker, needed in needs.items():
         if marker in code and not (REPO / needed).is_file():
             pytest.skip(f"{needed} missing")
+    if '"forecaster.onnx"' in code:  # the file the README's export command makes
+        if not (REPO / "weights/forecaster.pt").is_file():
+            pytest.skip("weights/forecaster.pt missing")
+        onnx_path = tmp_path / "forecaster.onnx"
+        assert main(["export", "--forecaster", str(REPO / "weights/forecaster.pt"), "--out", str(onnx_path)]) == 0
+        code = code.replace('"forecaster.onnx"', repr(str(onnx_path)))
     monkeypatch.chdir(REPO)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
