@@ -27,15 +27,17 @@ DATA = REPO.parent / "shared" / "data" / "eth_ucy"
 TOL = 1e-4  # metres (pixels divided by the metres-per-pixel factor where the input is in pixels)
 
 
-def random_net(cell: str, modes: int) -> LSTMForecaster:
+def random_net(cell: str, modes: int, **architecture) -> LSTMForecaster:
     torch.manual_seed(0)
-    return LSTMForecaster(TrajectoryNet(cell=cell, hidden=16, k=4, modes=modes))
+    return LSTMForecaster(TrajectoryNet(cell=cell, hidden=16, k=4, modes=modes, **architecture))
 
 
 MODELS = {  # name -> torch forecaster factory; shipped ones are skipped where not trained
     "random lstm, 3 modes": lambda: random_net("lstm", 3),
     "random gru, single mode": lambda: random_net("gru", 0),
     "random rnn, 3 modes": lambda: random_net("rnn", 3),
+    # dropout between layers: the export must leave the torch model in eval mode
+    "random lstm, 2 layers": lambda: random_net("lstm", 2, layers=2, dropout=0.5),
     "weights/eth_ucy/eth.pt": lambda: LSTMForecaster.from_checkpoint(REPO / "weights" / "eth_ucy" / "eth.pt"),
     "weights/forecaster.pt": lambda: LSTMForecaster.from_checkpoint(REPO / "weights" / "forecaster.pt"),
 }
@@ -49,6 +51,7 @@ def pair(request, tmp_path_factory) -> tuple[LSTMForecaster, OnnxForecaster]:
     reference = MODELS[name]()
     path = tmp_path_factory.mktemp("onnx") / "forecaster.onnx"
     assert export_onnx(reference, path) <= TOL
+    assert not reference.net.training
     return reference, Forecaster.load(path)
 
 

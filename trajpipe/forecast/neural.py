@@ -41,8 +41,8 @@ class NeuralForecaster(Forecaster):
     and ``n_modes`` (K), and implement :meth:`_run_net`.
     """
 
-    n_neighbours: int = 4
-    n_modes: int = 0
+    n_neighbours: int
+    n_modes: int
 
     @abstractmethod
     def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:
