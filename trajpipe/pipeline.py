@@ -69,7 +69,7 @@ class Pipeline:
         cfg = self.config
         self.ground = load_ground_plane(cfg)
         self.forecaster = load_forecaster(cfg)
-        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes)
+        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes, cfg.device)
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
         self._next_index = 0
 
