@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .config import Config
-from .detection import REPO_ROOT, resolve_weights
+from .detection import resolve_weights
 from .errors import TrajpipeError, first_line
 from .sinks import AtomicFile
 from .sources import VideoFileSource
@@ -80,7 +80,7 @@ def find_videos(inputs: list[str], out: Path) -> list[str]:
         path = Path(spec)
         if path.is_dir():
             matches = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
-        elif path.exists() or not glob.has_magic(spec):
+        elif path.exists() or not any(c in spec for c in "*?["):
             found.append(spec)
             continue
         else:
@@ -120,26 +120,19 @@ def plan_jobs(inputs: list[str], out: str | Path, video: bool = True) -> list[Vi
 
 
 def _absolute(config: Config) -> Config:
-    """``config`` with its file paths made absolute, so workers with another working directory
-    (Ray's) load the same files; checks the detector weights and the forecaster exist before any
-    worker starts."""
-    def absolute(spec: str | None) -> str | None:
-        if spec is None or not Path(spec).exists():
-            return spec
-        return str(Path(spec).resolve())
+    """``config`` with its files checked now (one error, not one per worker) and given as absolute
+    paths, so that workers with another working directory (Ray's) load the same files."""
+    from .pipeline import forecaster_checkpoint
 
-    model = resolve_weights(config.model)  # a missing weights file: one error now, not one per worker
-    forecaster = config.forecaster
-    if forecaster != "cv":
-        checkpoint = Path(config.forecaster_weights if forecaster == "lstm" else forecaster)
-        if not checkpoint.exists() and not checkpoint.is_absolute() and (REPO_ROOT / checkpoint).exists():
-            checkpoint = REPO_ROOT / checkpoint
-        if not checkpoint.is_file():
-            raise TrajpipeError(f"forecaster checkpoint not found: {checkpoint} (use forecaster=cv for constant velocity)")
-    return dataclasses.replace(
-        config, model=absolute(model), forecaster=forecaster if forecaster in ("lstm", "cv") else absolute(forecaster),
-        forecaster_weights=absolute(config.forecaster_weights), homography=absolute(config.homography),
-        tracker=absolute(config.tracker))
+    def absolute(spec: str | None) -> str | None:
+        return str(Path(spec).resolve()) if spec is not None and Path(spec).exists() else spec
+
+    model = resolve_weights(config.model)
+    checkpoint = forecaster_checkpoint(config)
+    forecaster = config.forecaster if checkpoint is None or config.forecaster == "lstm" else str(checkpoint.resolve())
+    forecaster_weights = str(checkpoint.resolve()) if config.forecaster == "lstm" else config.forecaster_weights
+    return dataclasses.replace(config, model=absolute(model), forecaster=forecaster, forecaster_weights=forecaster_weights,
+                               homography=absolute(config.homography), tracker=absolute(config.tracker))
 
 
 # ----------------------------------------------------------------------------------------- workers
@@ -205,24 +198,25 @@ class _LocalEngine:
     def __init__(self, config: Config, workers: int):
         self.config, self.workers = config, workers
         self.pool: ProcessPoolExecutor | None = None
-        self.running: dict[Future, VideoJob] = {}
+        self.running: dict[Future, tuple[VideoJob, ProcessPoolExecutor]] = {}
 
     def submit(self, job: VideoJob) -> None:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_start_local_worker, initargs=(self.config,))
-        self.running[self.pool.submit(_process_locally, job)] = job
+        self.running[self.pool.submit(_process_locally, job)] = (job, self.pool)
 
     def next_done(self) -> tuple[VideoJob, dict | None]:
         """The next finished job and its entry; None when its worker died."""
         done, _ = wait(self.running, return_when=FIRST_COMPLETED)
         future = next(iter(done))
-        job = self.running.pop(future)
+        job, pool = self.running.pop(future)
         try:
             return job, future.result()
-        except BrokenProcessPool:
-            self.pool.shutdown(wait=False)
-            self.pool = None  # a fresh pool for what is left; the jobs in flight all land here
+        except BrokenProcessPool:  # every job in flight on this pool lands here; what is left gets a fresh pool
+            if pool is self.pool:
+                pool.shutdown(wait=False)
+                self.pool = None
             return job, None
 
     def close(self, kill: bool) -> None:
@@ -232,7 +226,7 @@ class _LocalEngine:
             if hasattr(self.pool, "terminate_workers"):  # Python >= 3.14
                 self.pool.terminate_workers()
             else:
-                for process in list(getattr(self.pool, "_processes", {}).values()):
+                for process in list((getattr(self.pool, "_processes", None) or {}).values()):
                     process.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
