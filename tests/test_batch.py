@@ -117,7 +117,7 @@ def test_readme_batch_examples(local_run, clips, capsys):
         exec(block.replace('"videos/"', repr(str(clips))).replace("runs/batch", str(out)), {})
     printed = capsys.readouterr().out
     assert printed.count(" skipped 18 ") == 2 and "corrupt.mp4 failed" in printed
-    people = duckdb.sql(f"SELECT count(DISTINCT (video, id)) FROM '{out / 'tracks.parquet'}' WHERE class = 'person'").fetchone()[0]
+    people = duckdb.sql(f"SELECT count(DISTINCT (video, id)) FROM '{out / 'tracks.parquet'}' WHERE class = 'person'").fetchall()[0][0]
     assert people > 0 and "mean_speed_px_s" in printed
 
 
@@ -130,9 +130,14 @@ def local_ray():
 
 
 def test_ray_engine_gives_the_local_outputs(local_ray, local_run, clips, detector_weights, tmp_path):
+    """``trajpipe batch --engine ray`` in another process, joining the test's Ray by its address."""
     local_out = local_run[0]
-    summary = run_batch([str(clips)], tmp_path, engine="ray", workers=2, model=str(detector_weights),
-                        **dict(kv.split("=") for kv in CONFIG))
+    address = local_ray.get_runtime_context().gcs_address
+    proc = subprocess.run([sys.executable, "-m", "trajpipe", "batch", str(clips), "--out", str(tmp_path), "--engine", "ray",
+                           "--address", address, "--workers", "2", "--model", str(detector_weights), *CONFIG],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
     entries = by_input(summary, clips)
     assert {k: e["status"] for k, e in entries.items()} == {"a/clip.mp4": "ok", "b/clip.mp4": "ok", "corrupt.mp4": "failed"}
     assert summary["totals"]["engine"] == "ray" and summary["totals"]["workers"] == 2
