@@ -249,11 +249,23 @@ def test_gpus_per_worker_is_the_ray_resource_request():
     assert ray_actor_options(0.25) == {"num_cpus": 1, "num_gpus": 0.25}
 
 
-def test_device_reaches_ultralytics(concourse, detector_weights):
+def test_device_reaches_ultralytics_and_a_failed_run_leaves_no_output(concourse, detector_weights, tmp_path):
     from trajpipe.pipeline import Pipeline
+    from trajpipe.runner import run
 
-    capture = cv2.VideoCapture(str(concourse))
-    frame = capture.read()[1]
+    def fail_at_frame_3(result):
+        if result.frame_index == 3:
+            raise RuntimeError("a failure in the middle of a video")
+
     with Pipeline(model=str(detector_weights), forecaster="cv", device="cpu") as pipeline:
-        pipeline.process(frame, 0.0)
+        pipeline.process(cv2.VideoCapture(str(concourse)).read()[1], 0.0)
         assert pipeline.detector.model.predictor.args.device == "cpu"
+        for keep_incomplete in (False, True):  # batch workers: False; trajpipe run: True
+            jsonl = tmp_path / f"keep_{keep_incomplete}.jsonl"
+            pipeline.reset()
+            with pytest.raises(RuntimeError):
+                run(pipeline, concourse, None, jsonl, progress=False, on_result=fail_at_frame_3,
+                    keep_incomplete=keep_incomplete)
+            assert jsonl.exists() == keep_incomplete
+    assert len((tmp_path / "keep_True.jsonl").read_text().splitlines()) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep_True.jsonl"]

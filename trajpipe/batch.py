@@ -206,18 +206,18 @@ class _LocalEngine:
                                             initializer=_start_local_worker, initargs=(self.config,))
         self.running[self.pool.submit(_process_locally, job)] = (job, self.pool)
 
-    def next_done(self) -> tuple[VideoJob, dict | None]:
-        """The next finished job and its entry; None when its worker died."""
+    def next_done(self) -> tuple[VideoJob, dict | str]:
+        """The next finished job and its entry, or why its worker died."""
         done, _ = wait(self.running, return_when=FIRST_COMPLETED)
         future = next(iter(done))
         job, pool = self.running.pop(future)
         try:
             return job, future.result()
-        except BrokenProcessPool:  # every job in flight on this pool lands here; what is left gets a fresh pool
+        except BrokenProcessPool as exc:  # every job in flight on this pool lands here; what is left gets a fresh pool
             if pool is self.pool:
                 pool.shutdown(wait=False)
                 self.pool = None
-            return job, None
+            return job, first_line(exc)
 
     def close(self, kill: bool) -> None:
         if self.pool is None:
@@ -280,14 +280,15 @@ class _RayEngine:
         actor = self.idle.pop() if self.idle else self.actor_class.options(**self.options).remote(self.config)
         self.running[actor.process.remote(job)] = (actor, job)
 
-    def next_done(self) -> tuple[VideoJob, dict | None]:
+    def next_done(self) -> tuple[VideoJob, dict | str]:
+        """The next finished job and its entry, or why its worker died."""
         ray = self.ray
         (ref,), _ = ray.wait(list(self.running), num_returns=1)
         actor, job = self.running.pop(ref)
         try:
             entry = ray.get(ref)
-        except ray.exceptions.RayActorError:  # the actor's process died: a new one takes the next job
-            return job, None
+        except ray.exceptions.RayActorError as exc:  # the actor's process died: a new one takes the next job
+            return job, first_line(exc)
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if isinstance(exc.cause, TrajpipeError) else None
             raise WorkerSetupError(first_line(cause) if cause else first_line(exc)) from None
@@ -409,13 +410,13 @@ def _schedule(runner, jobs: list[VideoJob], progress: bool, frames_known: int) -
             while queue and len(runner.running) < runner.workers:
                 runner.submit(queue.popleft())
             job, entry = runner.next_done()
-            if entry is None:
+            if isinstance(entry, str):  # its worker died
                 attempts[job.jsonl] += 1
                 if attempts[job.jsonl] < MAX_ATTEMPTS:
                     job.discard_partial()
                     queue.append(job)
                     continue
-                entry = job.entry("failed", error="its worker process died (killed, or crashed on this video)")
+                entry = job.entry("failed", error=f"its worker died twice (killed, or crashed on this video): {entry}")
             frames += entry["frames"] or 0
             failed += entry["status"] == "failed"
             bar.update(1)

@@ -118,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         "batch", help="process many videos: per-video outputs, tracks.parquet and summary.json",
         usage="trajpipe batch INPUT... --out DIR [--engine local|ray] [--address ADDR] [--workers N] "
               "[--gpus-per-worker G] [--no-video] [--force] [options] [key=value ...]",
-        description="Run every INPUT video through the pipeline on a pool of worker processes (--engine local) "
-                    "or Ray (--engine ray). Writes DIR/<name>.jsonl and DIR/<name>.mp4 per video, "
-                    "DIR/tracks.parquet (every track of every frame) and DIR/summary.json. A rerun skips "
+        description="Run every INPUT video through the pipeline on a pool of worker processes (--engine local)\n"
+                    "or Ray (--engine ray). Writes DIR/<name>.jsonl and DIR/<name>.mp4 per video,\n"
+                    "DIR/tracks.parquet (every track of every frame) and DIR/summary.json. A rerun skips\n"
                     "videos whose outputs exist. Exit code 1 when any video failed.",
         epilog=CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
