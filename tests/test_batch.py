@@ -102,6 +102,9 @@ def test_local_batch_isolates_the_failure_and_resumes(local_run, clips):
     assert table.num_rows == json_lines_tracks(jsonls) > 0
     assert set(table.column("video").to_pylist()) == {entries[k]["input"] for k in ("a/clip.mp4", "b/clip.mp4")}
     assert table.column("forecast_xy").drop_null().to_pylist()  # some tracks were forecast
+    modes_in_json = sum("modes" in t.get("forecast", {}) for p in jsonls for line in Path(p).read_text().splitlines()
+                        for t in json.loads(line)["tracks"])
+    assert len(table.column("forecast_modes").drop_null()) == modes_in_json
     assert pl.read_parquet(out / "tracks.parquet").height == table.num_rows
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary left behind
     table_text = format_summary(summary)
@@ -179,7 +182,8 @@ def test_interrupt_keeps_finished_videos_and_leaves_no_half_file(concourse, clip
 
 def test_tracks_table_carries_modes_and_tolerates_absent_keys(tmp_path):
     forecast = {"t": [0.4, 0.8], "xy": [[1.0, 2.0], [3.0, 4.0]], "sigma": [[0.5, 0.5], [1.0, 1.0]],
-                "modes": [{"p": 0.52, "xy": [[1.0, 2.0], [3.0, 4.0]]}, {"p": 0.48, "xy": [[1.0, 2.0], [0.0, 5.0]]}]}
+                "modes": [{"p": 0.52, "xy": [[1.0, 2.0], [3.0, 4.0]], "sigma": [[0.4, 0.4], [0.9, 0.9]]},
+                          {"p": 0.48, "xy": [[1.0, 2.0], [0.0, 5.0]]}]}
     records = [
         {"frame": 0, "timestamp": 0.0, "tracks": [{"id": 1, "class": "person", "conf": 0.9, "box": [0, 0, 2, 4],
                                                    "point": [1.0, 4.0], "forecast": forecast}]},
@@ -194,7 +198,8 @@ def test_tracks_table_carries_modes_and_tolerates_absent_keys(tmp_path):
     written = write_tracks_parquet(tmp_path / "t.parquet", [("v.mp4", jsonl)])
     assert (written["v.mp4"].frames, written["v.mp4"].rows, written["v.mp4"].track_ids) == (3, 3, 2)
     rows = pq.read_table(tmp_path / "t.parquet").to_pylist()
-    assert rows[0]["forecast_modes"] == forecast["modes"] and rows[0]["forecast_sigma"] == forecast["sigma"]
+    assert rows[0]["forecast_modes"] == [{"sigma": None, "xy_world": None, **mode} for mode in forecast["modes"]]
+    assert rows[0]["forecast_sigma"] == forecast["sigma"]
     assert rows[1]["forecast_t"] is None and rows[1]["forecast_modes"] is None
     assert rows[2]["point_world"] == [1.5, 2.5] and rows[2]["forecast_sigma"] is None
     modes = duckdb.sql(f"SELECT m.p FROM (SELECT unnest(forecast_modes) AS m FROM '{tmp_path / 't.parquet'}')").fetchall()

@@ -44,34 +44,67 @@ def draw_trails(image: np.ndarray, tracks: list[TrackState], now: float, seconds
             cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
 
 
-@lru_cache(maxsize=8)
-def _forecast_styles(steps: int) -> list[tuple[tuple[int, int, int], int]]:
+# Alternative modes by strength (probability relative to the track's most likely mode): the
+# brightness kept and the line thickness of each band, strongest first.
+MODE_BANDS = ((0.6, 0.85, 2), (0.3, 0.6, 1), (0.0, 0.4, 1))
+
+
+@lru_cache(maxsize=32)
+def _forecast_styles(steps: int, brightness: float = 1.0, thin: bool = False) -> list[tuple[tuple[int, int, int], int]]:
     """(colour, thickness) of each forecast segment: bright and thick now, dim and thin at the horizon."""
     styles = []
     for k in range(steps):
         fade = k / max(steps - 1, 1)
-        colour = tuple(int(c) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
-        styles.append((colour, 3 if fade < 0.34 else 2 if fade < 0.67 else 1))
+        colour = tuple(int(c * brightness) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
+        styles.append((colour, 1 if thin else 3 if fade < 0.34 else 2 if fade < 0.67 else 1))
     return styles
+
+
+def _draw_paths(image: np.ndarray, paths: np.ndarray, styles) -> None:
+    """(tracks, steps + 1, 2) int paths, drawn one step at a time for all tracks together, so the cost
+    does not grow with Python calls per track."""
+    for k, (colour, thickness) in enumerate(styles):
+        cv2.polylines(image, list(paths[:, k:k + 2]), False, colour, thickness, cv2.LINE_AA)
+
+
+def _path(track: TrackState, points: np.ndarray) -> np.ndarray:
+    return np.vstack([track.history[-1:], points])
 
 
 def draw_forecasts(image: np.ndarray, tracks: list[TrackState], uncertainty: bool = True) -> None:
     """Forecast paths fading over the horizon, an end marker, and (``uncertainty``) a ring of one
-    standard deviation around the end point when the forecaster gives one."""
+    standard deviation around the end point when the forecaster gives one. Forecasts with modes draw
+    the most likely mode this way and the others thinner and dimmer the less probable they are."""
     forecast_tracks = [t for t in tracks if t.forecast is not None]
     if not forecast_tracks:
         return
-    # (tracks, steps + 1, 2) paths from the current point on; drawn one step at a time for all
-    # tracks together, so the cost does not grow with Python calls per track.
-    paths = np.round(np.stack([np.vstack([t.history[-1:], t.forecast.points]) for t in forecast_tracks]))
-    paths = paths.astype(np.int32)
-    for k, (colour, thickness) in enumerate(_forecast_styles(paths.shape[1] - 1)):
-        cv2.polylines(image, list(paths[:, k:k + 2]), False, colour, thickness, cv2.LINE_AA)
+    alternatives: list[list[np.ndarray]] = [[] for _ in MODE_BANDS]
+    main, ends, rings = [], [], []
+    for track in forecast_tracks:
+        forecast, modes = track.forecast, track.forecast.modes
+        if modes is None or not len(modes.probs):
+            main.append(_path(track, forecast.points))
+            rings.append(forecast.sigma)
+            continue
+        main.append(_path(track, modes.points[0]))
+        rings.append(None if modes.sigma is None else modes.sigma[0])
+        for points, p in zip(modes.points[1:], modes.probs[1:]):
+            band = next(i for i, (floor, _, _) in enumerate(MODE_BANDS) if p / modes.probs[0] >= floor)
+            alternatives[band].append(_path(track, points))
+    for band, paths in reversed(list(enumerate(alternatives))):  # weakest first, under the stronger ones
+        if paths:
+            _, brightness, thickness = MODE_BANDS[band]
+            paths = np.round(np.stack(paths)).astype(np.int32)
+            _draw_paths(image, paths, [(c, thickness) for c, _ in _forecast_styles(paths.shape[1] - 1, brightness, True)])
+            for end in paths[:, -1].tolist():
+                cv2.circle(image, tuple(end), 2, tuple(int(c * brightness) for c in FORECAST_FAR), -1, cv2.LINE_AA)
+    paths = np.round(np.stack(main)).astype(np.int32)
+    _draw_paths(image, paths, _forecast_styles(paths.shape[1] - 1))
     end_colour = tuple(int(c) for c in FORECAST_FAR)
-    for track, path in zip(forecast_tracks, paths):
+    for path, sigma in zip(paths, rings):
         end = tuple(path[-1].tolist())
-        if uncertainty and track.forecast.sigma is not None:
-            axes = tuple(max(1, int(round(float(s)))) for s in track.forecast.sigma[-1])
+        if uncertainty and sigma is not None:
+            axes = tuple(max(1, int(round(float(s)))) for s in sigma[-1])
             cv2.ellipse(image, end, axes, 0, 0, 360, SIGMA_RING, 1, cv2.LINE_AA)
         cv2.circle(image, end, 4, end_colour, -1, cv2.LINE_AA)
         cv2.circle(image, end, 4, (0, 0, 0), 1, cv2.LINE_AA)

@@ -104,7 +104,8 @@ class Pipeline:
     def _finish(self, obs: _Observation) -> FrameResult:
         """Forecasts and the result of an observed frame (may run while the next frame is detected)."""
         started = time.perf_counter()
-        forecasts = forecast_histories(self.forecaster, [r for _, _, r in obs.rows], self.config.min_track_age)
+        forecasts = forecast_histories(self.forecaster, [r for _, _, r in obs.rows], self.config.min_track_age,
+                                       self.config.forecast_modes)
         names = self.detector.names
         detections = obs.detections
         tracks = []
@@ -114,7 +115,10 @@ class Pipeline:
             if self.ground is not None:
                 point_world = self.ground.to_ground(points[-1])
                 if forecast is not None:
-                    forecast = dataclasses.replace(forecast, points_world=self.ground.to_ground(forecast.points))
+                    modes = forecast.modes
+                    if modes is not None:
+                        modes = dataclasses.replace(modes, points_world=self.ground.to_ground(modes.points))
+                    forecast = dataclasses.replace(forecast, points_world=self.ground.to_ground(forecast.points), modes=modes)
             tracks.append(TrackState(
                 id=track_id, class_id=class_id, class_name=names[class_id],
                 confidence=float(detections.confidence[i]), box=detections.xyxy[i],

@@ -13,12 +13,23 @@ from .errors import TrajpipeError
 
 
 @dataclass(frozen=True)
+class Modes:
+    """A track's alternative futures, most probable first, on the same time grid as its forecast."""
+
+    points: np.ndarray  # (M, T, 2) in the track's units
+    probs: np.ndarray  # (M,) probabilities, renormalised over these M modes (they sum to 1)
+    sigma: np.ndarray | None = None  # (M, T, 2) per-step standard deviation of each mode
+    points_world: np.ndarray | None = None  # (M, T, 2) ground-plane points, when a homography is configured
+
+
+@dataclass(frozen=True)
 class Forecast:
     times: np.ndarray  # (T,) seconds after ``origin``
     points: np.ndarray  # (T, 2) in the track's units: pixels (bottom-centre of the box) for video
     sigma: np.ndarray | None = None  # (T, 2) per-step standard deviation, when the forecaster gives one
     origin: float = 0.0  # timestamp (s) of the last observation, which ``times`` count from
     points_world: np.ndarray | None = None  # (T, 2) ground-plane points, when a homography is configured
+    modes: Modes | None = None  # the most probable alternative futures (config key forecast_modes)
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,22 @@ class FrameResult:
                     forecast["sigma"] = r(t.forecast.sigma)
                 if t.forecast.points_world is not None:
                     forecast["xy_world"] = r(t.forecast.points_world)
+                if t.forecast.modes is not None:
+                    forecast["modes"] = [_mode_record(t.forecast.modes, m, r) for m in range(len(t.forecast.modes.probs))]
             tracks.append(record)
         record = {"frame": self.frame_index, "timestamp": round(self.timestamp, 4), "tracks": tracks}
         if self.latency is not None:
             record["latency"] = round(self.latency, 4)
         return record
+
+
+def _mode_record(modes: Modes, m: int, r) -> dict:
+    record = {"p": round(float(modes.probs[m]), 3), "xy": r(modes.points[m])}
+    if modes.sigma is not None:
+        record["sigma"] = r(modes.sigma[m])
+    if modes.points_world is not None:
+        record["xy_world"] = r(modes.points_world[m])
+    return record
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict]:

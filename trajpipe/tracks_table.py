@@ -35,7 +35,9 @@ SCHEMA = pa.schema([
     ("forecast_xy", _POINTS),  # pixels
     ("forecast_sigma", _POINTS),  # per-step standard deviation (x, y), pixels
     ("forecast_xy_world", _POINTS),
-    ("forecast_modes", pa.list_(pa.struct([("p", pa.float64()), ("xy", _POINTS)]))),  # alternative paths
+    # Alternative futures, most probable first: probability, points, and where given sigma and ground points.
+    ("forecast_modes", pa.list_(pa.struct([("p", pa.float64()), ("xy", _POINTS), ("sigma", _POINTS),
+                                           ("xy_world", _POINTS)]))),
 ])
 _FORECAST_KEYS = {"t": "forecast_t", "xy": "forecast_xy", "sigma": "forecast_sigma",
                   "xy_world": "forecast_xy_world", "modes": "forecast_modes"}
