@@ -185,8 +185,6 @@ def register(subparsers) -> None:
     tr.add_argument("--lr", type=float, default=d.lr)
     tr.add_argument("--weight-decay", type=float, default=d.weight_decay)
     tr.add_argument("--nll-weight", type=float, default=d.nll_weight)
-    tr.add_argument("--fde-weight", type=float, default=d.fde_weight,
-                    help="extra weight of the deterministic forecast's final-step error (0: ADE only)")
     tr.add_argument("--scale-aug", type=float, default=d.scale_aug, help="random spatial stretch +-fraction")
     tr.add_argument("--obs-noise", type=float, default=d.obs_noise,
                     help="metres of Gaussian jitter on observed positions (video-like inputs); 0: none")

@@ -102,15 +102,14 @@ def gaussian_nll(y: torch.Tensor, mean: torch.Tensor, sigma: torch.Tensor) -> to
 def loss_fn(out: NetOutput, y: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """Training loss and the deterministic head's per-step errors (B, P).
 
-    Deterministic head: mean Euclidean error (the ADE metric itself), plus ``fde_weight`` x the
-    final step's. Modes (winner takes all): only
+    Deterministic head: mean Euclidean error (the ADE metric itself). Modes (winner takes all): only
     the mode closest to the truth (by ADE) learns from each sample, plus ``wta_relax`` x the mean of
     all modes' errors so that no mode is left without gradient; the classifier learns which mode wins
     (cross-entropy); each mode's sigma learns the truth's spread around it, weighted by the mode's
     predicted probability, so the most probable mode's sigma describes where the truth falls.
     """
     dist = (out.mean - y).norm(dim=-1)
-    loss = dist.mean() + cfg.fde_weight * dist[:, -1].mean()
+    loss = dist.mean()
     if cfg.nll_weight > 0:
         loss = loss + cfg.nll_weight * gaussian_nll(y, out.mean, out.sigma).mean() / y.shape[1]
     if out.modes.shape[1]:

@@ -25,7 +25,6 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     nll_weight: float = 0.1
-    fde_weight: float = 0.0  # extra weight of the deterministic forecast's final-step error
     cls_weight: float = 0.5  # mode classifier cross-entropy
     wta_relax: float = 0.05  # share of every mode's error in the loss, so that no mode is starved
     mirror: bool = True
