@@ -372,9 +372,3 @@ def to_canonical(fut: np.ndarray, inp: dict) -> np.ndarray:
     m = (fut - inp["origin"][:, None]) * inp["factor"][:, None, None]
     return _rot(m, inp["cos"][:, None], inp["sin"][:, None]).astype(np.float32)
 
-
-def from_canonical(y: np.ndarray, inp: dict) -> np.ndarray:
-    """Inverse of :func:`to_canonical`."""
-    c, s = inp["cos"][:, None], inp["sin"][:, None]
-    x = _rot(y, c, -s)
-    return (x / inp["factor"][:, None, None] + inp["origin"][:, None]).astype(np.float32)
