@@ -22,6 +22,7 @@ class Config:
     conf: float = 0.25  # detection confidence threshold
     iou: float = 0.7  # NMS IoU threshold
     imgsz: int | None = None  # detector input size; None: the model's own
+    device: str | None = None  # detector device as Ultralytics spells it (cpu, 0, cuda:0, mps); None: Ultralytics' choice
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all
     forecaster: str = "lstm"  # lstm | cv | path to a forecaster checkpoint
     forecaster_weights: str = "weights/forecaster.pt"  # checkpoint used by forecaster=lstm

@@ -44,19 +44,21 @@ def draw_trails(image: np.ndarray, tracks: list[TrackState], now: float, seconds
             cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
 
 
-# Alternative modes by strength (probability relative to the track's most likely mode): the
-# brightness kept and the line thickness of each band, strongest first.
-MODE_BANDS = ((0.6, 0.85, 2), (0.3, 0.6, 1), (0.0, 0.4, 1))
+# Alternative modes by strength (probability relative to the track's most likely mode): the lowest
+# strength of each band, its opacity and line thickness, strongest first. Opacity rather than a darker
+# colour, so that a weak mode looks weak on a bright floor as on a dark road.
+MODE_BANDS = ((0.6, 0.8, 2), (0.3, 0.55, 1), (0.0, 0.3, 1))
 
 
 @lru_cache(maxsize=32)
-def _forecast_styles(steps: int, brightness: float = 1.0, thin: bool = False) -> list[tuple[tuple[int, int, int], int]]:
-    """(colour, thickness) of each forecast segment: bright and thick now, dim and thin at the horizon."""
+def _forecast_styles(steps: int, thickness: int | None = None) -> list[tuple[tuple[int, int, int], int]]:
+    """(colour, thickness) of each forecast segment: bright and thick now, dim and thin at the horizon
+    (or all ``thickness`` thick)."""
     styles = []
     for k in range(steps):
         fade = k / max(steps - 1, 1)
-        colour = tuple(int(c * brightness) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
-        styles.append((colour, 1 if thin else 3 if fade < 0.34 else 2 if fade < 0.67 else 1))
+        colour = tuple(int(c) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
+        styles.append((colour, thickness or (3 if fade < 0.34 else 2 if fade < 0.67 else 1)))
     return styles
 
 
@@ -65,6 +67,24 @@ def _draw_paths(image: np.ndarray, paths: np.ndarray, styles) -> None:
     does not grow with Python calls per track."""
     for k, (colour, thickness) in enumerate(styles):
         cv2.polylines(image, list(paths[:, k:k + 2]), False, colour, thickness, cv2.LINE_AA)
+
+
+def _draw_translucent(image: np.ndarray, paths: np.ndarray, opacity: float, thickness: int) -> None:
+    """Paths with small end dots, blended over the image with ``opacity``; only the paths' bounding
+    box is copied and blended (the layer costs about as much as the area it covers)."""
+    height, width = image.shape[:2]
+    x0, y0 = np.clip(paths.reshape(-1, 2).min(0) - 4, 0, None)
+    x1, y1 = np.minimum(paths.reshape(-1, 2).max(0) + 5, [width, height])
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = image[y0:y1, x0:x1]
+    layer = roi.copy()
+    shifted = paths - np.array([x0, y0], np.int32)
+    _draw_paths(layer, shifted, _forecast_styles(paths.shape[1] - 1, thickness))
+    end_colour = tuple(int(c) for c in FORECAST_FAR)
+    for end in shifted[:, -1].tolist():
+        cv2.circle(layer, tuple(end), 2, end_colour, -1, cv2.LINE_AA)
+    cv2.addWeighted(layer, opacity, roi, 1 - opacity, 0, dst=roi)
 
 
 def _path(track: TrackState, points: np.ndarray) -> np.ndarray:
@@ -93,11 +113,8 @@ def draw_forecasts(image: np.ndarray, tracks: list[TrackState], uncertainty: boo
             alternatives[band].append(_path(track, points))
     for band, paths in reversed(list(enumerate(alternatives))):  # weakest first, under the stronger ones
         if paths:
-            _, brightness, thickness = MODE_BANDS[band]
-            paths = np.round(np.stack(paths)).astype(np.int32)
-            _draw_paths(image, paths, [(c, thickness) for c, _ in _forecast_styles(paths.shape[1] - 1, brightness, True)])
-            for end in paths[:, -1].tolist():
-                cv2.circle(image, tuple(end), 2, tuple(int(c * brightness) for c in FORECAST_FAR), -1, cv2.LINE_AA)
+            _, opacity, thickness = MODE_BANDS[band]
+            _draw_translucent(image, np.round(np.stack(paths)).astype(np.int32), opacity, thickness)
     paths = np.round(np.stack(main)).astype(np.int32)
     _draw_paths(image, paths, _forecast_styles(paths.shape[1] - 1))
     end_colour = tuple(int(c) for c in FORECAST_FAR)

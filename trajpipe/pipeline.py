@@ -22,16 +22,23 @@ from .results import FrameResult, TrackState
 from .sources import LiveSource, VideoFileSource, open_source
 
 
-def load_forecaster(config: Config) -> Forecaster:
-    """``lstm`` -> the checkpoint at ``forecaster_weights``; ``cv``; or a checkpoint path."""
+def forecaster_checkpoint(config: Config) -> Path | None:
+    """The checkpoint file ``config`` asks for: ``forecaster_weights`` for ``lstm``, the path itself
+    otherwise (relative paths also tried from the repository); None for ``cv``."""
     if config.forecaster == "cv":
-        return Forecaster.load("cv")
+        return None
     path = Path(config.forecaster_weights if config.forecaster == "lstm" else config.forecaster)
     if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
         path = REPO_ROOT / path
     if not path.is_file():
         raise TrajpipeError(f"forecaster checkpoint not found: {path} (use forecaster=cv for constant velocity)")
-    return Forecaster.load(path)
+    return path
+
+
+def load_forecaster(config: Config) -> Forecaster:
+    """``lstm`` -> the checkpoint at ``forecaster_weights``; ``cv``; or a checkpoint path."""
+    path = forecaster_checkpoint(config)
+    return Forecaster.load("cv" if path is None else path)
 
 
 def load_ground_plane(config: Config) -> GroundPlane | None:
@@ -69,7 +76,7 @@ class Pipeline:
         cfg = self.config
         self.ground = load_ground_plane(cfg)
         self.forecaster = load_forecaster(cfg)
-        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes)
+        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes, cfg.device)
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
         self._next_index = 0
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+
+from .errors import TrajpipeError
 
 
 @dataclass(frozen=True)
@@ -82,3 +87,23 @@ def _mode_record(modes: Modes, m: int, r) -> dict:
     if modes.points_world is not None:
         record["xy_world"] = r(modes.points_world[m])
     return record
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict]:
+    """The frame records of a JSON-lines file written by :meth:`FrameResult.to_json`, in order.
+    Blank lines are skipped; a line that is not a frame record is a :class:`TrajpipeError` naming it."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for line_no, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise TrajpipeError(f"{path}:{line_no}: not a JSON line ({exc})") from None
+                if not isinstance(record, dict) or not isinstance(record.get("tracks"), list) or "timestamp" not in record:
+                    raise TrajpipeError(f"{path}:{line_no}: not a trajpipe frame record (needs 'timestamp' and 'tracks')")
+                yield record
+    except OSError as exc:
+        raise TrajpipeError(f"cannot read tracks file {path}: {exc}") from None
