@@ -76,7 +76,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="detector weights (.tflite, .pt, ...); default weights/yolov8n_int8.tflite, "
                                         "else Ultralytics' yolo26n.pt download")
-    parser.add_argument("--forecaster", help="lstm (weights/forecaster.pt), cv (constant velocity) or a checkpoint path")
+    parser.add_argument("--forecaster", help="lstm (weights/forecaster.pt), cv (constant velocity) or a checkpoint path (.pt, or .onnx from trajpipe export)")
     parser.add_argument("--config", metavar="FILE", help="YAML file of config keys (overridden by key=value)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -24,7 +24,7 @@ class Config:
     imgsz: int | None = None  # detector input size; None: the model's own
     device: str | None = None  # detector device as Ultralytics spells it (cpu, 0, cuda:0, mps); None: Ultralytics' choice
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all
-    forecaster: str = "lstm"  # lstm | cv | path to a forecaster checkpoint
+    forecaster: str = "lstm"  # lstm | cv | path to a forecaster checkpoint (.pt or .onnx)
     forecaster_weights: str = "weights/forecaster.pt"  # checkpoint used by forecaster=lstm
     forecast_modes: int = 3  # alternative futures per forecast, most probable first (0: none)
     min_track_age: float = 0.8  # seconds a track must have been seen before it is forecast
