@@ -12,6 +12,8 @@ import yaml
 
 from .errors import TrajpipeError
 
+CAMERA_MOTION_METHODS = ("none", "flow")
+
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 
 
@@ -32,6 +34,7 @@ class Config:
     draw_boxes: bool = True
     draw_hud: bool = True
     draw_uncertainty: bool = True  # ring of one standard deviation around each forecast's end point
+    camera_motion: str = "flow"  # none | flow: compensate the camera's own motion (optical flow, RANSAC)
     homography: str | None = None  # file with a 3x3 image->ground matrix (.npy, .json, text)
     homography_points: list[list[float]] | None = None  # or >= 4 rows [u, v, x, y]: pixel (u, v) is ground (x, y)
     loop: bool = False  # video files: play again from the start at the end (soak tests, demos)
@@ -73,6 +76,8 @@ class Config:
                 raise bad(key, "must be > 0 seconds")
         if self.homography is not None and self.homography_points is not None:
             raise bad("homography", "set homography or homography_points, not both")
+        if self.camera_motion not in CAMERA_MOTION_METHODS:
+            raise bad("camera_motion", f"must be one of {', '.join(CAMERA_MOTION_METHODS)}")
         if not self.tracker:
             raise bad("tracker", "must be bytetrack, botsort or a tracker YAML path")
         if not self.forecaster:

@@ -127,6 +127,17 @@ class YoloTracker:
             tracker_id=boxes.id.cpu().numpy().astype(np.int64),
         )
 
+    def follow_camera(self, warp: np.ndarray) -> None:
+        """Move the tracker's predicted boxes by the camera's (2, 3) warp from the previous frame's
+        pixels to the next frame's, before that frame is tracked, so tracks survive pans. Replaces
+        BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
+        from .motion import warp_kalman_states
+
+        for tracker in getattr(self.model.predictor, "trackers", None) or ():
+            if getattr(tracker, "gmc", None) is not None:
+                tracker.gmc.method = None
+            warp_kalman_states(tracker, warp)
+
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
         predictor = self.model.predictor

@@ -40,6 +40,7 @@ def draw_boxes(image: np.ndarray, tracks: list[TrackState]) -> None:
 def draw_trails(image: np.ndarray, tracks: list[TrackState], now: float, seconds: float) -> None:
     for track in tracks:
         recent = track.history[track.history_times >= now - seconds]
+        recent = recent[np.isfinite(recent).all(axis=1)]  # a robot's past points behind its camera are NaN
         if len(recent) >= 2:
             cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
 
@@ -58,7 +59,7 @@ def _forecast_styles(steps: int) -> list[tuple[tuple[int, int, int], int]]:
 def draw_forecasts(image: np.ndarray, tracks: list[TrackState], uncertainty: bool = True) -> None:
     """Forecast paths fading over the horizon, an end marker, and (``uncertainty``) a ring of one
     standard deviation around the end point when the forecaster gives one."""
-    forecast_tracks = [t for t in tracks if t.forecast is not None]
+    forecast_tracks = [t for t in tracks if t.forecast is not None and np.isfinite(t.forecast.points).all()]
     if not forecast_tracks:
         return
     # (tracks, steps + 1, 2) paths from the current point on; drawn one step at a time for all

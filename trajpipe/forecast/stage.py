@@ -49,5 +49,6 @@ def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_
         times = dt * np.arange(1, mean.shape[1] + 1)
         for row, k in enumerate(np.flatnonzero(kind)):
             forecasts[members[k]] = Forecast(times=times, points=mean[row], origin=float(origins[k]),
-                                             sigma=None if sigma is None else sigma[row])
+                                             sigma=None if sigma is None else sigma[row],
+                                             start=samples[last[k], X:Y + 1].copy())
     return forecasts

@@ -1,0 +1,228 @@
+"""Moving cameras: per-frame camera motion, and the coordinates that track histories are kept in.
+
+Histories must not read the camera's own motion as the objects' motion. They are therefore kept in
+*history coordinates*, fixed in the scene, and everything handed to the user is mapped back into the
+current frame's pixels:
+
+- a static camera (``camera_motion=none``, no pose): history coordinates are the pixels themselves;
+- a moving camera (``camera_motion=flow``): the pixels of a reference frame (the first frame, or the
+  first after ``reset()``), reached by accumulating the frame-to-frame transforms;
+- a robot (``Pipeline.process(..., pose=(x, y, yaw))`` with a ground homography to the robot's base
+  frame): the world/odometry frame, in metres.
+
+:class:`View` holds one frame's mapping; :class:`CameraMotion` estimates the frame-to-frame transform
+with Ultralytics' ``GMC`` (sparse optical flow + RANSAC, the estimator BoT-SORT uses).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import CAMERA_MOTION_METHODS
+from .errors import TrajpipeError
+from .geometry import apply_projective, projective_jacobian
+
+INLIER_PX = 0.25  # full-size pixels: RANSAC inlier threshold of the flow fit (see _flow_estimator)
+FLOW_WIDTH = 320  # pixels: frames are downscaled by an integer factor to between this and twice this width
+
+
+def as_3x3(warp: np.ndarray) -> np.ndarray:
+    """A (2, 3) affine warp as a (3, 3) matrix."""
+    return np.vstack([warp, [0.0, 0.0, 1.0]])
+
+
+def pose_matrix(pose) -> np.ndarray:
+    """(3, 3) robot-base -> world transform of a pose ``(x, y, yaw)`` (metres, radians)."""
+    values = np.asarray(pose, np.float64).ravel()
+    if values.size != 3 or not np.isfinite(values).all():
+        raise TrajpipeError(f"pose must be three finite numbers (x, y, yaw) in metres and radians, got {pose!r}")
+    x, y, yaw = values
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([[c, -s, x], [s, c, y], [0.0, 0.0, 1.0]])
+
+
+@dataclass(frozen=True)
+class View:
+    """How one frame's pixels relate to history coordinates.
+
+    ``to_history``: (3, 3) projective map from this frame's pixels to history coordinates, or None
+    when they are the same (a static camera: nothing to map, nothing to pay). ``metric``: history
+    coordinates are world metres (a robot's pose was given).
+    """
+
+    to_history: np.ndarray | None = None
+    metric: bool = False
+
+    def pixels_to_history(self, points) -> np.ndarray:
+        """(..., 2) pixels of this frame -> (..., 2) history coordinates."""
+        if self.to_history is None:
+            return np.asarray(points, np.float64)
+        return apply_projective(self.to_history, points)[0]
+
+    def history_to_pixels(self, points) -> np.ndarray:
+        """(..., 2) history coordinates -> (..., 2) pixels of this frame; NaN for points that this
+        view cannot see (behind the camera)."""
+        if self.to_history is None:
+            return np.asarray(points)
+        xy, w = apply_projective(self._to_pixels, points)
+        xy[w <= 0] = np.nan
+        return xy
+
+    def sigma_to_pixels(self, sigma: np.ndarray | None, points: np.ndarray) -> np.ndarray | None:
+        """(T, 2) per-axis standard deviations at the (T, 2) history points -> the same in pixels,
+        propagated through the map's Jacobian (correlations dropped: pixels report per-axis std)."""
+        if sigma is None or self.to_history is None:
+            return sigma
+        jac = projective_jacobian(self._to_pixels, points)
+        return np.sqrt(np.einsum("tij,tj->ti", jac ** 2, np.asarray(sigma, np.float64) ** 2))
+
+    @property
+    def _to_pixels(self) -> np.ndarray:
+        inverse = self.__dict__.get("_inverse")
+        if inverse is None:  # frozen dataclass: cache the inverse in the instance dict
+            inverse = self.__dict__["_inverse"] = np.linalg.inv(self.to_history)
+        return inverse
+
+
+def fit_translation(before: np.ndarray, after: np.ndarray, inlier_px: float) -> np.ndarray | None:
+    """(2,) robust shift from the (N, 2) points ``before`` to ``after``: RANSAC with ``inlier_px``
+    (OpenCV >= 4.13's ``estimateTranslation2D``; before that, the median shift, which tolerates up
+    to half of the points moving on their own). None when there are too few points."""
+    import cv2
+
+    if len(before) < 5:
+        return None
+    if hasattr(cv2, "estimateTranslation2D"):
+        shift, _ = cv2.estimateTranslation2D(before, after, method=cv2.RANSAC, ransacReprojThreshold=inlier_px)
+        return None if shift is None else np.asarray(shift, np.float64).ravel()
+    return np.median((after - before).reshape(-1, 2), axis=0)
+
+
+def _flow_estimator(downscale: int, inlier_px: float):
+    """Ultralytics' GMC (sparse optical flow) fitting a translation with a tight inlier threshold.
+
+    GMC fits a similarity (shift, rotation, scale) with RANSAC's default threshold of 3 px on the
+    downscaled frame (about 9 px at full size). BoT-SORT needs one frame's warp; chained over
+    seconds, as histories need, walking people counted as background and the scale's noise add up
+    (measured, static concourse video: 86 px drift at the frame's corners over 8 s; panned clip:
+    scale off by up to 7 %). A translation fitted at ``inlier_px`` stays within ~10 px over the
+    13.6 s panned clip; zoom and roll are not compensated. Features, flow, state and reset are GMC's own.
+    """
+    import cv2
+    from ultralytics.trackers.utils.gmc import GMC
+
+    class _TranslationFlow(GMC):
+        def apply_sparseoptflow(self, raw_frame: np.ndarray) -> np.ndarray:
+            frame = cv2.cvtColor(raw_frame, cv2.COLOR_BGR2GRAY) if raw_frame.ndim == 3 else raw_frame
+            if self.downscale > 1:
+                frame = cv2.resize(frame, (frame.shape[1] // self.downscale, frame.shape[0] // self.downscale))
+            warp = np.eye(2, 3)
+            if self.prevFrame is not None and self.prevKeyPoints is not None and len(self.prevKeyPoints) > 4:
+                moved, status, _ = cv2.calcOpticalFlowPyrLK(self.prevFrame, frame, self.prevKeyPoints, None)
+                good = status.ravel().astype(bool)
+                shift = fit_translation(self.prevKeyPoints[good], moved[good], inlier_px / self.downscale)
+                if shift is not None and np.isfinite(shift).all():
+                    warp[:, 2] = shift * self.downscale
+            self.prevFrame = frame
+            self.prevKeyPoints = cv2.goodFeaturesToTrack(frame, mask=self._background(frame.shape), **self.feature_params)
+            return warp
+
+        def _background(self, shape) -> np.ndarray | None:
+            """Mask of the downscaled frame without the last frame's object boxes: the features go
+            to the background instead of clustering on people (who move a few pixels a frame)."""
+            if self.object_boxes is None or not len(self.object_boxes):
+                return None
+            mask = np.full(shape, 255, np.uint8)
+            for x1, y1, x2, y2 in np.round(self.object_boxes / self.downscale).astype(int).clip(0).tolist():
+                mask[y1:y2, x1:x2] = 0
+            return mask
+
+        object_boxes: np.ndarray | None = None  # (N, 4) full-size pixels, grown
+
+    return _TranslationFlow("sparseOptFlow", downscale=downscale)
+
+
+class CameraMotion:
+    """The camera's motion from frame to frame, estimated once per frame on a downscaled image.
+
+    Wraps Ultralytics' ``GMC`` (``flow``: sparse optical flow of Shi-Tomasi corners, then a RANSAC
+    similarity fit, so moving people are rejected as outliers while the background dominates) and
+    accumulates the warps into the transform from the reference frame to the current one.
+    """
+
+    def __init__(self, method: str = "flow"):
+        if method != "flow":
+            raise TrajpipeError(f"camera_motion must be one of {', '.join(CAMERA_MOTION_METHODS)}, got {method!r}")
+        self.method = method
+        self._gmc = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start again: the next frame becomes the reference frame."""
+        self.reference_to_current = np.eye(3)  # (3, 3) reference-frame pixels -> current pixels
+        if self._gmc is not None:
+            self._gmc.reset_params()
+
+    def update(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """The (2, 3) warp from the previous frame's pixels to this frame's (identity on the first)."""
+        if self._gmc is None:
+            self._gmc = _flow_estimator(max(1, frame_bgr.shape[1] // FLOW_WIDTH), INLIER_PX)
+        warp = np.asarray(self._gmc.apply(frame_bgr), np.float64)
+        if not np.isfinite(warp).all():
+            warp = np.eye(2, 3)
+        self.reference_to_current = as_3x3(warp) @ self.reference_to_current
+        return warp
+
+    def exclude(self, boxes_xyxy: np.ndarray, margin: float = 0.1) -> None:
+        """Drop the current frame's flow features inside these (N, 4) pixel boxes (grown by
+        ``margin`` of their size), so that the next frame's estimate follows the background only,
+        not the objects (the RANSAC fit rejects most of them too, but not a crowd moving as one)."""
+        if self._gmc is None:
+            return
+        boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+        grow = margin * (boxes[:, 2:] - boxes[:, :2])
+        low, high = boxes[:, :2] - grow, boxes[:, 2:] + grow
+        self._gmc.object_boxes = np.hstack([low, high])  # the next frame's features avoid them too
+        points = self._gmc.prevKeyPoints
+        if points is None or not len(points) or not len(boxes):
+            return
+        xy = points.reshape(-1, 2) * self._gmc.downscale
+        inside = ((xy[:, None] >= low[None]) & (xy[:, None] <= high[None])).all(axis=2).any(axis=1)
+        if (~inside).sum() > 4:  # keep enough features for a fit (else let RANSAC sort it out)
+            self._gmc.prevKeyPoints = points[~inside]
+
+    def view(self) -> View:
+        """The current frame's :class:`View`: history coordinates are the reference frame's pixels."""
+        return View(np.linalg.inv(self.reference_to_current))
+
+
+def warp_kalman_states(tracker, warp: np.ndarray) -> None:
+    """Move an Ultralytics tracker's Kalman states (tracked and lost tracks) by the camera's warp,
+    so that a pan does not push every prediction off its object.
+
+    BoT-SORT's state layout (x, y, w, h + velocities) is warped by Ultralytics' own ``multi_gmc``;
+    ByteTrack's (x, y, aspect, h + velocities) gets the same treatment with the aspect ratio kept
+    and the height scaled (``multi_gmc`` assumes the first layout). Warping before the tracker's
+    own prediction step is the same as after it: the constant-velocity step commutes with the warp.
+    """
+    from ultralytics.trackers.utils.kalman_filter import KalmanFilterXYAH
+    from ultralytics.trackers.utils.stracks import multi_gmc
+
+    tracks = [t for t in (*tracker.tracked_stracks, *tracker.lost_stracks) if t.mean is not None]
+    if not tracks:
+        return
+    if type(tracker.kalman_filter) is not KalmanFilterXYAH:  # XYWH (BoT-SORT) and other layouts multi_gmc knows
+        multi_gmc(tracks, warp)
+        return
+    linear = warp[:, :2]
+    scale = math.sqrt(abs(np.linalg.det(linear)))
+    m = np.eye(8)
+    m[0:2, 0:2] = m[4:6, 4:6] = linear
+    m[3, 3] = m[7, 7] = scale
+    for track in tracks:
+        track.mean = m @ track.mean
+        track.mean[:2] += warp[:, 2]
+        track.covariance = m @ track.covariance @ m.T
