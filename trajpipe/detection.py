@@ -65,8 +65,12 @@ def resolve_weights(spec: str | None) -> str:
 
 
 def resolve_tracker(spec: str) -> str:
+    """Ultralytics' stock ``bytetrack``/``botsort``, or a tracker YAML (relative paths: from the working
+    directory, else from the repository, where ``configs/tracker.yaml`` lives)."""
     if spec in TRACKER_ALIASES:
         return TRACKER_ALIASES[spec]
+    if not Path(spec).is_file() and not Path(spec).is_absolute() and (REPO_ROOT / spec).is_file():
+        return str(REPO_ROOT / spec)
     if not Path(spec).is_file():
         raise TrajpipeError(f"tracker must be bytetrack, botsort or an existing tracker YAML, got {spec!r}")
     return spec
