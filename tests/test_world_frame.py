@@ -13,7 +13,8 @@ from trajpipe.pipeline import present_forecast
 
 # A forward-looking camera 1.2 m above the ground: base point (x ahead, y left) -> pixel (u, v).
 BASE_TO_PIXELS = np.array([[320.0, -300.0, 0.0], [200.0, 0.0, 300.0 * 1.2], [1.0, 0.0, 0.0]])
-GROUND = GroundPlane(np.linalg.inv(BASE_TO_PIXELS))  # the homography a robot calibrates: pixels -> base frame
+# the homography a robot calibrates, pixels -> base frame; its overall sign is arbitrary (negated here)
+GROUND = GroundPlane(-np.linalg.inv(BASE_TO_PIXELS))
 RATE = 10  # frames per second
 
 
@@ -46,8 +47,9 @@ def drive(forecaster: Forecaster, seconds: float):
     for step in range(int(seconds * RATE) + 1):
         t = step / RATE
         pose = robot_pose(t)
-        view = View(pose_matrix(pose) @ GROUND.matrix, metric=True)
-        seen = store.update(t, detections_seen_from(pose, t), view)
+        detections = detections_seen_from(pose, t)
+        view = View.world(pose_matrix(pose) @ GROUND.matrix, detections.anchors)
+        seen = store.update(t, detections, view)
         forecasts = forecast_histories(forecaster, [h.rows() for h in seen], min_age=0.8)
         yield t, pose, view, {h.track_id: present_forecast(f, view, GROUND) for h, f in zip(seen, forecasts) if f is not None}
 
@@ -138,3 +140,37 @@ def lstm_path():
 @pytest.fixture(scope="module")
 def lstm_forecaster(lstm_path):
     return Forecaster.load(lstm_path)
+
+
+def test_pipeline_puts_real_tracks_in_the_world_frame(concourse, detector_weights):
+    import cv2
+
+    from trajpipe import Pipeline
+    from trajpipe.errors import TrajpipeError
+
+    pairs = [[100, 470, 2, 1.5], [750, 470, 2, -1.5], [300, 200, 8, 1.5], [560, 200, 8, -1.5]]  # pixel -> base (m)
+    pose = (5.0, 2.0, np.pi / 2)  # the robot stands at (5, 2) facing +y
+    capture = cv2.VideoCapture(str(concourse))
+    with Pipeline(model=str(detector_weights), forecaster="cv", classes=["person"], homography_points=pairs,
+                  min_track_age=0.2) as pipe:
+        for frame in range(12):
+            result = pipe.process(capture.read()[1], timestamp=frame / 25, pose=pose)
+        assert result.tracks and any(t.forecast is not None for t in result.tracks)
+        ahead_of_horizon = [t for t in result.tracks if np.isfinite(t.history[-1]).all()]
+        assert len(ahead_of_horizon) >= len(result.tracks) / 2  # (this made-up homography's horizon is low)
+        for track in ahead_of_horizon:
+            base = pipe.ground.to_ground(track.history[-1])  # the robot's view of the person
+            np.testing.assert_allclose(track.point_world, [5.0 - base[1], 2.0 + base[0]], atol=1e-6)
+            if track.forecast is not None:
+                # in the image where the camera sees them; points beyond the homography's horizon have no pixel
+                visible = np.isfinite(track.forecast.points).all(axis=1)
+                ahead = pipe.ground.to_ground(track.forecast.points[visible])
+                np.testing.assert_allclose(track.forecast.points_world[visible],
+                                           np.stack([5.0 - ahead[:, 1], 2.0 + ahead[:, 0]], 1), atol=1e-6)
+        with pytest.raises(TrajpipeError, match="every frame or with none"):
+            pipe.process(capture.read()[1], timestamp=1.0)
+        with pytest.raises(TrajpipeError, match="pose must be three finite numbers"):
+            pipe.process(capture.read()[1], timestamp=1.0, pose=(0.0, float("nan"), 0.0))
+    with Pipeline(model=str(detector_weights), forecaster="cv") as pipe:
+        with pytest.raises(TrajpipeError, match="needs a ground homography"):
+            pipe.process(capture.read()[1], timestamp=0.0, pose=pose)

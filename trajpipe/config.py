@@ -20,8 +20,8 @@ DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 @dataclass
 class Config:
     model: str | None = None  # detector weights; None: weights/yolov8n_int8.tflite, else Ultralytics' yolo26n.pt
-    tracker: str = "bytetrack"  # bytetrack | botsort | path to an Ultralytics tracker YAML
-    conf: float = 0.25  # detection confidence threshold
+    tracker: str = "configs/tracker.yaml"  # trajpipe's ByteTrack settings | bytetrack | botsort | an Ultralytics tracker YAML
+    conf: float = 0.1  # detection confidence threshold (low: the tracker's second stage uses the low-score boxes)
     iou: float = 0.7  # NMS IoU threshold
     imgsz: int | None = None  # detector input size; None: the model's own
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all

@@ -50,11 +50,20 @@ class View:
 
     ``to_history``: (3, 3) projective map from this frame's pixels to history coordinates, or None
     when they are the same (a static camera: nothing to map, nothing to pay). ``metric``: history
-    coordinates are world metres (a robot's pose was given).
+    coordinates are world metres (a robot's pose was given). ``front``: the sign of the homogeneous
+    w of points in front of the camera (a homography's overall sign is arbitrary).
     """
 
     to_history: np.ndarray | None = None
     metric: bool = False
+    front: float = 1.0
+
+    @classmethod
+    def world(cls, pixels_to_world: np.ndarray, seen: np.ndarray) -> "View":
+        """A robot's view: ``pixels_to_world`` (3, 3) maps this frame's pixels to world metres;
+        ``seen`` (N, 2) pixels of this frame known to be on the ground in front (its detections)."""
+        w = np.asarray(seen, np.float64) @ pixels_to_world[2, :2] + pixels_to_world[2, 2]
+        return cls(pixels_to_world, metric=True, front=-1.0 if len(w) and np.median(w) < 0 else 1.0)
 
     def pixels_to_history(self, points) -> np.ndarray:
         """(..., 2) pixels of this frame -> (..., 2) history coordinates."""
@@ -68,7 +77,7 @@ class View:
         if self.to_history is None:
             return np.asarray(points)
         xy, w = apply_projective(self._to_pixels, points)
-        xy[w <= 0] = np.nan
+        xy[w * self.front <= 0] = np.nan
         return xy
 
     def sigma_to_pixels(self, sigma: np.ndarray | None, points: np.ndarray) -> np.ndarray | None:

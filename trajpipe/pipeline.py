@@ -123,7 +123,7 @@ class Pipeline:
         if warp is not None:
             self.camera_motion.exclude(detections.xyxy)
         if robot is not None:
-            view = View(robot @ self.ground.matrix, metric=True)
+            view = View.world(robot @ self.ground.matrix, detections.anchors)
         elif warp is not None:
             view = self.camera_motion.view()
         else:
