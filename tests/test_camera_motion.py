@@ -133,3 +133,11 @@ def test_real_panned_frames_keep_trails_in_the_scene(concourse, detector_weights
                         np.testing.assert_allclose(point, seen[track.id][t], atol=4.0)  # chained estimates drift ~0.1 px a frame
                 seen.setdefault(track.id, {})[result.timestamp] = track.history[-1] + [x, y]
     assert sum(len(points) for points in seen.values()) > 100  # many people, many samples checked
+
+
+def test_a_camera_that_comes_back_at_another_size_starts_over():
+    scene, motion = textured_scene(), CameraMotion("flow")
+    motion.update(np.ascontiguousarray(scene[:240, :320]))
+    motion.update(np.ascontiguousarray(scene[:240, 4:324]))
+    np.testing.assert_array_equal(motion.update(np.ascontiguousarray(scene[:300, :400])), np.eye(2, 3))
+    np.testing.assert_allclose(motion.update(np.ascontiguousarray(scene[:300, 4:404]))[:, 2], [-4, 0], atol=0.05)

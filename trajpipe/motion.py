@@ -11,7 +11,7 @@ current frame's pixels:
   frame): the world/odometry frame, in metres.
 
 :class:`View` holds one frame's mapping; :class:`CameraMotion` estimates the frame-to-frame transform
-with Ultralytics' ``GMC`` (sparse optical flow + RANSAC, the estimator BoT-SORT uses).
+with Ultralytics' ``GMC`` (sparse optical flow, the estimator BoT-SORT uses) and a RANSAC translation fit.
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ class View:
 
 def fit_translation(before: np.ndarray, after: np.ndarray, inlier_px: float) -> np.ndarray | None:
     """(2,) robust shift from the (N, 2) points ``before`` to ``after``: RANSAC with ``inlier_px``
-    (OpenCV >= 4.13's ``estimateTranslation2D``; before that, the median shift, which tolerates up
-    to half of the points moving on their own). None when there are too few points."""
+    (OpenCV's ``estimateTranslation2D``; OpenCV versions without it: the median shift, which
+    tolerates up to half of the points moving on their own). None when there are too few points."""
     import cv2
 
     if len(before) < 5:
@@ -117,8 +117,9 @@ def _flow_estimator(downscale: int, inlier_px: float):
     downscaled frame (about 9 px at full size). BoT-SORT needs one frame's warp; chained over
     seconds, as histories need, walking people counted as background and the scale's noise add up
     (measured, static concourse video: 86 px drift at the frame's corners over 8 s; panned clip:
-    scale off by up to 7 %). A translation fitted at ``inlier_px`` stays within ~10 px over the
-    13.6 s panned clip; zoom and roll are not compensated. Features, flow, state and reset are GMC's own.
+    scale off by up to 7 %). A translation fitted at ``inlier_px`` to corners outside the objects
+    drifts 3.2 px on average over 3.2 s of the panned clip (benchmarks/camera_motion.py); zoom and
+    roll are not compensated. Pyramidal Lucas-Kanade flow, state and reset are GMC's own.
     """
     import cv2
     from ultralytics.trackers.utils.gmc import GMC
@@ -160,16 +161,16 @@ def _flow_estimator(downscale: int, inlier_px: float):
 class CameraMotion:
     """The camera's motion from frame to frame, estimated once per frame on a downscaled image.
 
-    Wraps Ultralytics' ``GMC`` (``flow``: sparse optical flow of Shi-Tomasi corners, then a RANSAC
-    similarity fit, so moving people are rejected as outliers while the background dominates) and
-    accumulates the warps into the transform from the reference frame to the current one.
+    Wraps Ultralytics' ``GMC`` (``flow``: sparse optical flow of Shi-Tomasi corners taken outside
+    the objects, see :meth:`exclude`, then a RANSAC translation fit) and accumulates the warps into
+    the transform from the reference frame to the current one.
     """
 
     def __init__(self, method: str = "flow"):
         if method != "flow":
             raise TrajpipeError(f"camera_motion must be one of {', '.join(CAMERA_MOTION_METHODS)}, got {method!r}")
         self.method = method
-        self._gmc = None
+        self._gmc, self._size = None, None
         self.reset()
 
     def reset(self) -> None:
@@ -180,7 +181,7 @@ class CameraMotion:
 
     def update(self, frame_bgr: np.ndarray) -> np.ndarray:
         """The (2, 3) warp from the previous frame's pixels to this frame's (identity on the first)."""
-        if self._gmc is None or self._gmc.prevFrame is not None and frame_bgr.shape[:2] != self._size:
+        if frame_bgr.shape[:2] != self._size:
             # first frame, or a camera that came back at another size: nothing to follow, start over
             self._gmc, self._size = _flow_estimator(max(1, frame_bgr.shape[1] // FLOW_WIDTH), INLIER_PX), frame_bgr.shape[:2]
         warp = np.asarray(self._gmc.apply(frame_bgr), np.float64)
