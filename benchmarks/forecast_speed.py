@@ -1,9 +1,11 @@
-"""Forecasting time per frame (one predict call with all tracks) vs number of tracks, CPU.
+"""Forecasting time per frame (one call with all tracks) vs number of tracks, CPU.
 
     python benchmarks/forecast_speed.py [--checkpoint weights/forecaster.pt] [--threads 1] [--repeats 200]
 
 Tracks are random walkers observed over 8 steps in pixels (with box heights as ``scale``), all in
-one group, as the video pipeline calls it. Reports the median and 90th percentile per call.
+one group, as the video pipeline calls it. Reports the median and 90th percentile per call of
+``predict`` (CV, LSTM), ``predict_modes(k=20)`` and the pipeline's per-frame call (``predict_batch``
+with the default 3 modes).
 """
 
 from __future__ import annotations
@@ -29,15 +31,15 @@ def tracks(n: int, seed: int = 0):
     return obs, rng.uniform(60, 300, n).astype(np.float32)
 
 
-def bench(fc: Forecaster, n: int, repeats: int) -> tuple[float, float]:
+def bench(call, n: int, repeats: int) -> tuple[float, float]:
     obs, scale = tracks(n)
     groups = np.zeros(n, dtype=np.int64)
     for _ in range(10):
-        fc.predict(obs, dt=0.4, scale=scale, groups=groups)
+        call(obs, dt=0.4, scale=scale, groups=groups)
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        fc.predict(obs, dt=0.4, scale=scale, groups=groups)
+        call(obs, dt=0.4, scale=scale, groups=groups)
         times.append(time.perf_counter() - t)
     return float(np.median(times) * 1e3), float(np.percentile(times, 90) * 1e3)
 
@@ -50,14 +52,17 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 200])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    models = {"cv": Forecaster.load("cv"), "lstm": Forecaster.load(args.checkpoint)}
-    print(f"torch {torch.__version__}, {args.threads} thread(s); ms per predict call (median / p90)")
-    print(f"{'tracks':>6}" + "".join(f"{name:>20}" for name in models))
+    cv, lstm = Forecaster.load("cv"), Forecaster.load(args.checkpoint)
+    calls = {"cv predict": cv.predict, "lstm predict": lstm.predict,
+             "lstm modes k=20": lambda *a, **kw: lstm.predict_modes(*a, **kw, k=20),
+             "lstm frame (3 modes)": lambda *a, **kw: lstm.predict_batch(*a, **kw, k=3)}
+    print(f"torch {torch.__version__}, {args.threads} thread(s); ms per call (median / p90)")
+    print(f"{'tracks':>6}" + "".join(f"{name:>22}" for name in calls))
     for n in args.sizes:
         row = f"{n:>6}"
-        for fc in models.values():
-            med, p90 = bench(fc, n, args.repeats)
-            row += f"{med:>11.3f} / {p90:<6.3f}"
+        for call in calls.values():
+            med, p90 = bench(call, n, args.repeats)
+            row += f"{med:>13.3f} / {p90:<6.3f}"
         print(row)
     return 0
 

@@ -138,8 +138,12 @@ def test_commands_eval_on_tiny_scene(tmp_path, capsys):
                                  "--out", str(out)])
     assert args.func(args) == 0
     res = json.loads((out / "eval_eth_ucy.json").read_text())
-    assert set(res["methods"]) == {"cv", "kalman", "lstm"}
-    assert res["methods"]["cv"]["s1"]["fde"] < 1e-4  # straight lines
+    methods = res["versions"]["eth_ucy"]["methods"]
+    assert set(methods) == {"cv", "kalman", "lstm"}
+    assert methods["cv"]["s1"]["fde"] < 1e-4 and methods["cv"]["s1"]["min_fde_20"] < 1e-4  # straight lines
+    lstm = methods["lstm"]["avg"]
+    assert lstm["min_ade_20"] <= lstm["min_ade_3"] and lstm["min_fde_20"] <= lstm["min_fde_3"]
+    assert 0 <= lstm["cover1_4.8s"] <= lstm["cover2_4.8s"] <= 1 and "cover1_1.2s" not in methods["cv"]["avg"]
     assert (out / "eval_eth_ucy.png").is_file()
     assert "beats CV" in capsys.readouterr().out
     args = _parser().parse_args(["eval", "--data", str(root), "--scenes", "s1", "--model", "x=/nope/{scene}.pt"])

@@ -210,3 +210,71 @@ def test_shipped_forecaster_on_pixel_walk():
     lateral = abs(disp[0] * cv_disp[1] - disp[1] * cv_disp[0]) / (cv_disp @ cv_disp)
     assert 0.6 < along < 1.3 and lateral < 0.1, (along, lateral)
     assert (sigma[0, -1] > sigma[0, 0]).all()
+
+
+def test_predict_modes_shapes_order_and_probabilities():
+    torch.manual_seed(1)
+    fc = LSTMForecaster(TrajectoryNet(hidden=16, modes=6))
+    obs = random_walkers(5)
+    modes = fc.predict_modes(obs, groups=np.zeros(5, int), k=4)
+    assert modes.points.shape == (5, 4, 12, 2) and modes.sigma.shape == (5, 4, 12, 2)
+    assert modes.probs.shape == (5, 4) and np.allclose(modes.probs.sum(1), 1, atol=1e-5)
+    assert (np.diff(modes.probs, axis=1) <= 1e-7).all()  # most probable first
+    # the top 4 are the first 4 of all 6, in the same order
+    every = fc.predict_modes(obs, groups=np.zeros(5, int), k=6)
+    np.testing.assert_allclose(every.points[:, :4], modes.points, atol=1e-6)
+    # more modes asked for than the model has: the best one repeated with probability 0
+    many = fc.predict_modes(obs, k=20)
+    assert many.points.shape == (5, 20, 12, 2) and (many.probs[:, 6:] == 0).all()
+    np.testing.assert_allclose(many.points[:, 6], many.points[:, 0])
+    # the modes move with the observations (translation invariance, like predict)
+    shifted = fc.predict_modes(obs + np.float32(50.0), groups=np.zeros(5, int), k=4)
+    np.testing.assert_allclose(shifted.points - 50.0, modes.points, atol=2e-3)
+    assert fc.predict_modes(np.zeros((0, 8, 2)), k=3).points.shape == (0, 3, 12, 2)
+
+
+def test_predict_modes_on_another_time_grid_and_in_pixels():
+    torch.manual_seed(2)
+    fc = LSTMForecaster(TrajectoryNet(hidden=16, modes=3))
+    obs = random_walkers(4, T=16)  # 0.2 s steps
+    modes = fc.predict_modes(obs, dt=0.2, k=3)
+    assert modes.points.shape == (4, 3, 24, 2)  # the same 4.8 s horizon on the caller's grid
+    native = fc.predict_modes(obs[:, 1::2], dt=0.4, k=3)
+    np.testing.assert_allclose(modes.points[:, :, 1::2], native.points, atol=1e-4)
+    # pixels with box heights: 100 px = 1.75 m, so the same walk at 1/1.75 m per 100 px
+    px = fc.predict_modes(obs * 100 / 1.75, scale=np.full(4, 100.0), k=3)
+    metres = fc.predict_modes(obs, k=3)
+    np.testing.assert_allclose(px.points * 1.75 / 100, metres.points, atol=1e-3)
+
+
+def test_single_mode_forecasters_repeat_their_forecast():
+    obs = random_walkers(3)
+    cv = Forecaster.load("cv").predict_modes(obs, k=20)
+    assert cv.points.shape == (3, 20, 12, 2) and cv.sigma is None
+    assert np.array_equal(cv.probs[:, 0], np.ones(3)) and not cv.probs[:, 1:].any()
+    np.testing.assert_allclose(cv.points[:, 7], Forecaster.load("cv").predict(obs))
+    single = LSTMForecaster(TrajectoryNet(hidden=8))  # a checkpoint of the previous version: no modes
+    one = single.predict_modes(obs, k=1)
+    np.testing.assert_allclose(one.points[:, 0], single.predict(obs))
+    with pytest.raises(ValueError):
+        single.predict_modes(obs, k=0)
+
+
+def test_winner_takes_all_training_spreads_the_modes():
+    """People at a fork: half turn left, half right. One forecast cannot be right for both; the
+    modes must find both branches, each with about half of the probability."""
+    rng = np.random.default_rng(0)
+    n = 600
+    t_obs, t_fut = np.arange(8), np.arange(8, 20)
+    obs = np.zeros((n, 8, 2)); obs[..., 0] = 0.5 * t_obs
+    side = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    fut = np.zeros((n, 12, 2)); fut[..., 0] = 0.5 * t_fut
+    fut[..., 1] = side[:, None] * 0.3 * (t_fut - 7)
+    obs = obs + rng.normal(0, 0.01, obs.shape)
+    w = Windows(obs.astype(np.float32), fut.astype(np.float32), np.full(n, np.nan, np.float32), np.arange(n), np.ones(n, bool))
+    cfg = TrainConfig(hidden=16, modes=4, epochs=25, patience=25, progress=False, mirror=False, scale_aug=0.0, lr=3e-3)
+    res = train(w, w, cfg, log=lambda *_: None)
+    modes = res.forecaster.predict_modes(obs[:50].astype(np.float32), k=2)
+    ends_y = modes.points[:, :, -1, 1]  # the two most probable modes' final lateral positions
+    assert (np.sort(ends_y, axis=1)[:, 0] < -2.0).all() and (np.sort(ends_y, axis=1)[:, 1] > 2.0).all()
+    assert (np.abs(modes.probs - 0.5) < 0.15).all()

@@ -50,3 +50,22 @@ def test_cv_forecaster_is_exact_on_straight_lines():
     pred = ConstantVelocityForecaster().predict(obs[None], dt=0.4)
     assert pred.shape == (1, 12, 2)
     np.testing.assert_allclose(pred[0], START + VELOCITY * 0.4 * np.arange(8, 20)[:, None], rtol=1e-6)
+
+
+def test_stage_hands_out_modes_without_zero_probability_padding():
+    import torch
+
+    from trajpipe.forecast.lstm import LSTMForecaster, TrajectoryNet
+
+    store, _ = walk(np.arange(0, 3.2 + 1e-9, 1 / 25))
+    rows = [h.rows() for h in store.tracks.values()]
+    torch.manual_seed(0)
+    multimodal = LSTMForecaster(TrajectoryNet(hidden=8, modes=5))
+    [forecast] = forecast_histories(multimodal, rows, min_age=0.8, modes=3)
+    assert forecast.modes.points.shape == (3, 12, 2) and forecast.modes.sigma.shape == (3, 12, 2)
+    assert abs(forecast.modes.probs.sum() - 1) < 1e-5 and (np.diff(forecast.modes.probs) <= 0).all()
+    [single] = forecast_histories(ConstantVelocityForecaster(), rows, min_age=0.8, modes=3)
+    assert single.modes.points.shape == (1, 12, 2) and single.modes.probs.tolist() == [1.0]
+    np.testing.assert_allclose(single.modes.points[0], single.points)
+    [none] = forecast_histories(multimodal, rows, min_age=0.8, modes=0)
+    assert none.modes is None

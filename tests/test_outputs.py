@@ -100,3 +100,37 @@ def test_overlay_draws_box_trail_forecast_end_marker_and_hud():
     assert image[150, 220].tolist() != [128, 128, 128]  # end marker
     assert near(image[125, 90], track_colour(5))  # box edge
     assert image[30, 2].max() < 128  # HUD panel darkens the corner
+
+
+def test_jsonl_carries_the_modes_with_probabilities():
+    from trajpipe.results import Modes
+
+    points = np.array([[[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [1.0, 6.0]]])
+    modes = Modes(points, np.array([0.6, 0.4]), sigma=np.full((2, 2, 2), 0.5))
+    forecast = Forecast(np.array([0.4, 0.8]), points[0], modes=modes)
+    track = TrackState(3, 0, "person", 0.9, np.array([1, 2, 3, 4.0]), np.array([[2.0, 4.0]]), np.array([1.0]), forecast)
+    record = json.loads(json.dumps(FrameResult(1, 0.04, [track]).to_json()))
+    assert record["tracks"][0]["forecast"]["modes"] == [
+        {"p": 0.6, "xy": [[1, 2], [3, 4]], "sigma": [[0.5, 0.5], [0.5, 0.5]]},
+        {"p": 0.4, "xy": [[1, 2], [1, 6]], "sigma": [[0.5, 0.5], [0.5, 0.5]]}]
+
+
+def test_overlay_draws_every_mode_the_most_likely_boldest():
+    from trajpipe.overlay import Overlay
+    from trajpipe.results import Modes
+
+    image = np.full((300, 300, 3), 128, np.uint8)
+    t = 0.4 * np.arange(1, 13)
+    straight = np.stack([np.linspace(110, 220, 12), np.full(12, 150.0)], 1)
+    bend = np.stack([np.zeros(12), np.linspace(5, 100, 12)], 1)
+    left, right = straight - bend, straight + bend
+    modes = Modes(np.stack([straight, left, right]), np.array([0.6, 0.3, 0.1]))
+    track = TrackState(5, 0, "person", 0.9, np.array([90.0, 100, 110, 150]), np.array([[100.0, 150.0]]),
+                       np.array([1.2]), Forecast(t, straight, modes=modes))
+    Overlay(trail_seconds=0, boxes=False, hud=False).draw(image, FrameResult(30, 1.2, [track]))
+    drawn = np.abs(image.astype(int) - 128).max(-1) > 20
+    width = [drawn[120:180, x].sum() for x in (150, 160)]  # the top mode: a thick line through y = 150
+    assert min(width) >= 2
+    assert drawn[:140, 200:230].any() and drawn[160:, 200:230].any()  # both alternatives drawn
+    strength = lambda ys: np.abs(image[ys, 200:215].astype(int) - 128).sum(-1).max()  # noqa: E731
+    assert strength(slice(60, 110)) > strength(slice(190, 240)) > 0  # p = 0.3 more opaque than p = 0.1

@@ -24,9 +24,11 @@ class Config:
     conf: float = 0.1  # detection confidence threshold (low: the tracker's second stage uses the low-score boxes)
     iou: float = 0.7  # NMS IoU threshold
     imgsz: int | None = None  # detector input size; None: the model's own
+    device: str | None = None  # detector device as Ultralytics spells it (cpu, 0, cuda:0, mps); None: Ultralytics' choice
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all
     forecaster: str = "lstm"  # lstm | cv | path to a forecaster checkpoint
     forecaster_weights: str = "weights/forecaster.pt"  # checkpoint used by forecaster=lstm
+    forecast_modes: int = 3  # alternative futures per forecast, most probable first (0: none)
     min_track_age: float = 0.8  # seconds a track must have been seen before it is forecast
     history_seconds: float = 6.0  # how much past each track keeps
     lost_track_ttl: float = 2.0  # seconds after its last sighting that a lost track is forgotten
@@ -64,6 +66,8 @@ class Config:
             raise bad("conf", "must be between 0 and 1")
         if not 0.0 < self.iou <= 1.0:
             raise bad("iou", "must be in (0, 1]")
+        if not 0 <= self.forecast_modes <= 20:
+            raise bad("forecast_modes", "must be between 0 and 20")
         if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
             raise bad("imgsz", "must be a positive multiple of 32")
         for key in ("min_track_age", "history_seconds", "lost_track_ttl", "trail_seconds", "outage_grace"):

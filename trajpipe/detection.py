@@ -80,7 +80,8 @@ class YoloTracker:
     """Runs ``YOLO.track(frame, persist=True)`` so that trajpipe owns the frame loop and the clock."""
 
     def __init__(self, model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25,
-                 iou: float = 0.7, imgsz: int | None = None, classes: list[str] | None = None):
+                 iou: float = 0.7, imgsz: int | None = None, classes: list[str] | None = None,
+                 device: str | None = None):
         os.environ.setdefault("YOLO_VERBOSE", "False")  # trajpipe reports progress itself
         from ultralytics import YOLO
 
@@ -104,6 +105,8 @@ class YoloTracker:
                                  tracker=self.tracker)
         if imgsz is not None:
             self.predict_args["imgsz"] = imgsz
+        if device is not None:  # passed as spelled (cpu, 0, cuda:0, ...): Ultralytics checks it
+            self.predict_args["device"] = device
         # The first inference sets up the backend (over a second); pay it now, not on a live frame.
         self(np.zeros((480, 640, 3), np.uint8))
         self.reset()

@@ -86,6 +86,9 @@ class GroundPlane:
             jac = projective_jacobian(self.matrix, forecast.points)  # (T, 2, 2)
             covariance = jac @ (np.asarray(forecast.sigma, np.float64)[..., None] ** 2 * jac.transpose(0, 2, 1))
             sigma = np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
+        modes = forecast.modes
+        if modes is not None:
+            modes = dataclasses.replace(modes, points_world=self.to_ground(modes.points))
         return dataclasses.replace(
             forecast, points_world=self.to_ground(forecast.points), covariance_world=covariance, sigma_world=sigma,
-            start_world=None if forecast.start is None else self.to_ground(forecast.start))
+            start_world=None if forecast.start is None else self.to_ground(forecast.start), modes=modes)

@@ -81,12 +81,12 @@ class View:
         return xy
 
     def sigma_to_pixels(self, sigma: np.ndarray | None, points: np.ndarray) -> np.ndarray | None:
-        """(T, 2) per-axis standard deviations at the (T, 2) history points -> the same in pixels,
+        """(..., 2) per-axis standard deviations at the (..., 2) history points -> the same in pixels,
         propagated through the map's Jacobian (correlations dropped: pixels report per-axis std)."""
         if sigma is None or self.to_history is None:
             return sigma
         jac = projective_jacobian(self._to_pixels, points)
-        return np.sqrt(np.einsum("tij,tj->ti", jac ** 2, np.asarray(sigma, np.float64) ** 2))
+        return np.sqrt(np.einsum("...ij,...j->...i", jac ** 2, np.asarray(sigma, np.float64) ** 2))
 
     @property
     def _to_pixels(self) -> np.ndarray:

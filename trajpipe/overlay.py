@@ -45,34 +45,86 @@ def draw_trails(image: np.ndarray, tracks: list[TrackState], now: float, seconds
             cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
 
 
-@lru_cache(maxsize=8)
-def _forecast_styles(steps: int) -> list[tuple[tuple[int, int, int], int]]:
-    """(colour, thickness) of each forecast segment: bright and thick now, dim and thin at the horizon."""
+# Alternative modes by strength (probability relative to the track's most likely mode): the lowest
+# strength of each band, its opacity and line thickness, strongest first. Opacity rather than a darker
+# colour, so that a weak mode looks weak on a bright floor as on a dark road.
+MODE_BANDS = ((0.6, 0.8, 2), (0.3, 0.55, 1), (0.0, 0.3, 1))
+
+
+@lru_cache(maxsize=32)
+def _forecast_styles(steps: int, thickness: int | None = None) -> list[tuple[tuple[int, int, int], int]]:
+    """(colour, thickness) of each forecast segment: bright and thick now, dim and thin at the horizon
+    (or all ``thickness`` thick)."""
     styles = []
     for k in range(steps):
         fade = k / max(steps - 1, 1)
         colour = tuple(int(c) for c in (1 - fade) * FORECAST_NEAR + fade * FORECAST_FAR)
-        styles.append((colour, 3 if fade < 0.34 else 2 if fade < 0.67 else 1))
+        styles.append((colour, thickness or (3 if fade < 0.34 else 2 if fade < 0.67 else 1)))
     return styles
+
+
+def _draw_paths(image: np.ndarray, paths: np.ndarray, styles) -> None:
+    """(tracks, steps + 1, 2) int paths, drawn one step at a time for all tracks together, so the cost
+    does not grow with Python calls per track."""
+    for k, (colour, thickness) in enumerate(styles):
+        cv2.polylines(image, list(paths[:, k:k + 2]), False, colour, thickness, cv2.LINE_AA)
+
+
+def _draw_translucent(image: np.ndarray, paths: np.ndarray, opacity: float, thickness: int) -> None:
+    """Paths with small end dots, blended over the image with ``opacity``; only the paths' bounding
+    box is copied and blended (the layer costs about as much as the area it covers)."""
+    height, width = image.shape[:2]
+    x0, y0 = np.clip(paths.reshape(-1, 2).min(0) - 4, 0, None)
+    x1, y1 = np.minimum(paths.reshape(-1, 2).max(0) + 5, [width, height])
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = image[y0:y1, x0:x1]
+    layer = roi.copy()
+    shifted = paths - np.array([x0, y0], np.int32)
+    _draw_paths(layer, shifted, _forecast_styles(paths.shape[1] - 1, thickness))
+    end_colour = tuple(int(c) for c in FORECAST_FAR)
+    for end in shifted[:, -1].tolist():
+        cv2.circle(layer, tuple(end), 2, end_colour, -1, cv2.LINE_AA)
+    cv2.addWeighted(layer, opacity, roi, 1 - opacity, 0, dst=roi)
+
+
+def _path(track: TrackState, points: np.ndarray) -> np.ndarray:
+    return np.vstack([track.history[-1:], points])
 
 
 def draw_forecasts(image: np.ndarray, tracks: list[TrackState], uncertainty: bool = True) -> None:
     """Forecast paths fading over the horizon, an end marker, and (``uncertainty``) a ring of one
-    standard deviation around the end point when the forecaster gives one."""
-    forecast_tracks = [t for t in tracks if t.forecast is not None and np.isfinite(t.forecast.points).all()]
+    standard deviation around the end point when the forecaster gives one. Forecasts with modes draw
+    the most likely mode this way and the others thinner and dimmer the less probable they are.
+    Forecasts that leave the view of a robot's camera (NaN pixels) are not drawn."""
+    forecast_tracks = [t for t in tracks if t.forecast is not None and np.isfinite(t.forecast.points).all()
+                       and (t.forecast.modes is None or np.isfinite(t.forecast.modes.points).all())]
     if not forecast_tracks:
         return
-    # (tracks, steps + 1, 2) paths from the current point on; drawn one step at a time for all
-    # tracks together, so the cost does not grow with Python calls per track.
-    paths = np.round(np.stack([np.vstack([t.history[-1:], t.forecast.points]) for t in forecast_tracks]))
-    paths = paths.astype(np.int32)
-    for k, (colour, thickness) in enumerate(_forecast_styles(paths.shape[1] - 1)):
-        cv2.polylines(image, list(paths[:, k:k + 2]), False, colour, thickness, cv2.LINE_AA)
+    alternatives: list[list[np.ndarray]] = [[] for _ in MODE_BANDS]
+    main, ends, rings = [], [], []
+    for track in forecast_tracks:
+        forecast, modes = track.forecast, track.forecast.modes
+        if modes is None or not len(modes.probs):
+            main.append(_path(track, forecast.points))
+            rings.append(forecast.sigma)
+            continue
+        main.append(_path(track, modes.points[0]))
+        rings.append(None if modes.sigma is None else modes.sigma[0])
+        for points, p in zip(modes.points[1:], modes.probs[1:]):
+            band = next(i for i, (floor, _, _) in enumerate(MODE_BANDS) if p / modes.probs[0] >= floor)
+            alternatives[band].append(_path(track, points))
+    for band, paths in reversed(list(enumerate(alternatives))):  # weakest first, under the stronger ones
+        if paths:
+            _, opacity, thickness = MODE_BANDS[band]
+            _draw_translucent(image, np.round(np.stack(paths)).astype(np.int32), opacity, thickness)
+    paths = np.round(np.stack(main)).astype(np.int32)
+    _draw_paths(image, paths, _forecast_styles(paths.shape[1] - 1))
     end_colour = tuple(int(c) for c in FORECAST_FAR)
-    for track, path in zip(forecast_tracks, paths):
+    for path, sigma in zip(paths, rings):
         end = tuple(path[-1].tolist())
-        if uncertainty and track.forecast.sigma is not None:
-            axes = tuple(max(1, int(round(float(s)))) for s in track.forecast.sigma[-1])
+        if uncertainty and sigma is not None:
+            axes = tuple(max(1, int(round(float(s)))) for s in sigma[-1])
             cv2.ellipse(image, end, axes, 0, 0, 360, SIGMA_RING, 1, cv2.LINE_AA)
         cv2.circle(image, end, 4, end_colour, -1, cv2.LINE_AA)
         cv2.circle(image, end, 4, (0, 0, 0), 1, cv2.LINE_AA)

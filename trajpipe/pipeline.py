@@ -23,16 +23,23 @@ from .results import Forecast, FrameResult, TrackState
 from .sources import LiveSource, VideoFileSource, open_source
 
 
-def load_forecaster(config: Config) -> Forecaster:
-    """``lstm`` -> the checkpoint at ``forecaster_weights``; ``cv``; or a checkpoint path."""
+def forecaster_checkpoint(config: Config) -> Path | None:
+    """The checkpoint file ``config`` asks for: ``forecaster_weights`` for ``lstm``, the path itself
+    otherwise (relative paths also tried from the repository); None for ``cv``."""
     if config.forecaster == "cv":
-        return Forecaster.load("cv")
+        return None
     path = Path(config.forecaster_weights if config.forecaster == "lstm" else config.forecaster)
     if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
         path = REPO_ROOT / path
     if not path.is_file():
         raise TrajpipeError(f"forecaster checkpoint not found: {path} (use forecaster=cv for constant velocity)")
-    return Forecaster.load(path)
+    return path
+
+
+def load_forecaster(config: Config) -> Forecaster:
+    """``lstm`` -> the checkpoint at ``forecaster_weights``; ``cv``; or a checkpoint path."""
+    path = forecaster_checkpoint(config)
+    return Forecaster.load("cv" if path is None else path)
 
 
 def load_ground_plane(config: Config) -> GroundPlane | None:
@@ -47,15 +54,19 @@ def present_forecast(forecast: Forecast, view: View, ground: GroundPlane | None)
     """A forecast made in history coordinates, as the user gets it: in the current frame's pixels
     (where the object will be in the scene, seen from the current view; the camera's own future
     motion is not guessed) and, with a ground plane, in ground units with their uncertainty."""
-    if view.metric:  # made in world metres: those are the ground-plane values
-        sigma = forecast.sigma
-        return dataclasses.replace(
-            forecast.mapped(view.history_to_pixels), sigma=view.sigma_to_pixels(sigma, forecast.points),
-            points_world=forecast.points, start_world=forecast.start, sigma_world=sigma,
-            covariance_world=None if sigma is None else sigma[:, :, None] * sigma[:, None, :] * np.eye(2))
     if view.to_history is not None:
-        forecast = dataclasses.replace(forecast.mapped(view.history_to_pixels),
-                                       sigma=view.sigma_to_pixels(forecast.sigma, forecast.points))
+        shown = forecast.mapped(view.history_to_pixels)
+        modes = shown.modes
+        if modes is not None:
+            modes = dataclasses.replace(modes, sigma=view.sigma_to_pixels(forecast.modes.sigma, forecast.modes.points),
+                                        points_world=forecast.modes.points if view.metric else None)
+        shown = dataclasses.replace(shown, sigma=view.sigma_to_pixels(forecast.sigma, forecast.points), modes=modes)
+        if view.metric:  # made in world metres: those are the ground-plane values
+            sigma = forecast.sigma
+            return dataclasses.replace(
+                shown, points_world=forecast.points, start_world=forecast.start, sigma_world=sigma,
+                covariance_world=None if sigma is None else sigma[:, :, None] * sigma[:, None, :] * np.eye(2))
+        forecast = shown
     return forecast if ground is None else ground.forecast_on_ground(forecast)
 
 
@@ -88,7 +99,7 @@ class Pipeline:
         cfg = self.config
         self.ground = load_ground_plane(cfg)
         self.forecaster = load_forecaster(cfg)
-        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes)
+        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes, cfg.device)
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
         self.camera_motion = CameraMotion(cfg.camera_motion) if cfg.camera_motion != "none" else None
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
@@ -151,7 +162,8 @@ class Pipeline:
     def _finish(self, obs: _Observation) -> FrameResult:
         """Forecasts and the result of an observed frame (may run while the next frame is detected)."""
         started = time.perf_counter()
-        forecasts = forecast_histories(self.forecaster, [r for _, _, r in obs.rows], self.config.min_track_age)
+        forecasts = forecast_histories(self.forecaster, [r for _, _, r in obs.rows], self.config.min_track_age,
+                                       self.config.forecast_modes)
         names = self.detector.names
         detections = obs.detections
         view = obs.view

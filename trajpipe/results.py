@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
+
+from .errors import TrajpipeError
+
+
+@dataclass(frozen=True)
+class Modes:
+    """A track's alternative futures, most probable first, on the same time grid as its forecast."""
+
+    points: np.ndarray  # (M, T, 2) in the track's units
+    probs: np.ndarray  # (M,) probabilities, renormalised over these M modes (they sum to 1)
+    sigma: np.ndarray | None = None  # (M, T, 2) per-step standard deviation of each mode
+    points_world: np.ndarray | None = None  # (M, T, 2) ground-plane points, when a homography is configured
 
 
 @dataclass(frozen=True)
@@ -16,16 +30,19 @@ class Forecast:
     sigma: np.ndarray | None = None  # (T, 2) per-step standard deviation, when the forecaster gives one
     origin: float = 0.0  # timestamp (s) of the last observation, which ``times`` count from
     points_world: np.ndarray | None = None  # (T, 2) ground-plane points, when a homography is configured
+    modes: Modes | None = None  # the most probable alternative futures (config key forecast_modes)
     start: np.ndarray | None = None  # (2,) the track's position at ``origin`` (t = 0), same units as ``points``
     start_world: np.ndarray | None = None  # (2,) the same on the ground plane
     sigma_world: np.ndarray | None = None  # (T, 2) per-step standard deviation on the ground plane (x, y)
     covariance_world: np.ndarray | None = None  # (T, 2, 2) per-step covariance on the ground plane
 
     def mapped(self, fn: Callable[[np.ndarray], np.ndarray]) -> "Forecast":
-        """A copy with every position array (``start``, ``points``) passed through ``fn``, a map of
+        """A copy with every position array (``start``, ``points``, ``modes.points``) passed through ``fn``, a map of
         (..., 2) points, e.g. from history coordinates to this frame's pixels. Uncertainties are the
         caller's to carry (they need the map's Jacobian)."""
-        return dataclasses.replace(self, points=fn(self.points), start=None if self.start is None else fn(self.start))
+        modes = None if self.modes is None else dataclasses.replace(self.modes, points=fn(self.modes.points))
+        return dataclasses.replace(self, points=fn(self.points), start=None if self.start is None else fn(self.start),
+                                   modes=modes)
 
     def closest_approach(self, point, world: bool | None = None) -> tuple[float, float]:
         """(seconds after ``origin``, distance) of the forecast path's closest point to ``point``.
@@ -95,6 +112,8 @@ class FrameResult:
                     forecast["xy_world"] = r(t.forecast.points_world)
                 if t.forecast.sigma_world is not None:
                     forecast["sigma_world"] = np.round(t.forecast.sigma_world, 4).tolist()
+                if t.forecast.modes is not None:
+                    forecast["modes"] = [_mode_record(t.forecast.modes, m, r) for m in range(len(t.forecast.modes.probs))]
             tracks.append(record)
         camera = np.eye(2, 3) if self.camera is None else self.camera
         record = {"frame": self.frame_index, "timestamp": round(self.timestamp, 4),
@@ -102,3 +121,32 @@ class FrameResult:
         if self.latency is not None:
             record["latency"] = round(self.latency, 4)
         return record
+
+
+def _mode_record(modes: Modes, m: int, r) -> dict:
+    record = {"p": round(float(modes.probs[m]), 3), "xy": r(modes.points[m])}
+    if modes.sigma is not None:
+        record["sigma"] = r(modes.sigma[m])
+    if modes.points_world is not None:
+        record["xy_world"] = r(modes.points_world[m])
+    return record
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict]:
+    """The frame records of a JSON-lines file written by :meth:`FrameResult.to_json`, in order.
+    Blank lines are skipped; a line that is not a frame record is a :class:`TrajpipeError` naming it."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for line_no, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise TrajpipeError(f"{path}:{line_no}: not a JSON line ({exc})") from None
+                if not isinstance(record, dict) or not isinstance(record.get("tracks"), list) or "timestamp" not in record:
+                    raise TrajpipeError(f"{path}:{line_no}: not a trajpipe frame record (needs 'timestamp' and 'tracks')")
+                yield record
+    except OSError as exc:
+        raise TrajpipeError(f"cannot read tracks file {path}: {exc}") from None

@@ -189,10 +189,15 @@ class _StopRequest:
 
 def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
         max_frames: int | None = None, show: bool = False, progress: bool = True,
-        on_result: Callable[[FrameResult], None] | None = None) -> RunSummary:
+        on_result: Callable[[FrameResult], None] | None = None, handle_signals: bool = True,
+        keep_incomplete: bool = True) -> RunSummary:
     """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
     outputs finalised (a second one stops at once, outputs still finalised). ``on_result`` is called
-    with every result, after it is queued for output."""
+    with every result, after it is queued for output.
+
+    ``handle_signals`` False leaves SIGINT/SIGTERM to the caller (batch workers). ``keep_incomplete``
+    False discards the outputs of a run that did not reach its end (interrupt or error), so a file
+    under its final name always holds a whole video."""
     if max_frames is not None and max_frames < 1:
         raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
     check_outputs(source, output_video, output_jsonl)
@@ -217,12 +222,14 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
 
     bar = tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     stop = _StopRequest()
-    stop.install()
+    if handle_signals:
+        stop.install()
     seen, forecast_ids, latencies, frames, interrupted = set(), set(), [], 0, False
     last_index = -1
     forecaster = pipeline.forecaster
     horizon = f"forecast: {forecaster.name} {forecaster.pred_steps * forecaster.dt:.1f}s"
     started = time.perf_counter()
+    reached_end = False
     try:
         for result in pipeline.stream(frames_in, max_frames):
             frames += 1
@@ -256,6 +263,7 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
             if stop.requested:
                 interrupted = True
                 break
+        reached_end = not interrupted
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -267,7 +275,7 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
             frames_in.close()
             display.close()
             for sink in sinks:
-                sink.close()
+                sink.close(commit=keep_incomplete or reached_end)
             stop.uninstall()
     summary = RunSummary(str(source), frames, elapsed, len(seen), len(forecast_ids),
                          output_video if video and video.frames else None,

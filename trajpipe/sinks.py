@@ -74,12 +74,12 @@ class VideoSink:
         self.writer.write(image)
         self.frames += 1
 
-    def close(self) -> None:
-        """Finish the file; with no frame written, leave any existing output untouched."""
+    def close(self, commit: bool = True) -> None:
+        """Finish the file; with no frame written, or ``commit`` False, leave any existing output untouched."""
         if self.writer is not None:
             self.writer.release()
             self.writer = None
-        if self.frames:
+        if self.frames and commit:
             self.file.commit()
         else:
             self.file.discard()
@@ -99,11 +99,12 @@ class JsonlSink:
         self.stream.flush()
         self.lines += 1
 
-    def close(self) -> None:
+    def close(self, commit: bool = True) -> None:
+        """Finish the file; with no line written, or ``commit`` False, leave any existing output untouched."""
         if self.to_stdout:
             return
         self.stream.close()
-        if self.lines:
+        if self.lines and commit:
             self.file.commit()
         else:
             self.file.discard()

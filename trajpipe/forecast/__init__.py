@@ -1,5 +1,5 @@
-from .base import Forecaster
+from .base import Forecaster, ForecastModes
 from .cv import ConstantVelocityForecaster
 from .resample import resample_track
 
-__all__ = ["Forecaster", "ConstantVelocityForecaster", "resample_track"]
+__all__ = ["Forecaster", "ForecastModes", "ConstantVelocityForecaster", "resample_track"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,33 @@ import numpy as np
 from ..errors import TrajpipeError
 
 _STATE_INIT = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ForecastModes:
+    """Several possible futures per track, most probable first.
+
+    points (N, k, T, 2) in the units of the observations; probs (N, k), each row sums to 1;
+    sigma (N, k, T, 2) per-step, per-axis standard deviation of each mode, or None.
+    """
+
+    points: np.ndarray
+    probs: np.ndarray
+    sigma: np.ndarray | None = None
+
+    @classmethod
+    def padded(cls, points: np.ndarray, probs: np.ndarray, sigma: np.ndarray | None, k: int) -> "ForecastModes":
+        """Modes (N, m, T, 2) with m <= k, filled up to k by repeating the most probable one with
+        probability 0 (a forecaster with fewer modes than asked for still answers in the asked shape)."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        m = points.shape[1]
+        if m < k:
+            fill = [0] * (k - m)
+            points = np.concatenate([points, points[:, fill]], axis=1)
+            probs = np.concatenate([probs, np.zeros((len(probs), k - m), probs.dtype)], axis=1)
+            sigma = None if sigma is None else np.concatenate([sigma, sigma[:, fill]], axis=1)
+        return cls(points, probs.astype(np.float32), sigma)
 
 
 class Forecaster(ABC):
@@ -63,6 +91,24 @@ class Forecaster(ABC):
         """
         mean, _ = self.predict_with_sigma(obs, dt=dt, scale=scale, groups=groups)
         return mean
+
+    def predict_batch(self, obs, dt: float | None = None, scale=None, groups=None, k: int = 0):
+        """:meth:`predict_with_sigma` and, when ``k > 0``, :meth:`predict_modes` in one call:
+        ``(mean, sigma, modes or None)``. The pipeline calls this once per frame; learned forecasters
+        override it to encode the tracks once for both."""
+        mean, sigma = self.predict_with_sigma(obs, dt=dt, scale=scale, groups=groups)
+        if not k:
+            return mean, sigma, None
+        probs = np.ones((len(mean), 1), np.float32)
+        return mean, sigma, ForecastModes.padded(mean[:, None], probs, None if sigma is None else sigma[:, None], k)
+
+    def predict_modes(self, obs, dt: float | None = None, scale=None, groups=None, k: int = 20) -> ForecastModes:
+        """The ``k`` most probable futures (:class:`ForecastModes`), same inputs as :meth:`predict`.
+        A single-future forecaster returns its one forecast with probability 1, repeated (with
+        probability 0) when ``k > 1``."""
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        return self.predict_batch(obs, dt=dt, scale=scale, groups=groups, k=k)[2]
 
     @abstractmethod
     def predict_with_sigma(self, obs, dt: float | None = None, scale=None, groups=None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -9,11 +9,14 @@ from pathlib import Path
 from ..errors import TrajpipeError
 
 DEFAULT_DATA = "../shared/data/eth_ucy"
+DEFAULT_EVAL_DATA = (DEFAULT_DATA, "../shared/data/eth_ucy_0.4s")  # Social-GAN files; ETH at its true 0.4 s step
+DEFAULT_EXTRA_TRAIN = "../shared/data/trajnet_sdd"  # Stanford Drone Dataset (TrajNet): training data only
 SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
 DEFAULT_MODELS = {
     "lstm": "weights/eth_ucy/{scene}.pt",
     "gru": "weights/eth_ucy/gru/{scene}.pt",
     "rnn": "weights/eth_ucy/rnn/{scene}.pt",
+    "lstm-v1": "weights/eth_ucy/v1/{scene}.pt",  # the previous version's single-mode LSTM, for comparison
 }
 
 
@@ -21,11 +24,31 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def _extra_train_files(specs: list[str]) -> list[Path]:
+    """``frame id x y`` files (metres, ETH/UCY layout) added to every training set: files, or
+    directories of ``*.txt``; ``none`` for no extra data."""
+    files: list[Path] = []
+    for spec in specs:
+        if spec.lower() == "none":
+            continue
+        p = Path(spec)
+        if p.is_dir():
+            files += sorted(p.glob("*.txt"))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise TrajpipeError(f"extra training data not found: {p} (--extra-train none to train without it)")
+    return files
+
+
 def _datasets(args, scene: str | None):
     """(train Windows, val Windows, description) for one training run."""
     from .data import Windows, eth_ucy_files, load_tables, make_windows, split_table
 
     obs, pred = args.obs_steps, args.pred_steps
+    extra_files = _extra_train_files(args.extra_train)
+    extra = [make_windows(t, obs, pred) for t in load_tables(extra_files, "eth_ucy", dt=args.dt)]
+    extra_desc = f" + {len(extra_files)} extra train files" if extra_files else ""
     if args.format == "eth_ucy":
         if len(args.data) != 1:
             raise TrajpipeError("ETH/UCY training takes one --data directory (the eth_ucy root or one fold)")
@@ -33,9 +56,9 @@ def _datasets(args, scene: str | None):
         sc = None if scene in (None, "all") else scene
         tr_files = eth_ucy_files(root, sc, "train")
         va_files = eth_ucy_files(root, sc, "val")
-        tr = Windows.concat([make_windows(t, obs, pred) for t in load_tables(tr_files, "eth_ucy", dt=args.dt)])
+        tr = Windows.concat([make_windows(t, obs, pred) for t in load_tables(tr_files, "eth_ucy", dt=args.dt)] + extra)
         va = Windows.concat([make_windows(t, obs, pred) for t in load_tables(va_files, "eth_ucy", dt=args.dt)])
-        return tr, va, f"{len(tr_files)} train / {len(va_files)} val files"
+        return tr, va, f"{len(tr_files)} train{extra_desc} / {len(va_files)} val files"
     files: list[Path] = []
     for d in args.data:
         p = Path(d)
@@ -50,9 +73,9 @@ def _datasets(args, scene: str | None):
         raise TrajpipeError(f"no {args.format} files found in {' '.join(args.data)}")
     tables = load_tables(files, args.format, fps=args.fps, dt=args.dt)
     parts = [split_table(t, args.val_fraction) for t in tables]
-    tr = Windows.concat([make_windows(a, obs, pred) for a, _ in parts])
+    tr = Windows.concat([make_windows(a, obs, pred) for a, _ in parts] + extra)
     va = Windows.concat([make_windows(b, obs, pred) for _, b in parts])
-    return tr, va, f"{len(files)} files, last {args.val_fraction:.0%} of each for validation"
+    return tr, va, f"{len(files)} files{extra_desc}, last {args.val_fraction:.0%} of each for validation"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -72,8 +95,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         init = None
         if args.init:
             init = LSTMForecaster.from_checkpoint(args.init)
-            for k in ("cell", "hidden", "layers", "dropout", "k", "nb_embed", "obs_steps", "pred_steps", "head"):
-                setattr(cfg, k, init.net.config[k])
+            for k in ("cell", "hidden", "layers", "dropout", "k", "nb_embed", "obs_steps", "pred_steps", "head", "modes"):
+                setattr(cfg, k, init.net.config.get(k, 0))
         _log(f"training {cfg.cell} for scene {scene or 'all'}: {len(tr)} train / {len(va)} val trajectories ({desc})")
         res = train(tr, va, cfg, log=_log, init=init.net.state_dict() if init else None)
         res.forecaster.save(out, extra={"scene_left_out": scene if scene not in (None, "all") else None,
@@ -104,13 +127,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
             _log(f"skipping {name}: {tmpl.format(scene=missing[0])} not found")
             continue
         models[name] = tmpl
-    root = Path(args.data)
-    if not root.is_dir():
-        raise TrajpipeError(f"data directory not found: {root}")
+    roots = {}
+    for spec in args.data or [d for d in DEFAULT_EVAL_DATA if Path(d).is_dir()] or [DEFAULT_EVAL_DATA[0]]:
+        root = Path(spec)
+        if not root.is_dir():
+            raise TrajpipeError(f"data directory not found: {root}")
+        roots[root.name] = root
     import torch
 
     torch.set_num_threads(max(1, args.threads))
-    res = evaluate(root, models, scenes=args.scenes, split=args.split, log=_log)
+    res = evaluate(roots, models, scenes=args.scenes, split=args.split, log=_log)
     print(format_table(res))
     j, p = save_results(res, args.out)
     print(f"saved {j} and {p}")
@@ -129,6 +155,9 @@ def register(subparsers) -> None:
                     "--val-fraction of each recording validates. Writes the checkpoint and a loss-curve PNG.",
     )
     tr.add_argument("--data", nargs="+", default=[DEFAULT_DATA], help=f"data path(s) (default {DEFAULT_DATA})")
+    tr.add_argument("--extra-train", nargs="+", default=[DEFAULT_EXTRA_TRAIN], metavar="PATH",
+                    help="'frame id x y' files (metres) or directories of them added to every training set, never "
+                         f"to validation (default {DEFAULT_EXTRA_TRAIN}, the Stanford Drone Dataset); 'none' for none")
     tr.add_argument("--format", choices=["eth_ucy", "mot", "jsonl"], default="eth_ucy")
     tr.add_argument("--fps", type=float, help="frame rate of MOTChallenge data")
     tr.add_argument("--scene", nargs="+", help="ETH/UCY scene(s) to leave out (one model each), or 'all'")
@@ -143,6 +172,10 @@ def register(subparsers) -> None:
     tr.add_argument("--nb-embed", type=int, default=d.nb_embed, help="neighbour embedding size")
     tr.add_argument("--head", choices=["residual", "gain"], default=d.head,
                     help="residual: CV + correction; gain: CV x bounded speed gain + correction")
+    tr.add_argument("--modes", type=int, default=d.modes, help="alternative futures the model outputs (0: one)")
+    tr.add_argument("--cls-weight", type=float, default=d.cls_weight, help="weight of the mode classifier's loss")
+    tr.add_argument("--wta-relax", type=float, default=d.wta_relax,
+                    help="weight of all modes' mean error next to the winner's (keeps every mode learning)")
     tr.add_argument("--obs-steps", type=int, default=d.obs_steps)
     tr.add_argument("--pred-steps", type=int, default=d.pred_steps)
     tr.add_argument("--dt", type=float, default=d.dt, help="time step in seconds")
@@ -170,7 +203,8 @@ def register(subparsers) -> None:
                     f"(default: {', '.join(f'{k}={v}' for k, v in DEFAULT_MODELS.items())}; missing ones are skipped). "
                     "Prints the table and saves JSON + PNG bar chart.",
     )
-    ev.add_argument("--data", default=DEFAULT_DATA, help=f"eth_ucy root (default {DEFAULT_DATA})")
+    ev.add_argument("--data", nargs="+", help="eth_ucy-layout root(s), one table each "
+                                              f"(default: those of {', '.join(DEFAULT_EVAL_DATA)} that exist)")
     ev.add_argument("--model", action="append", metavar="NAME=TEMPLATE",
                     help="checkpoint path template with {scene}; repeatable (replaces the defaults)")
     ev.add_argument("--scenes", nargs="+", default=list(SCENES))

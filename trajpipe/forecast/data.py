@@ -22,13 +22,13 @@ the window, which is what the video pipeline's resampling does to short tracks.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import TrajpipeError
+from ..results import read_jsonl
 
 PERSON_HEIGHT_M = 1.75  # one box height of a person is taken as this many metres
 
@@ -162,29 +162,17 @@ def load_jsonl(path: str | Path, dt: float = 0.4, classes: tuple[str, ...] | Non
     path = Path(path)
     t, ids, xy, h = [], [], [], []
     try:
-        with open(path) as fh:
-            for line_no, line in enumerate(fh, 1):
-                line = line.strip()
-                if not line:
+        for rec in read_jsonl(path):
+            for tr in rec["tracks"]:
+                if classes is not None and tr.get("class", "person") not in classes:
                     continue
-                rec = json.loads(line)
-                if "tracks" not in rec:
-                    continue
-                ts = rec.get("timestamp")
-                if ts is None:
-                    raise TrajpipeError(f"{path}:{line_no}: frame record has no 'timestamp'")
-                for tr in rec["tracks"]:
-                    if classes is not None and tr.get("class", "person") not in classes:
-                        continue
-                    x1, y1, x2, y2 = tr["box"]
-                    t.append(float(ts))
-                    ids.append(int(tr["id"]))
-                    pt = tr.get("point")
-                    xy.append((float(pt[0]), float(pt[1])) if pt is not None else ((x1 + x2) / 2.0, (y1 + y2) / 2.0))
-                    h.append(y2 - y1)
-    except OSError as e:
-        raise TrajpipeError(f"cannot read tracks file {path}: {e}") from None
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                x1, y1, x2, y2 = tr["box"]
+                t.append(float(rec["timestamp"]))
+                ids.append(int(tr["id"]))
+                pt = tr.get("point")
+                xy.append((float(pt[0]), float(pt[1])) if pt is not None else ((x1 + x2) / 2.0, (y1 + y2) / 2.0))
+                h.append(y2 - y1)
+    except (KeyError, TypeError, ValueError) as e:
         raise TrajpipeError(f"{path} is not a trajpipe JSON-lines tracks file ({e})") from None
     if not t:
         raise TrajpipeError(f"{path} holds no tracks")
@@ -384,9 +372,3 @@ def to_canonical(fut: np.ndarray, inp: dict) -> np.ndarray:
     m = (fut - inp["origin"][:, None]) * inp["factor"][:, None, None]
     return _rot(m, inp["cos"][:, None], inp["sin"][:, None]).astype(np.float32)
 
-
-def from_canonical(y: np.ndarray, inp: dict) -> np.ndarray:
-    """Inverse of :func:`to_canonical`."""
-    c, s = inp["cos"][:, None], inp["sin"][:, None]
-    x = _rot(y, c, -s)
-    return (x / inp["factor"][:, None, None] + inp["origin"][:, None]).astype(np.float32)

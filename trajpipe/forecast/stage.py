@@ -5,17 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..history import BOX, TIME, X, Y
-from ..results import Forecast
+from ..results import Forecast, Modes
 from .base import Forecaster
 from .resample import resample_tracks
 
 SCALE_SAMPLES = 5  # box heights averaged for the pixel scale, to damp detector jitter
 
 
-def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_age: float) -> list[Forecast | None]:
+def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_age: float,
+                       modes: int = 0) -> list[Forecast | None]:
     """Forecasts for the tracks old enough to have a velocity (``None`` for the others).
 
-    ``histories``: each track's rows (T, 8) as :meth:`TrackHistory.rows` gives them.
+    ``histories``: each track's rows (T, 8) as :meth:`TrackHistory.rows` gives them. ``modes``: how
+    many of the most probable alternative futures each forecast carries (``Forecast.modes``; modes a
+    forecaster gives probability 0, such as the repeats of a single-future forecaster, are left out).
 
     Each history is resampled onto the forecaster's own time grid ending at its last sighting, so
     the result means the same whatever the frame rate or dropped frames. Tracks seen at the same
@@ -45,10 +48,17 @@ def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_
             continue
         groups = np.unique(origins[kind], return_inverse=True)[1]
         scale = heights[kind].astype(np.float32) if kind is has_box else None
-        mean, sigma = forecaster.predict_with_sigma(obs[kind], dt=dt, scale=scale, groups=groups)
+        mean, sigma, alternatives = forecaster.predict_batch(obs[kind], dt=dt, scale=scale, groups=groups, k=modes)
         times = dt * np.arange(1, mean.shape[1] + 1)
         for row, k in enumerate(np.flatnonzero(kind)):
             forecasts[members[k]] = Forecast(times=times, points=mean[row], origin=float(origins[k]),
                                              sigma=None if sigma is None else sigma[row],
-                                             start=samples[last[k], X:Y + 1].copy())
+                                             start=samples[last[k], X:Y + 1].copy(),
+                                             modes=None if alternatives is None else _track_modes(alternatives, row))
     return forecasts
+
+
+def _track_modes(modes, row: int) -> Modes:
+    keep = modes.probs[row] > 0
+    return Modes(points=modes.points[row, keep], probs=modes.probs[row, keep],
+                 sigma=None if modes.sigma is None else modes.sigma[row, keep])

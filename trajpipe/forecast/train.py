@@ -22,7 +22,7 @@ from torch import nn
 
 from .data import Windows, canonical_inputs, scale_to_factor, to_canonical
 from .train_config import TrainConfig
-from .lstm import LSTMForecaster, TrajectoryNet
+from .lstm import LSTMForecaster, NetOutput, TrajectoryNet
 
 
 @dataclass
@@ -92,27 +92,87 @@ def _augment(own, nb, y, mirror: bool, rot_deg: float, gen: torch.Generator, sca
     return own, nb, y
 
 
-def loss_fn(mean, sigma, y, nll_weight: float):
-    dist = (mean - y).norm(dim=-1)
+def gaussian_nll(y: torch.Tensor, mean: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Per-sample Gaussian negative log-likelihood of ``y`` (..., P, 2) summed over steps and axes
+    (constant dropped); the mean is detached so that it only shapes sigma."""
+    var = sigma**2
+    return 0.5 * (((y - mean.detach()) ** 2) / var + torch.log(var)).sum((-1, -2))
+
+
+def loss_fn(out: NetOutput, y: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training loss and the deterministic head's per-step errors (B, P).
+
+    Deterministic head: mean Euclidean error (the ADE metric itself). Modes (winner takes all): only
+    the mode closest to the truth (by ADE) learns from each sample, plus ``wta_relax`` x the mean of
+    all modes' errors so that no mode is left without gradient; the classifier learns which mode wins
+    (cross-entropy); each mode's sigma learns the truth's spread around it, weighted by the mode's
+    predicted probability, so the most probable mode's sigma describes where the truth falls.
+    """
+    dist = (out.mean - y).norm(dim=-1)
     loss = dist.mean()
-    if nll_weight > 0:
-        var = sigma**2
-        nll = 0.5 * (((y - mean.detach()) ** 2) / var + torch.log(var)).sum(-1).mean()
-        loss = loss + nll_weight * nll
+    if cfg.nll_weight > 0:
+        loss = loss + cfg.nll_weight * gaussian_nll(y, out.mean, out.sigma).mean() / y.shape[1]
+    if out.modes.shape[1]:
+        ade = (out.modes - y[:, None]).norm(dim=-1).mean(-1)  # (B, K)
+        winner = ade.argmin(dim=1)
+        loss = loss + ade.gather(1, winner[:, None]).mean() + cfg.wta_relax * ade.mean()
+        loss = loss + cfg.cls_weight * nn.functional.cross_entropy(out.logits, winner)
+        if cfg.nll_weight > 0:
+            probs = torch.softmax(out.logits.detach(), dim=-1)
+            nll = gaussian_nll(y[:, None], out.modes, out.mode_sigma)  # (B, K)
+            loss = loss + cfg.nll_weight * (probs * nll).sum(1).mean() / y.shape[1]
     return loss, dist
 
 
 @torch.no_grad()
-def evaluate_tensors(net: TrajectoryNet, data: dict, batch: int = 4096) -> tuple[float, float]:
+def evaluate_tensors(net: TrajectoryNet, data: dict, batch: int = 4096) -> dict[str, float]:
+    """Deterministic ADE/FDE and, for multimodal nets, minADE/minFDE over all modes (metres)."""
     net.eval()
-    ade, fde, n = 0.0, 0.0, 0
+    sums, n = {"ade": 0.0, "fde": 0.0, "min_ade": 0.0, "min_fde": 0.0}, 0
     for i in range(0, len(data["y"]), batch):
-        mean, _ = net(data["own"][i : i + batch], data["nb"][i : i + batch], data["nb_mask"][i : i + batch])
-        d = (mean - data["y"][i : i + batch]).norm(dim=-1)
-        ade += d.mean(1).sum().item()
-        fde += d[:, -1].sum().item()
+        out = net(data["own"][i : i + batch], data["nb"][i : i + batch], data["nb_mask"][i : i + batch])
+        y = data["y"][i : i + batch]
+        d = (out.mean - y).norm(dim=-1)
+        sums["ade"] += d.mean(1).sum().item()
+        sums["fde"] += d[:, -1].sum().item()
+        if out.modes.shape[1]:
+            dm = (out.modes - y[:, None]).norm(dim=-1)
+            sums["min_ade"] += dm.mean(-1).amin(1).sum().item()
+            sums["min_fde"] += dm[..., -1].amin(1).sum().item()
         n += len(d)
-    return ade / max(n, 1), fde / max(n, 1)
+    return {key: v / max(n, 1) for key, v in sums.items()}
+
+
+GAUSSIAN_COVERAGE = (0.6827, 0.9545)  # share within 1 and 2 standard deviations
+
+
+def _calibration_factors(z: torch.Tensor) -> torch.Tensor:
+    """Per-step factors for sigma from normalised errors |y - mean| / sigma (N, P, 2): for each step
+    the factor whose +-1 and +-2 sigma shares come closest to a Gaussian's, the larger of the two
+    misses minimised over a grid. Walkers' errors have heavier tails than a Gaussian, so no factor
+    hits both: this one errs on both sides by the same amount."""
+    grid = torch.exp(torch.linspace(np.log(0.2), np.log(5.0), 241))
+    z = z.transpose(0, 1).reshape(z.shape[1], -1)  # (P, N*2)
+    share1 = (z[None] <= grid[:, None, None]).float().mean(-1)  # (G, P)
+    share2 = (z[None] <= 2 * grid[:, None, None]).float().mean(-1)
+    miss = torch.maximum((share1 - GAUSSIAN_COVERAGE[0]).abs(), (share2 - GAUSSIAN_COVERAGE[1]).abs())
+    return grid[miss.argmin(0)]
+
+
+@torch.no_grad()
+def calibrate_sigma(net: TrajectoryNet, data: dict) -> None:
+    """Fit the net's per-step sigma factors on ``data`` (validation tensors): the deterministic
+    forecast's sigma, and the modes' sigma as seen from the most probable mode."""
+    net.eval()
+    net.sigma_scale.fill_(1.0)
+    net.mode_sigma_scale.fill_(1.0)
+    out = net(data["own"], data["nb"], data["nb_mask"])
+    y = data["y"]
+    net.sigma_scale.copy_(_calibration_factors((out.mean - y).abs() / out.sigma))
+    if out.modes.shape[1]:
+        top = out.logits.argmax(1)[:, None, None, None].expand(-1, 1, *out.modes.shape[2:])
+        z = (out.modes.gather(1, top)[:, 0] - y).abs() / out.mode_sigma.gather(1, top)[:, 0]
+        net.mode_sigma_scale.copy_(_calibration_factors(z))
 
 
 def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: dict | None = None) -> TrainResult:
@@ -128,15 +188,16 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
     tr = tensors_from_windows(train_w, cfg.k)
     va = tensors_from_windows(val_w, cfg.k)
     net = TrajectoryNet(cell=cfg.cell, hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout, k=cfg.k,
-                        nb_embed=cfg.nb_embed, obs_steps=cfg.obs_steps, pred_steps=cfg.pred_steps, head=cfg.head)
+                        nb_embed=cfg.nb_embed, obs_steps=cfg.obs_steps, pred_steps=cfg.pred_steps, head=cfg.head,
+                        modes=cfg.modes)
     if init is not None:
         net.load_state_dict(init)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=max(1, cfg.patience // 3))
     gen = torch.Generator().manual_seed(cfg.seed)
     n = len(tr["y"])
-    hist = {"train_loss": [], "train_ade": [], "val_ade": [], "val_fde": []}
-    best, best_state, best_epoch, best_fde, bad = math.inf, None, 0, math.inf, 0
+    hist = {"train_loss": [], "train_ade": [], "val_ade": [], "val_fde": [], "val_min_ade": [], "val_min_fde": []}
+    best, best_state, best_epoch, best_val, bad = math.inf, None, 0, {}, 0
     try:
         from tqdm import tqdm
 
@@ -150,8 +211,7 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
         for i in range(0, n, cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
             own, nb, y = _augment(tr["own"][idx], tr["nb"][idx], tr["y"][idx], cfg.mirror, cfg.rot_deg, gen, cfg.scale_aug)
-            mean, sigma = net(own, nb, tr["nb_mask"][idx])
-            loss, dist = loss_fn(mean, sigma, y, cfg.nll_weight)
+            loss, dist = loss_fn(net(own, nb, tr["nb_mask"][idx]), y, cfg)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -159,16 +219,18 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
             tot += loss.item() * len(idx)
             tot_ade += dist.mean(1).sum().item()
             cnt += len(idx)
-        v_ade, v_fde = evaluate_tensors(net, va)
-        sched.step(v_ade)
+        val = evaluate_tensors(net, va)
+        # multimodal nets are chosen on the deterministic and the best mode's error alike
+        score = val["ade"] + val["min_ade"]
+        sched.step(score)
         hist["train_loss"].append(tot / cnt)
         hist["train_ade"].append(tot_ade / cnt)
-        hist["val_ade"].append(v_ade)
-        hist["val_fde"].append(v_fde)
+        for key in ("ade", "fde", "min_ade", "min_fde"):
+            hist["val_" + key].append(val[key])
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{tot / cnt:.3f}", val_ade=f"{v_ade:.3f}", val_fde=f"{v_fde:.3f}")
-        if v_ade < best - 1e-4:
-            best, best_fde, best_epoch, bad = v_ade, v_fde, epoch, 0
+            bar.set_postfix(loss=f"{tot / cnt:.3f}", val_ade=f"{val['ade']:.3f}", val_min_ade=f"{val['min_ade']:.3f}")
+        if score < best - 1e-4:
+            best, best_val, best_epoch, bad = score, val, epoch, 0
             best_state = {k2: v.detach().clone() for k2, v in net.state_dict().items()}
         else:
             bad += 1
@@ -176,12 +238,17 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
                 break
     if best_state is not None:
         net.load_state_dict(best_state)
+    calibrate_sigma(net, va)
     secs = time.time() - t0
-    log(f"{cfg.cell}: best epoch {best_epoch}, val ADE {best:.3f} FDE {best_fde:.3f}, {len(tr['y'])} train samples, {secs:.0f}s")
+    log(f"{cfg.cell}: best epoch {best_epoch}, val ADE {best_val['ade']:.3f} FDE {best_val['fde']:.3f}"
+        + (f", minADE/minFDE over {cfg.modes} modes {best_val['min_ade']:.3f} / {best_val['min_fde']:.3f}" if cfg.modes else "")
+        + f", {len(tr['y'])} train samples, {secs:.0f}s")
     fc = LSTMForecaster(net, dt=cfg.dt, meta={"train_config": {k2: v for k2, v in cfg.__dict__.items()},
-                                             "best_epoch": best_epoch, "val_ade": best, "val_fde": best_fde,
+                                             "best_epoch": best_epoch, "val_ade": best_val["ade"],
+                                             "val_fde": best_val["fde"], "val_min_ade": best_val["min_ade"],
+                                             "val_min_fde": best_val["min_fde"],
                                              "train_seconds": secs, "train_samples": len(tr["y"])})
-    return TrainResult(fc, hist, best_epoch, best, best_fde, secs)
+    return TrainResult(fc, hist, best_epoch, best_val["ade"], best_val["fde"], secs)
 
 
 def plot_history(history: dict, path: str | Path, title: str = "") -> None:
@@ -196,6 +263,9 @@ def plot_history(history: dict, path: str | Path, title: str = "") -> None:
     ax.plot(ep, history["train_ade"], label="train ADE (m)")
     ax.plot(ep, history["val_ade"], label="val ADE (m)")
     ax.plot(ep, history["val_fde"], label="val FDE (m)")
+    if any(history.get("val_min_ade", [])):
+        ax.plot(ep, history["val_min_ade"], label="val minADE, all modes (m)")
+        ax.plot(ep, history["val_min_fde"], label="val minFDE, all modes (m)")
     ax.set_xlabel("epoch")
     ax.set_title(title or "forecaster training")
     ax.grid(alpha=0.3)

@@ -15,6 +15,7 @@ class TrainConfig:
     k: int = 4
     nb_embed: int = 32
     head: str = "gain"
+    modes: int = 20  # alternative futures (winner-takes-all heads + mode classifier); 0: one forecast
     obs_steps: int = 8
     pred_steps: int = 12
     dt: float = 0.4
@@ -24,6 +25,8 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     nll_weight: float = 0.1
+    cls_weight: float = 0.5  # mode classifier cross-entropy
+    wta_relax: float = 0.05  # share of every mode's error in the loss, so that no mode is starved
     mirror: bool = True
     rot_deg: float = 0.0
     scale_aug: float = 0.2
