@@ -2,13 +2,21 @@
 
     python benchmarks/video_forecast.py [--videos videos/concourse.mp4 videos/market_street_1906.mp4]
 
-For each video: run detection + tracking over the whole video (trajpipe run, cached as
-runs/tracks_<video>.jsonl), put every person track on the 0.4 s grid, and at every moment where a
-track has 3.2 s of history and 4.8 s of future, compare each forecaster's forecast made then with
-where the tracker actually found the person later. All tracks present at that moment are passed
-together (the LSTM's neighbours). Reports ADE/FDE in pixels and in box heights, and the best of the
-three most probable modes (minADE/minFDE over the top 3, the pipeline's default), writes
-docs/video_forecast.json and docs/video_forecast.png (a few tracks, their forecasts and the truth).
+For each video: run detection + tracking over the whole video (trajpipe run with camera_motion=flow,
+cached as runs/tracks_<video>_flow.jsonl), put every person track on the 0.4 s grid, and at every
+moment where a track has 3.2 s of history and 4.8 s of future, compare each forecaster's forecast
+made then with where the tracker actually found the person later. All tracks present at that moment
+are passed together (the LSTM's neighbours).
+
+Positions are compared in the scene: the reference frame that the run's per-frame ``camera``
+transforms lead to (so the camera's own later motion is not counted as the person's). Each
+forecaster runs twice on the same windows: with compensation (it sees the histories in that
+reference frame, as trajpipe does with camera_motion=flow) and without (it sees raw pixel
+histories, as with camera_motion=none; its forecast, made in the view of its last observation, is
+then moved into the reference frame like the truth). Reports ADE/FDE in pixels and in box heights,
+and the best of the three most probable modes (minADE/minFDE over the top 3, the pipeline's
+default), writes docs/video_forecast.json and docs/video_forecast.png (a few tracks, their
+forecasts and the truth).
 """
 
 from __future__ import annotations
@@ -31,22 +39,49 @@ from trajpipe.runner import run  # noqa: E402
 
 
 def tracks_jsonl(video: Path, weights: str) -> Path:
-    out = REPO / "runs" / f"tracks_{video.stem}.jsonl"
+    out = REPO / "runs" / f"tracks_{video.stem}_flow.jsonl"
     if not out.exists():
         out.parent.mkdir(exist_ok=True)
-        with Pipeline(model=weights, forecaster="cv") as pipe:
+        with Pipeline(model=weights, forecaster="cv", camera_motion="flow") as pipe:
             summary = run(pipe, str(video), None, str(out), progress=False)
         print(f"tracked {video.name}: {summary}", flush=True)
     return out
 
 
-def errors(forecaster: Forecaster, windows, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per target: (T_pred,) displacement errors in pixels of the forecast, (k, T_pred) of the k most
-    probable modes, and the target's box height."""
-    mean, _, modes = forecaster.predict_batch(windows.obs, dt=0.4, scale=windows.scale, groups=windows.groups, k=k)
-    t = windows.is_target
-    err = np.linalg.norm(mean[t] - windows.fut[t], axis=-1)
-    return err, np.linalg.norm(modes.points[t] - windows.fut[t][:, None], axis=-1), windows.scale[t]
+def in_reference_frame(jsonl: Path) -> Path:
+    """A copy of a run's JSON lines with every point and box moved into the first frame's pixels,
+    by accumulating the per-frame ``camera`` transforms (previous frame -> this frame)."""
+    out = jsonl.with_name(jsonl.stem + "_reference.jsonl")
+    reference_to_current = np.eye(3)
+    with open(jsonl) as source, open(out, "w") as target:
+        for line in source:
+            record = json.loads(line)
+            reference_to_current = np.vstack([record["camera"], [0, 0, 1]]) @ reference_to_current
+            back = np.linalg.inv(reference_to_current)
+            for track in record["tracks"]:
+                corners = np.array(track["box"], float).reshape(2, 2)
+                track["box"] = (corners @ back[:2, :2].T + back[:2, 2]).ravel().tolist()
+                track["point"] = (back[:2, :2] @ track["point"] + back[:2, 2]).tolist()
+            target.write(json.dumps(record) + "\n")
+    return out
+
+
+def errors(forecaster: Forecaster, scene, raw, compensated: bool, k: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per target: (T_pred,) displacement errors in reference-frame pixels of the forecast, (k, T_pred)
+    of the k most probable modes, and the target's box height.
+
+    ``scene`` and ``raw``: the same windows in reference-frame and raw pixels. Without compensation the
+    forecaster sees raw pixels; its forecast is in the view of the last observation, moved into the
+    reference frame by that view's offset (a translation: the camera model of camera_motion=flow)."""
+    w = scene if compensated else raw
+    mean, _, modes = forecaster.predict_batch(w.obs, dt=0.4, scale=w.scale, groups=w.groups, k=k)
+    points = modes.points
+    if not compensated:
+        offset = raw.obs[:, -1:] - scene.obs[:, -1:]  # (N, 1, 2)
+        mean, points = mean - offset, points - offset[:, None]
+    t = scene.is_target
+    err = np.linalg.norm(mean[t] - scene.fut[t], axis=-1)
+    return err, np.linalg.norm(points[t] - scene.fut[t][:, None], axis=-1), scene.scale[t]
 
 
 def main() -> None:
@@ -61,28 +96,34 @@ def main() -> None:
                    "LSTM": Forecaster.load(args.lstm)}
     results, examples = {}, {}
     for video in map(Path, args.videos):
-        windows = make_windows(load_jsonl(tracks_jsonl(video, args.weights)), 8, 12)
-        results[video.name] = {"targets": int(windows.is_target.sum())}
-        for name, forecaster in forecasters.items():
-            err, mode_err, height = errors(forecaster, windows)
-            results[video.name][name] = {
-                "ADE_px": float(err.mean()), "FDE_px": float(err[:, -1].mean()),
-                "ADE_h": float((err / height[:, None]).mean()), "FDE_h": float((err[:, -1] / height).mean()),
-                "minADE3_px": float(mode_err.mean(-1).min(1).mean()), "minFDE3_px": float(mode_err[..., -1].min(1).mean()),
-            }
-        examples[video.name] = windows
-    cv_fde = {v: r["CV"]["FDE_px"] for v, r in results.items()}
+        jsonl = tracks_jsonl(video, args.weights)
+        # the same tracks on the same grid: identical windows, in two coordinate frames
+        scene = make_windows(load_jsonl(in_reference_frame(jsonl)), 8, 12)
+        raw = make_windows(load_jsonl(jsonl), 8, 12)
+        results[video.name] = {"targets": int(scene.is_target.sum())}
+        for compensated in (False, True):
+            for name, forecaster in forecasters.items():
+                err, mode_err, height = errors(forecaster, scene, raw, compensated)
+                results[video.name][f"{name}, {'flow' if compensated else 'none'}"] = {
+                    "ADE_px": float(err.mean()), "FDE_px": float(err[:, -1].mean()),
+                    "ADE_h": float((err / height[:, None]).mean()), "FDE_h": float((err[:, -1] / height).mean()),
+                    "minADE3_px": float(mode_err.mean(-1).min(1).mean()), "minFDE3_px": float(mode_err[..., -1].min(1).mean()),
+                }
+        examples[video.name] = scene
+    arms = [key for key in next(iter(results.values())) if key != "targets"]
 
     print(f"\nForecast accuracy on trajpipe's own person tracks, 3.2 s observed -> 4.8 s ahead "
           f"({date.today()}, {platform.machine()}, detector {Path(args.weights).name}, ByteTrack)")
-    print("| video | forecasts | model | ADE px | FDE px | ADE (box heights) | FDE (box heights) | FDE vs CV "
+    print("| video | forecasts | model | histories | ADE px | FDE px | ADE (box heights) | FDE (box heights) | FDE vs CV "
           "| minADE / minFDE px, top 3 modes |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for video, r in results.items():
-        for name in forecasters:
-            m = r[name]
-            print(f"| {video} | {r['targets']} | {name} | {m['ADE_px']:.1f} | {m['FDE_px']:.1f} | {m['ADE_h']:.2f} | "
-                  f"{m['FDE_h']:.2f} | {m['FDE_px'] / cv_fde[video] - 1:+.1%} | {m['minADE3_px']:.1f} / {m['minFDE3_px']:.1f} |")
+        for arm in arms:
+            m, (name, motion) = r[arm], arm.split(", ")
+            cv_fde = r[f"CV, {motion}"]["FDE_px"]
+            print(f"| {video} | {r['targets']} | {name} | camera_motion={motion} | {m['ADE_px']:.1f} | {m['FDE_px']:.1f} | "
+                  f"{m['ADE_h']:.2f} | {m['FDE_h']:.2f} | {m['FDE_px'] / cv_fde - 1:+.1%} | "
+                  f"{m['minADE3_px']:.1f} / {m['minFDE3_px']:.1f} |")
     out = REPO / args.out
     out.parent.mkdir(exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(results, indent=2))

@@ -137,7 +137,7 @@ def test_ray_engine_gives_the_local_outputs(local_ray, local_run, clips, detecto
     local_out = local_run[0]
     address = local_ray.get_runtime_context().gcs_address
     proc = subprocess.run([sys.executable, "-m", "trajpipe", "batch", str(clips), "--out", str(tmp_path), "--engine", "ray",
-                           "--address", address, "--workers", "2", "--model", str(detector_weights), *CONFIG],
+                           "--address", address, "--workers", "2", "--model", str(detector_weights), "conf=0.25", *CONFIG],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 1, proc.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -24,6 +24,13 @@ def test_jsonl_record_schema():
     assert person == {"id": 3, "class": "person", "conf": 0.877, "box": [1, 2, 3, 4], "point": [2, 4],
                       "forecast": {"t": [0.4, 0.8], "xy": [[1, 2], [3, 4]], "sigma": [[0.5, 0.5], [1, 1]]}}
     assert "forecast" not in car and car["class"] == "car"
+    assert record["camera"] == [[1, 0, 0], [0, 1, 0]]  # no camera motion estimated: identity
+
+
+def test_jsonl_carries_the_camera_transform():
+    warp = np.array([[1.0, 0.0, -2.5], [0.0, 1.0, 0.75]])
+    record = json.loads(json.dumps(FrameResult(1, 0.04, [], camera=warp).to_json()))
+    assert record["camera"] == warp.tolist()
 
 
 def test_jsonl_sink_is_atomic_and_keeps_old_output_when_nothing_was_written(tmp_path):

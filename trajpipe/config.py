@@ -12,14 +12,16 @@ import yaml
 
 from .errors import TrajpipeError
 
+CAMERA_MOTION_METHODS = ("none", "flow")
+
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 
 
 @dataclass
 class Config:
     model: str | None = None  # detector weights; None: weights/yolov8n_int8.tflite, else Ultralytics' yolo26n.pt
-    tracker: str = "bytetrack"  # bytetrack | botsort | path to an Ultralytics tracker YAML
-    conf: float = 0.25  # detection confidence threshold
+    tracker: str = "configs/tracker.yaml"  # trajpipe's ByteTrack settings | bytetrack | botsort | an Ultralytics tracker YAML
+    conf: float = 0.1  # detection confidence threshold (low: the tracker's second stage uses the low-score boxes)
     iou: float = 0.7  # NMS IoU threshold
     imgsz: int | None = None  # detector input size; None: the model's own
     device: str | None = None  # detector device as Ultralytics spells it (cpu, 0, cuda:0, mps); None: Ultralytics' choice
@@ -34,6 +36,7 @@ class Config:
     draw_boxes: bool = True
     draw_hud: bool = True
     draw_uncertainty: bool = True  # ring of one standard deviation around each forecast's end point
+    camera_motion: str = "flow"  # none | flow: compensate the camera's own motion (optical flow, RANSAC)
     homography: str | None = None  # file with a 3x3 image->ground matrix (.npy, .json, text)
     homography_points: list[list[float]] | None = None  # or >= 4 rows [u, v, x, y]: pixel (u, v) is ground (x, y)
     loop: bool = False  # video files: play again from the start at the end (soak tests, demos)
@@ -77,6 +80,8 @@ class Config:
                 raise bad(key, "must be > 0 seconds")
         if self.homography is not None and self.homography_points is not None:
             raise bad("homography", "set homography or homography_points, not both")
+        if self.camera_motion not in CAMERA_MOTION_METHODS:
+            raise bad("camera_motion", f"must be one of {', '.join(CAMERA_MOTION_METHODS)}")
         if not self.tracker:
             raise bad("tracker", "must be bytetrack, botsort or a tracker YAML path")
         if not self.forecaster:

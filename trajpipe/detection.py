@@ -65,8 +65,12 @@ def resolve_weights(spec: str | None) -> str:
 
 
 def resolve_tracker(spec: str) -> str:
+    """Ultralytics' stock ``bytetrack``/``botsort``, or a tracker YAML (relative paths: from the working
+    directory, else from the repository, where ``configs/tracker.yaml`` lives)."""
     if spec in TRACKER_ALIASES:
         return TRACKER_ALIASES[spec]
+    if not Path(spec).is_file() and not Path(spec).is_absolute() and (REPO_ROOT / spec).is_file():
+        return str(REPO_ROOT / spec)
     if not Path(spec).is_file():
         raise TrajpipeError(f"tracker must be bytetrack, botsort or an existing tracker YAML, got {spec!r}")
     return spec
@@ -129,6 +133,17 @@ class YoloTracker:
             class_id=boxes.cls.cpu().numpy().astype(np.int64),
             tracker_id=boxes.id.cpu().numpy().astype(np.int64),
         )
+
+    def follow_camera(self, warp: np.ndarray) -> None:
+        """Move the tracker's predicted boxes by the camera's (2, 3) warp from the previous frame's
+        pixels to the next frame's, before that frame is tracked, so tracks survive pans. Replaces
+        BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
+        from .motion import warp_kalman_states
+
+        for tracker in getattr(self.model.predictor, "trackers", None) or ():
+            if getattr(tracker, "gmc", None) is not None:
+                tracker.gmc.method = None
+            warp_kalman_states(tracker, warp)
 
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,6 +10,26 @@ import cv2
 import numpy as np
 
 from .errors import TrajpipeError
+from .results import Forecast
+
+
+def apply_projective(matrix: np.ndarray, points) -> tuple[np.ndarray, np.ndarray]:
+    """Map (..., 2) points through a (3, 3) matrix; returns the points and their (...,) homogeneous w
+    (w <= 0: the point lies behind the camera / beyond the horizon of a homography)."""
+    points = np.asarray(points, np.float64)
+    w = points @ matrix[2, :2] + matrix[2, 2]
+    xy = points @ matrix[:2, :2].T + matrix[:2, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xy / w[..., None], w
+
+
+def projective_jacobian(matrix: np.ndarray, points) -> np.ndarray:
+    """(..., 2, 2) Jacobian of the (3, 3) projective map at the (..., 2) input points: how a small
+    step at each point moves its image (used to carry covariances between pixels and metres)."""
+    points = np.asarray(points, np.float64)
+    mapped, w = apply_projective(matrix, points)
+    # d/dp (A p + b) / (c.p + d) = (A - mapped c^T) / w
+    return (matrix[:2, :2] - mapped[..., :, None] * matrix[2, :2][..., None, :]) / w[..., None, None]
 
 
 class GroundPlane:
@@ -55,3 +76,19 @@ class GroundPlane:
         points = np.asarray(points, np.float64)
         flat = points.reshape(-1, 1, 2)
         return cv2.perspectiveTransform(flat, self.matrix).reshape(points.shape)
+
+    def forecast_on_ground(self, forecast: Forecast) -> Forecast:
+        """``forecast`` (pixels) with its ground-plane twin: ``points_world``, ``start_world`` and, when
+        it has a pixel ``sigma``, ``covariance_world`` (T, 2, 2) and ``sigma_world`` (T, 2), the pixel
+        uncertainty carried to the ground through the homography's Jacobian at each forecast point."""
+        covariance = sigma = None
+        if forecast.sigma is not None:
+            jac = projective_jacobian(self.matrix, forecast.points)  # (T, 2, 2)
+            covariance = jac @ (np.asarray(forecast.sigma, np.float64)[..., None] ** 2 * jac.transpose(0, 2, 1))
+            sigma = np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
+        modes = forecast.modes
+        if modes is not None:
+            modes = dataclasses.replace(modes, points_world=self.to_ground(modes.points))
+        return dataclasses.replace(
+            forecast, points_world=self.to_ground(forecast.points), covariance_world=covariance, sigma_world=sigma,
+            start_world=None if forecast.start is None else self.to_ground(forecast.start), modes=modes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .detection import Detections
+from .motion import View
 
 MAX_SAMPLES = 1024  # hard cap per track, whatever the frame rate
 TIME, X, Y, BOX, CONF = 0, 1, 2, slice(3, 7), 7  # columns of a history row
@@ -76,15 +77,21 @@ class TrackHistories:
     def __len__(self) -> int:
         return len(self.tracks)
 
-    def update(self, timestamp: float, detections: Detections) -> list[TrackHistory]:
+    def update(self, timestamp: float, detections: Detections, view: View | None = None) -> list[TrackHistory]:
         """Add this frame's tracked boxes; returns the histories of the tracks seen in this frame,
-        in the order of ``detections``."""
+        in the order of ``detections``. ``view``: how this frame's pixels map to the coordinates the
+        histories are kept in (None: the same). In world metres (``view.metric``) the boxes are not
+        kept: the rows hold bare points, which the forecast stage takes to be metres."""
         if self.last_time is not None and timestamp < self.last_time:
             raise ValueError(f"timestamps must not go backwards ({timestamp} after {self.last_time})")
         self.last_time = timestamp
         seen = []
-        anchors = detections.anchors.tolist()
-        boxes = detections.xyxy.tolist()
+        anchors, boxes = detections.anchors, detections.xyxy
+        if view is not None and view.to_history is not None:
+            anchors = view.pixels_to_history(anchors)
+            boxes = [None] * len(boxes) if view.metric else view.pixels_to_history(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+        anchors = anchors.tolist()
+        boxes = boxes if isinstance(boxes, list) else boxes.tolist()
         for i, track_id in enumerate(detections.tracker_id.tolist()):
             history = self.tracks.get(track_id)
             if history is None:

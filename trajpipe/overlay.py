@@ -40,6 +40,7 @@ def draw_boxes(image: np.ndarray, tracks: list[TrackState]) -> None:
 def draw_trails(image: np.ndarray, tracks: list[TrackState], now: float, seconds: float) -> None:
     for track in tracks:
         recent = track.history[track.history_times >= now - seconds]
+        recent = recent[np.isfinite(recent).all(axis=1)]  # a robot's past points behind its camera are NaN
         if len(recent) >= 2:
             cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
 
@@ -94,8 +95,10 @@ def _path(track: TrackState, points: np.ndarray) -> np.ndarray:
 def draw_forecasts(image: np.ndarray, tracks: list[TrackState], uncertainty: bool = True) -> None:
     """Forecast paths fading over the horizon, an end marker, and (``uncertainty``) a ring of one
     standard deviation around the end point when the forecaster gives one. Forecasts with modes draw
-    the most likely mode this way and the others thinner and dimmer the less probable they are."""
-    forecast_tracks = [t for t in tracks if t.forecast is not None]
+    the most likely mode this way and the others thinner and dimmer the less probable they are.
+    Forecasts that leave the view of a robot's camera (NaN pixels) are not drawn."""
+    forecast_tracks = [t for t in tracks if t.forecast is not None and np.isfinite(t.forecast.points).all()
+                       and (t.forecast.modes is None or np.isfinite(t.forecast.modes.points).all())]
     if not forecast_tracks:
         return
     alternatives: list[list[np.ndarray]] = [[] for _ in MODE_BANDS]

@@ -18,7 +18,8 @@ from .forecast import Forecaster
 from .forecast.stage import forecast_histories
 from .geometry import GroundPlane
 from .history import TIME, X, Y, TrackHistories
-from .results import FrameResult, TrackState
+from .motion import CameraMotion, View, pose_matrix
+from .results import Forecast, FrameResult, TrackState
 from .sources import LiveSource, VideoFileSource, open_source
 
 
@@ -49,6 +50,26 @@ def load_ground_plane(config: Config) -> GroundPlane | None:
     return None
 
 
+def present_forecast(forecast: Forecast, view: View, ground: GroundPlane | None) -> Forecast:
+    """A forecast made in history coordinates, as the user gets it: in the current frame's pixels
+    (where the object will be in the scene, seen from the current view; the camera's own future
+    motion is not guessed) and, with a ground plane, in ground units with their uncertainty."""
+    if view.to_history is not None:
+        shown = forecast.mapped(view.history_to_pixels)
+        modes = shown.modes
+        if modes is not None:
+            modes = dataclasses.replace(modes, sigma=view.sigma_to_pixels(forecast.modes.sigma, forecast.modes.points),
+                                        points_world=forecast.modes.points if view.metric else None)
+        shown = dataclasses.replace(shown, sigma=view.sigma_to_pixels(forecast.sigma, forecast.points), modes=modes)
+        if view.metric:  # made in world metres: those are the ground-plane values
+            sigma = forecast.sigma
+            return dataclasses.replace(
+                shown, points_world=forecast.points, start_world=forecast.start, sigma_world=sigma,
+                covariance_world=None if sigma is None else sigma[:, :, None] * sigma[:, None, :] * np.eye(2))
+        forecast = shown
+    return forecast if ground is None else ground.forecast_on_ground(forecast)
+
+
 @dataclass(frozen=True)
 class _Observation:
     """One frame after detection and tracking, before forecasting."""
@@ -60,6 +81,8 @@ class _Observation:
     seconds: float  # spent on detection, tracking and histories
     detections: Detections
     rows: list[tuple[int, int, np.ndarray]]  # (track id, class id, history rows) per detection
+    view: View  # this frame's pixels <-> the histories' coordinates
+    camera: np.ndarray | None  # (2, 3) warp from the previous frame's pixels to this one's, when estimated
 
 
 class Pipeline:
@@ -78,28 +101,63 @@ class Pipeline:
         self.forecaster = load_forecaster(cfg)
         self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes, cfg.device)
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
+        self.camera_motion = CameraMotion(cfg.camera_motion) if cfg.camera_motion != "none" else None
+        self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
         self._next_index = 0
 
     def process(self, frame_bgr: np.ndarray, timestamp: float | None = None, frame_index: int | None = None,
-                captured_at: float | None = None) -> FrameResult:
+                captured_at: float | None = None, pose=None) -> FrameResult:
         """Detect, track and forecast one BGR frame taken at ``timestamp`` seconds (default: now, on
-        the ``time.monotonic()`` clock). ``captured_at`` (monotonic) sets the result's latency."""
+        the ``time.monotonic()`` clock). ``captured_at`` (monotonic) sets the result's latency.
+
+        ``pose``: ``(x, y, yaw)`` of the robot base in the world/odometry frame at capture time (metres,
+        radians). It needs a ground homography that maps image pixels to the robot's base frame; the
+        histories are then kept in the world frame, and ``point_world`` / ``forecast.points_world``
+        are world coordinates, right while the robot drives and turns. Give it on every frame or none.
+        """
         if timestamp is None:
             timestamp = captured_at = time.monotonic()
-        return self._finish(self._observe(frame_bgr, timestamp, frame_index, captured_at))
+        return self._finish(self._observe(frame_bgr, timestamp, frame_index, captured_at, pose))
 
-    def _observe(self, frame_bgr, timestamp, frame_index, captured_at) -> _Observation:
+    def _observe(self, frame_bgr, timestamp, frame_index, captured_at, pose=None) -> _Observation:
         """Detection, tracking and the histories' update: the part that must run frame after frame."""
         started = time.perf_counter()
+        robot = self._robot_to_world(pose)
         if frame_index is None:
             frame_index = self._next_index
         self._next_index = frame_index + 1
+        warp = None
+        if self.camera_motion is not None:
+            warp = self.camera_motion.update(frame_bgr)
+            self.detector.follow_camera(warp)
         detections = self.detector(frame_bgr)
-        seen = self.histories.update(timestamp, detections)
+        if warp is not None:
+            self.camera_motion.exclude(detections.xyxy)
+        if robot is not None:
+            view = View.world(robot @ self.ground.matrix, detections.anchors)
+        elif warp is not None:
+            view = self.camera_motion.view()
+        else:
+            view = View()
+        seen = self.histories.update(timestamp, detections, view)
         # Rows are never rewritten once appended, so these views stay this frame's histories.
         rows = [(h.track_id, h.class_id, h.rows()) for h in seen]
         return _Observation(frame_bgr, timestamp, frame_index, captured_at, time.perf_counter() - started,
-                            detections, rows)
+                            detections, rows, view, warp)
+
+    def _robot_to_world(self, pose) -> np.ndarray | None:
+        """The (3, 3) robot-base -> world transform of ``pose``, checked against this run's frames."""
+        if self._with_pose is not None and self._with_pose != (pose is not None):
+            raise TrajpipeError("give a pose with every frame or with none (call reset() to switch)")
+        if pose is None:
+            self._with_pose = False
+            return None
+        if self.ground is None:
+            raise TrajpipeError("a pose needs a ground homography (homography= or homography_points=) "
+                                "from image pixels to the robot's base frame")
+        matrix = pose_matrix(pose)
+        self._with_pose = True
+        return matrix
 
     def _finish(self, obs: _Observation) -> FrameResult:
         """Forecasts and the result of an observed frame (may run while the next frame is detected)."""
@@ -108,17 +166,16 @@ class Pipeline:
                                        self.config.forecast_modes)
         names = self.detector.names
         detections = obs.detections
+        view = obs.view
         tracks = []
         for i, ((track_id, class_id, rows), forecast) in enumerate(zip(obs.rows, forecasts)):
-            points = rows[:, X:Y + 1]
-            point_world = None
-            if self.ground is not None:
-                point_world = self.ground.to_ground(points[-1])
-                if forecast is not None:
-                    modes = forecast.modes
-                    if modes is not None:
-                        modes = dataclasses.replace(modes, points_world=self.ground.to_ground(modes.points))
-                    forecast = dataclasses.replace(forecast, points_world=self.ground.to_ground(forecast.points), modes=modes)
+            points = view.history_to_pixels(rows[:, X:Y + 1])
+            if view.metric:
+                point_world = rows[-1, X:Y + 1].copy()
+            else:
+                point_world = None if self.ground is None else self.ground.to_ground(points[-1])
+            if forecast is not None:
+                forecast = present_forecast(forecast, view, self.ground)
             tracks.append(TrackState(
                 id=track_id, class_id=class_id, class_name=names[class_id],
                 confidence=float(detections.confidence[i]), box=detections.xyxy[i],
@@ -126,7 +183,7 @@ class Pipeline:
             ))
         latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at
         seconds = obs.seconds + time.perf_counter() - started
-        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image)
+        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera)
 
     def open(self, source) -> VideoFileSource | LiveSource:
         """The frame source for ``source`` with this pipeline's live-stream settings."""
@@ -165,6 +222,9 @@ class Pipeline:
         """Forget all tracks and restart ids (e.g. before an unrelated video)."""
         self.histories = TrackHistories(self.config.history_seconds, self.config.lost_track_ttl)
         self.detector.reset()
+        if self.camera_motion is not None:
+            self.camera_motion.reset()
+        self._with_pose = None
         self._next_index = 0
 
     def close(self) -> None:

@@ -55,23 +55,38 @@ class Forecaster(ABC):
     dt: float = 0.4
 
     @staticmethod
-    def load(spec: str | Path) -> "Forecaster":
+    def load(spec: str | Path, *, min_track_age: float | None = None, lost_track_ttl: float | None = None) -> "Forecaster":
         """``"cv"`` for constant velocity, the path of a trained checkpoint (``.pt``, needs torch), or of
-        its ONNX export (``.onnx``, from ``trajpipe export``; runs with onnxruntime, without torch)."""
+        its ONNX export (``.onnx``, from ``trajpipe export``; runs with onnxruntime, without torch).
+
+        ``min_track_age`` and ``lost_track_ttl`` (seconds) set the stateful API's settings, as the
+        forecasters' constructors do (defaults 0.8 and 2.0 s)."""
         if str(spec) == "cv":
             from .cv import ConstantVelocityForecaster
 
-            return ConstantVelocityForecaster()
-        path = Path(spec)
-        if not path.is_file():
-            raise TrajpipeError(f"forecaster checkpoint not found: {path}")
-        if path.suffix.lower() == ".onnx":
-            from .onnx_runtime import OnnxForecaster
+            forecaster = ConstantVelocityForecaster()
+        else:
+            path = Path(spec)
+            if not path.is_file():
+                raise TrajpipeError(f"forecaster checkpoint not found: {path}")
+            if path.suffix.lower() == ".onnx":
+                from .onnx_runtime import OnnxForecaster
 
-            return OnnxForecaster(path)
-        from .lstm import LSTMForecaster
+                forecaster = OnnxForecaster(path)
+            else:
+                from .lstm import LSTMForecaster
 
-        return LSTMForecaster.from_checkpoint(path)
+                forecaster = LSTMForecaster.from_checkpoint(path)
+        forecaster.set_tracking(min_track_age, lost_track_ttl)
+        return forecaster
+
+    def set_tracking(self, min_track_age: float | None = None, lost_track_ttl: float | None = None) -> None:
+        """Set the stateful API's settings (seconds; None keeps the current value)."""
+        for name, value in (("min_track_age", min_track_age), ("lost_track_ttl", lost_track_ttl)):
+            if value is not None:
+                if not value >= 0:
+                    raise ValueError(f"{name} must be >= 0 seconds, got {value}")
+                setattr(self, name, float(value))
 
     def predict(self, obs, dt: float | None = None, scale=None, groups=None) -> np.ndarray:
         """Future positions (N, T_pred, 2) at ``dt, 2*dt, ...`` seconds after the last observation.
@@ -107,12 +122,18 @@ class Forecaster(ABC):
 
     # Stateful use, for callers that already have detections (no YOLO): feed observations one by
     # one, then ask for every live track's forecast. One producer and one consumer thread may share it.
+    # Tracks are each other's neighbours (the LSTM's social input) only when their last updates
+    # carry the same timestamp: update all tracks of one sensor frame with that frame's time.
     lost_track_ttl: float = 2.0  # seconds after its last update that a track is forgotten
     min_track_age: float = 0.8  # seconds of observation before a track is forecast
 
     def update(self, track_id: int, timestamp: float, box_or_point) -> None:
-        """Record one observation: a box ``[x1, y1, x2, y2]`` in pixels (the bottom centre is
-        tracked, the height sets the scale) or a point ``[x, y]`` in metres."""
+        """Record one observation at ``timestamp`` seconds: a box ``[x1, y1, x2, y2]`` in pixels (the
+        bottom centre is tracked, the height sets the scale) or a point ``[x, y]`` in metres.
+
+        A moving robot passes points in a fixed world/odometry frame (its detection in its base frame,
+        moved by its pose at capture time), never in its own base frame: the robot's motion would
+        read as the people's motion. Forecasts then come back in that world frame."""
         from ..history import TrackHistory
 
         value = np.asarray(box_or_point, np.float64).ravel()
@@ -135,13 +156,21 @@ class Forecaster(ABC):
                 del tracks[tid]
             history.trim_before(timestamp - horizon)
 
-    def forecast_all(self) -> dict:
+    def forecast_all(self, now: float | None = None) -> dict:
         """``{track_id: Forecast}`` for every live track observed for at least ``min_track_age``;
-        each forecast starts at its track's last observation (``Forecast.origin``)."""
+        each forecast starts at its track's last observation (``Forecast.origin``).
+
+        ``now`` (seconds, the clock of ``update``): tracks not updated for ``lost_track_ttl`` before
+        it are dropped first, so a track that stopped being seen is not forecast forever. Without
+        it, tracks are dropped only by later updates of other tracks. Tracks are neighbours of each
+        other only when their last updates have the same timestamp."""
         from .stage import forecast_histories
 
         lock, tracks = self._state()
         with lock:  # rows are never rewritten once appended: the views can leave the lock
+            if now is not None:
+                for tid in [tid for tid, h in tracks.items() if now - h.last_seen > self.lost_track_ttl]:
+                    del tracks[tid]
             ids, rows = zip(*[(h.track_id, h.rows()) for h in tracks.values()]) if tracks else ((), ())
         forecasts = forecast_histories(self, list(rows), self.min_track_age)
         return {track_id: f for track_id, f in zip(ids, forecasts) if f is not None}

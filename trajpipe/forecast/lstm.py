@@ -135,13 +135,15 @@ class LSTMForecaster(NeuralForecaster):
 
     name = "lstm"
 
-    def __init__(self, net: TrajectoryNet, dt: float = 0.4, meta: dict | None = None):
+    def __init__(self, net: TrajectoryNet, dt: float = 0.4, meta: dict | None = None,
+                 min_track_age: float | None = None, lost_track_ttl: float | None = None):
         self.net = net.eval()
         self.obs_steps = net.config["obs_steps"]
         self.pred_steps = net.config["pred_steps"]
         self.dt = float(dt)
         self.name = net.config["cell"]
         self.meta = dict(meta or {})
+        self.set_tracking(min_track_age, lost_track_ttl)
 
     # ------------------------------------------------------------------ checkpoint i/o
     def save(self, path: str | Path, extra: dict | None = None) -> None:

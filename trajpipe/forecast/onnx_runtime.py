@@ -25,10 +25,12 @@ class OnnxForecaster(NeuralForecaster):
     """An exported forecaster behind the :class:`~trajpipe.forecast.base.Forecaster` interface.
 
     ``threads``: onnxruntime intra-op threads (default 1: the pipeline shares the CPU with the
-    detector, and one frame's batch is small).
+    detector, and one frame's batch is small). ``min_track_age``, ``lost_track_ttl``: the stateful
+    API's settings, as for every forecaster.
     """
 
-    def __init__(self, path: str | Path, threads: int = 1):
+    def __init__(self, path: str | Path, threads: int = 1, min_track_age: float | None = None,
+                 lost_track_ttl: float | None = None):
         try:
             import onnxruntime as ort
         except ImportError:
@@ -64,6 +66,7 @@ class OnnxForecaster(NeuralForecaster):
         self._outputs = list(OUTPUTS if self.n_modes else OUTPUTS[:2])
         if set(self._inputs) - set(INPUTS) or [o.name for o in self.session.get_outputs()] != self._outputs:
             raise TrajpipeError(f"{path} has unexpected inputs/outputs for a trajpipe forecaster")
+        self.set_tracking(min_track_age, lost_track_ttl)
 
     def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:
         feeds = {"own": own, "nb": nb, "nb_mask": nb_mask}

@@ -53,6 +53,7 @@ def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_
         for row, k in enumerate(np.flatnonzero(kind)):
             forecasts[members[k]] = Forecast(times=times, points=mean[row], origin=float(origins[k]),
                                              sigma=None if sigma is None else sigma[row],
+                                             start=samples[last[k], X:Y + 1].copy(),
                                              modes=None if alternatives is None else _track_modes(alternatives, row))
     return forecasts
 
