@@ -163,3 +163,16 @@ def test_observation_noise_replicas_jitter_observations_only():
     assert len(noisy.obs) == 2 * n and np.array_equal(noisy.fut, np.concatenate([w.fut, w.fut]))
     assert abs(noisy.obs.std() - 5.0) < 0.2  # 5 cm of jitter = 5 px at 175 px per person height
     assert set(noisy.groups[:n]).isdisjoint(noisy.groups[n:])  # neighbours stay within a replica
+
+
+def test_extra_training_data_defaults_to_sdd_where_it_exists(tmp_path, monkeypatch, capsys):
+    from trajpipe.forecast.commands import DEFAULT_EXTRA_TRAIN, _extra_train_files
+
+    monkeypatch.chdir(tmp_path)  # no ../shared here, as on a user's machine: a note, no error
+    assert _extra_train_files(None) == [] and DEFAULT_EXTRA_TRAIN in capsys.readouterr().err
+    sdd = tmp_path / "mine"
+    sdd.mkdir()
+    (sdd / "a.txt").write_text("0 1 0.0 0.0\n")
+    assert _extra_train_files([str(sdd)]) == [sdd / "a.txt"] and _extra_train_files(["none"]) == []
+    with pytest.raises(TrajpipeError, match="not found"):
+        _extra_train_files([str(tmp_path / "missing")])

@@ -24,9 +24,16 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def _extra_train_files(specs: list[str]) -> list[Path]:
+def _extra_train_files(specs: list[str] | None) -> list[Path]:
     """``frame id x y`` files (metres, ETH/UCY layout) added to every training set: files, or
-    directories of ``*.txt``; ``none`` for no extra data."""
+    directories of ``*.txt``; ``none`` for no extra data. Default (None): the Stanford Drone Dataset
+    where this workplace provides it, else none (said on stderr)."""
+    if specs is None:
+        if not Path(DEFAULT_EXTRA_TRAIN).is_dir():
+            _log(f"note: {DEFAULT_EXTRA_TRAIN} not found: training without the extra Stanford Drone Dataset "
+                 "trajectories (--extra-train PATH to add trajectory files of your own)")
+            return []
+        specs = [DEFAULT_EXTRA_TRAIN]
     files: list[Path] = []
     for spec in specs:
         if spec.lower() == "none":
@@ -175,9 +182,9 @@ def register(subparsers) -> None:
                     "--val-fraction of each recording validates. Writes the checkpoint and a loss-curve PNG.",
     )
     tr.add_argument("--data", nargs="+", default=[DEFAULT_DATA], help=f"data path(s) (default {DEFAULT_DATA})")
-    tr.add_argument("--extra-train", nargs="+", default=[DEFAULT_EXTRA_TRAIN], metavar="PATH",
+    tr.add_argument("--extra-train", nargs="+", metavar="PATH",
                     help="'frame id x y' files (metres) or directories of them added to every training set, never "
-                         f"to validation (default {DEFAULT_EXTRA_TRAIN}, the Stanford Drone Dataset); 'none' for none")
+                         f"to validation (default: {DEFAULT_EXTRA_TRAIN}, the Stanford Drone Dataset, where it exists); 'none' for none")
     tr.add_argument("--format", choices=["eth_ucy", "mot", "jsonl"], default="eth_ucy")
     tr.add_argument("--fps", type=float, help="frame rate of MOTChallenge data")
     tr.add_argument("--scene", nargs="+", help="ETH/UCY scene(s) to leave out (one model each), or 'all'")
