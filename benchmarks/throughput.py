@@ -57,6 +57,8 @@ def main() -> None:
     parser.add_argument("--tracker", default="bytetrack")
     parser.add_argument("--frames", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--forecast-modes", type=int, default=3,
+                        help="modes per forecast in (c) (drawn and written; trajpipe's default 3, 0: none)")
     parser.add_argument("--camera-motion", default="none", help="trajpipe's camera_motion for (b) and (c): none "
                         "(the static-camera path, as plain Ultralytics does) or flow")
     args = parser.parse_args()
@@ -67,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, \
             Pipeline(model=args.weights, forecaster="cv", tracker=args.tracker, camera_motion=args.camera_motion) as bare, \
             Pipeline(model=args.weights, forecaster=args.forecaster, tracker=args.tracker,
-                     camera_motion=args.camera_motion) as full:
+                     camera_motion=args.camera_motion, forecast_modes=args.forecast_modes) as full:
         model = YOLO(shutil.copy(args.weights, tmp), task="detect")  # a copy: Ultralytics may delete weights it fails to load
         saving_model = YOLO(f"{tmp}/{Path(args.weights).name}", task="detect")
         class_ids = bare.detector.class_ids
@@ -87,7 +89,7 @@ def main() -> None:
         return f"{statistics.median(values):.3f} (min {min(values):.3f}, max {max(values):.3f})"
 
     print(f"\n{args.frames} frames of {args.video}, {args.weights}, tracker {args.tracker}, (c) with forecaster "
-          f"{args.forecaster}, camera_motion={args.camera_motion}; {args.repeats} repeats; {platform.machine()}, {os.cpu_count()} CPUs")
+          f"{args.forecaster}, forecast_modes={args.forecast_modes}, camera_motion={args.camera_motion}; {args.repeats} repeats; {platform.machine()}, {os.cpu_count()} CPUs")
     print(f"(a) plain YOLO.track        FPS {stat([r[0] for r in rows])}")
     print(f"(b) trajpipe run, no output FPS {stat([r[1] for r in rows])}")
     print(f"(c) trajpipe run, outputs   FPS {stat([r[2] for r in rows])}")

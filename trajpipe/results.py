@@ -113,7 +113,7 @@ class FrameResult:
                 if t.forecast.sigma_world is not None:
                     forecast["sigma_world"] = np.round(t.forecast.sigma_world, 4).tolist()
                 if t.forecast.modes is not None:
-                    forecast["modes"] = [_mode_record(t.forecast.modes, m, r) for m in range(len(t.forecast.modes.probs))]
+                    forecast["modes"] = _mode_records(t.forecast.modes, r)
             tracks.append(record)
         camera = np.eye(2, 3) if self.camera is None else self.camera
         record = {"frame": self.frame_index, "timestamp": round(self.timestamp, 4),
@@ -123,13 +123,13 @@ class FrameResult:
         return record
 
 
-def _mode_record(modes: Modes, m: int, r) -> dict:
-    record = {"p": round(float(modes.probs[m]), 3), "xy": r(modes.points[m])}
-    if modes.sigma is not None:
-        record["sigma"] = r(modes.sigma[m])
-    if modes.points_world is not None:
-        record["xy_world"] = r(modes.points_world[m])
-    return record
+def _mode_records(modes: Modes, r) -> list[dict]:
+    """The ``forecast.modes`` list of a JSON record. Each array is rounded once for all modes: this
+    runs for every track of every frame on the output thread."""
+    fields = {"xy": modes.points, "sigma": modes.sigma, "xy_world": modes.points_world}
+    rounded = {key: r(value) for key, value in fields.items() if value is not None}
+    return [{"p": round(float(p), 3), **{key: value[m] for key, value in rounded.items()}}
+            for m, p in enumerate(modes.probs.tolist())]
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict]:
