@@ -152,8 +152,7 @@ class Forecaster(ABC):
                 history = tracks[track_id] = TrackHistory(track_id, -1)
             history.append(float(timestamp), point, box, 1.0)
             horizon = self.obs_steps * self.dt + 1.0
-            for tid in [tid for tid, h in tracks.items() if timestamp - h.last_seen > self.lost_track_ttl]:
-                del tracks[tid]
+            self._forget_lost(tracks, timestamp)
             history.trim_before(timestamp - horizon)
 
     def forecast_all(self, now: float | None = None) -> dict:
@@ -169,11 +168,15 @@ class Forecaster(ABC):
         lock, tracks = self._state()
         with lock:  # rows are never rewritten once appended: the views can leave the lock
             if now is not None:
-                for tid in [tid for tid, h in tracks.items() if now - h.last_seen > self.lost_track_ttl]:
-                    del tracks[tid]
+                self._forget_lost(tracks, now)
             ids, rows = zip(*[(h.track_id, h.rows()) for h in tracks.values()]) if tracks else ((), ())
         forecasts = forecast_histories(self, list(rows), self.min_track_age)
         return {track_id: f for track_id, f in zip(ids, forecasts) if f is not None}
+
+    def _forget_lost(self, tracks: dict, now: float) -> None:
+        """Drop the tracks not updated for ``lost_track_ttl`` before ``now`` (call with the lock held)."""
+        for tid in [tid for tid, h in tracks.items() if now - h.last_seen > self.lost_track_ttl]:
+            del tracks[tid]
 
     def _state(self) -> tuple[threading.Lock, dict]:
         # Created on first use so that subclasses need not call a base __init__.
