@@ -2,6 +2,8 @@
 VENV   ?= .venv
 PYTHON ?= python3
 SHARED ?= ../shared
+DEMO_CLIP = videos/market_street_1906_10s.mp4
+DEMO_VIDEO ?=
 BIN     = $(VENV)/bin
 
 .PHONY: install assets demo test readme-image
@@ -15,20 +17,25 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[litert,dev]"
 	touch $@
 
-# Bundled weights and sample videos, where this workplace provides them; elsewhere trajpipe falls
-# back to Ultralytics' own weights download and you bring your own video.
+# Bundled detector weights and sample videos, copied from $(SHARED) when it exists. Without it the
+# detector falls back to Ultralytics' own yolo26n.pt download and the demo runs on the committed
+# public-domain clip videos/market_street_1906_10s.mp4.
 assets:
 	@mkdir -p weights videos
 	@if [ -d "$(SHARED)" ]; then \
 		for f in $(SHARED)/weights/*.tflite; do [ -f "weights/$$(basename $$f)" ] || cp "$$f" weights/; done; \
 		for f in $(SHARED)/videos/*.mp4; do [ -f "videos/$$(basename $$f)" ] || cp "$$f" videos/; done; \
 	else \
-		echo "note: $(SHARED) not found: no bundled weights or videos; trajpipe will download yolo26n.pt and needs your own video"; \
+		echo "note: $(SHARED) not found: no bundled detector weights or concourse video; the demo runs on $(DEMO_CLIP) and the detector falls back to Ultralytics' yolo26n.pt download"; \
 	fi
 
+# The demo video: videos/concourse.mp4 when it is there, else the committed clip (override: make demo DEMO_VIDEO=...).
 demo: install assets
 	@mkdir -p runs
-	$(BIN)/trajpipe run videos/concourse.mp4 --output-video runs/concourse_trajpipe.mp4 --output-jsonl runs/concourse_trajpipe.jsonl
+	@video="$(DEMO_VIDEO)"; [ -n "$$video" ] || { [ -f videos/concourse.mp4 ] && video=videos/concourse.mp4 || video=$(DEMO_CLIP); }; \
+	name=$$(basename "$$video"); name=$${name%.*}; \
+	echo "demo: $$video -> runs/$${name}_trajpipe.mp4 + .jsonl"; \
+	$(BIN)/trajpipe run "$$video" --output-video "runs/$${name}_trajpipe.mp4" --output-jsonl "runs/$${name}_trajpipe.jsonl"
 
 test: install assets
 	$(BIN)/python -m pytest

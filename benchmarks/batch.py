@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 
 from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
-from trajpipe.batch import available_cores, run_batch  # noqa: E402
+from trajpipe.app.batch import available_cores, run_batch  # noqa: E402
 
 
 def cut_clips(videos: list[str], count: int, frames: int, folder: Path) -> list[str]:

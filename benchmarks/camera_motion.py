@@ -29,7 +29,7 @@ import numpy as np
 
 from common import REPO, pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
-from trajpipe.motion import CameraMotion  # noqa: E402
+from trajpipe.video.camera_motion import CameraMotion  # noqa: E402
 
 WINDOW = (640, 360)  # width, height of the panned view
 HORIZON = 4.8  # seconds: the forecast step compared
@@ -129,11 +129,11 @@ def static_path_overhead(tracks: int = 30, frames: int = 2000) -> float:
     """Microseconds a frame that camera_motion=none adds over not mapping at all: the per-frame
     View, the histories' check of it, the per-track history and forecast pass-through and the JSON
     ``camera`` field, timed on synthetic tracks (the detector's ~27 ms is left out on purpose)."""
-    from trajpipe.detection import Detections
-    from trajpipe.history import TrackHistories
+    from trajpipe.video.detector import Detections
+    from trajpipe.tracking.history import TrackHistories
     from trajpipe.motion import View
     from trajpipe.pipeline import present_forecast
-    from trajpipe.results import Forecast, FrameResult
+    from trajpipe.core.results import Forecast, FrameResult
 
     boxes = np.array([[10.0 * i, 100, 10.0 * i + 20, 160] for i in range(tracks)], np.float32)
     detections = Detections(boxes, np.ones(tracks, np.float32), np.zeros(tracks, np.int64), np.arange(tracks))

@@ -33,9 +33,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from trajpipe import Forecaster, Pipeline  # noqa: E402
-from trajpipe.forecast.data import load_jsonl, make_windows  # noqa: E402
+from trajpipe.training.data import load_jsonl
+from trajpipe.training.windows import make_windows  # noqa: E402
 from trajpipe.forecast.kalman import KalmanForecaster  # noqa: E402
-from trajpipe.runner import run  # noqa: E402
+from trajpipe.app.runner import run  # noqa: E402
 
 
 def tracks_jsonl(video: Path, weights: str) -> Path:

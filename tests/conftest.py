@@ -8,7 +8,7 @@ SHARED = REPO.parent / "shared"
 
 
 def find_asset(kind: str, name: str) -> Path | None:
-    """A bundled asset from the repository's ``weights/``/``videos/`` or the workplace's ``../shared``."""
+    """A bundled asset from the repository's ``weights/``/``videos/`` or ``../shared`` beside the repository."""
     for base in (REPO / kind, SHARED / kind):
         if (base / name).is_file():
             return base / name
@@ -31,3 +31,10 @@ def detector_weights(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("weights") / path.name
     shutil.copyfile(path, copy)
     return copy
+
+
+def pytest_collection_modifyitems(items):
+    """Everything under tests/e2e/ is end to end (real detector, videos, subprocesses): ``-m "not e2e"`` skips it."""
+    for item in items:
+        if "/e2e/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.e2e)

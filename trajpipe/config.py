@@ -11,8 +11,7 @@ from typing import Any
 import yaml
 
 from .errors import TrajpipeError
-
-CAMERA_MOTION_METHODS = ("none", "flow")
+from .registry import CAMERA_MOTION
 
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 
@@ -80,8 +79,8 @@ class Config:
                 raise bad(key, "must be > 0 seconds")
         if self.homography is not None and self.homography_points is not None:
             raise bad("homography", "set homography or homography_points, not both")
-        if self.camera_motion not in CAMERA_MOTION_METHODS:
-            raise bad("camera_motion", f"must be one of {', '.join(CAMERA_MOTION_METHODS)}")
+        if self.camera_motion not in CAMERA_MOTION:
+            raise bad("camera_motion", f"must be one of {', '.join(CAMERA_MOTION)}")
         if not self.tracker:
             raise bad("tracker", "must be bytetrack, botsort or a tracker YAML path")
         if not self.forecaster:

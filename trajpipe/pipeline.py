@@ -2,72 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from .config import Config
-from .detection import REPO_ROOT, Detections, YoloTracker
+from .core.frames import FrameMap, GroundPlane, pose_matrix
+from .core.results import FrameResult, TrackState
 from .errors import TrajpipeError
 from .forecast import Forecaster
 from .forecast.stage import forecast_histories
-from .geometry import GroundPlane
-from .history import TIME, X, Y, TrackHistories
-from .motion import CameraMotion, View, pose_matrix
-from .results import Forecast, FrameResult, TrackState
-from .sources import LiveSource, VideoFileSource, open_source
-
-
-def forecaster_checkpoint(config: Config) -> Path | None:
-    """The checkpoint file ``config`` asks for: ``forecaster_weights`` for ``lstm``, the path itself
-    otherwise (relative paths also tried from the repository); None for ``cv``."""
-    if config.forecaster == "cv":
-        return None
-    path = Path(config.forecaster_weights if config.forecaster == "lstm" else config.forecaster)
-    if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
-        path = REPO_ROOT / path
-    if not path.is_file():
-        raise TrajpipeError(f"forecaster checkpoint not found: {path} (use forecaster=cv for constant velocity)")
-    return path
-
-
-def load_forecaster(config: Config) -> Forecaster:
-    """``lstm`` -> the checkpoint at ``forecaster_weights``; ``cv``; or a checkpoint path."""
-    path = forecaster_checkpoint(config)
-    return Forecaster.load("cv" if path is None else path)
-
-
-def load_ground_plane(config: Config) -> GroundPlane | None:
-    if config.homography is not None:
-        return GroundPlane.from_file(config.homography)
-    if config.homography_points is not None:
-        return GroundPlane.from_points(config.homography_points)
-    return None
-
-
-def present_forecast(forecast: Forecast, view: View, ground: GroundPlane | None) -> Forecast:
-    """A forecast made in history coordinates, as the user gets it: in the current frame's pixels
-    (where the object will be in the scene, seen from the current view; the camera's own future
-    motion is not guessed) and, with a ground plane, in ground units with their uncertainty."""
-    if view.to_history is not None:
-        shown = forecast.mapped(view.history_to_pixels)
-        modes = shown.modes
-        if modes is not None:
-            modes = dataclasses.replace(modes, sigma=view.sigma_to_pixels(forecast.modes.sigma, forecast.modes.points),
-                                        points_world=forecast.modes.points if view.metric else None)
-        shown = dataclasses.replace(shown, sigma=view.sigma_to_pixels(forecast.sigma, forecast.points), modes=modes)
-        if view.metric:  # made in world metres: those are the ground-plane values
-            sigma = forecast.sigma
-            return dataclasses.replace(
-                shown, points_world=forecast.points, start_world=forecast.start, sigma_world=sigma,
-                covariance_world=None if sigma is None else sigma[:, :, None] * sigma[:, None, :] * np.eye(2))
-        forecast = shown
-    return forecast if ground is None else ground.forecast_on_ground(forecast)
+from .registry import camera_motion_from_config, forecaster_from_config
+from .tracking.history import Samples, TrackHistories
+from .video.detector import Detections, YoloTracker
+from .video.sources import LiveSource, VideoFileSource, open_source
 
 
 @dataclass(frozen=True)
@@ -80,8 +31,8 @@ class _Observation:
     captured_at: float | None
     seconds: float  # spent on detection, tracking and histories
     detections: Detections
-    rows: list[tuple[int, int, np.ndarray]]  # (track id, class id, history rows) per detection
-    view: View  # this frame's pixels <-> the histories' coordinates
+    histories: list[tuple[int, int, Samples]]  # (track id, class id, history) per detection
+    frame_map: FrameMap  # this frame's pixels <-> the histories' coordinates <-> the ground
     camera: np.ndarray | None  # (2, 3) warp from the previous frame's pixels to this one's, when estimated
 
 
@@ -92,16 +43,28 @@ class Pipeline:
     for a video file, a webcam index or a stream URL. Each Pipeline owns its detector, tracker and
     histories (no global state): several can live in one process. Results are immutable snapshots,
     safe to hand to another thread.
+
+    ``detector`` and ``forecaster``: ready objects to use instead of building them from the config,
+    e.g. ``forecaster=Forecaster.load("cv")`` (a string or path for ``forecaster`` is the config key:
+    ``lstm``, ``cv`` or a checkpoint). A detector is called with a BGR frame and returns
+    :class:`~trajpipe.video.detector.Detections` with tracker ids (see
+    :class:`~trajpipe.video.detector.YoloTracker` for the other methods it needs); the pipeline closes
+    what it built and leaves closing what it was given to the caller.
     """
 
-    def __init__(self, config: Config | None = None, **overrides):
+    def __init__(self, config: Config | None = None, *, detector=None, forecaster: Forecaster | None = None,
+                 **overrides):
+        if forecaster is not None and not isinstance(forecaster, Forecaster):
+            overrides["forecaster"], forecaster = forecaster, None  # the config key, by name or path
         self.config = (config or Config()).merged(overrides)
         cfg = self.config
-        self.ground = load_ground_plane(cfg)
-        self.forecaster = load_forecaster(cfg)
-        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes, cfg.device)
+        self.ground = GroundPlane.from_config(cfg.homography, cfg.homography_points)
+        self.forecaster = forecaster_from_config(cfg) if forecaster is None else forecaster
+        self._owns_detector = detector is None
+        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes,
+                                    cfg.device) if detector is None else detector
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
-        self.camera_motion = CameraMotion(cfg.camera_motion) if cfg.camera_motion != "none" else None
+        self.camera_motion = camera_motion_from_config(cfg)
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
         self._next_index = 0
 
@@ -122,7 +85,7 @@ class Pipeline:
     def _observe(self, frame_bgr, timestamp, frame_index, captured_at, pose=None) -> _Observation:
         """Detection, tracking and the histories' update: the part that must run frame after frame."""
         started = time.perf_counter()
-        robot = self._robot_to_world(pose)
+        self._check_pose(pose)
         if frame_index is None:
             frame_index = self._next_index
         self._next_index = frame_index + 1
@@ -133,53 +96,49 @@ class Pipeline:
         detections = self.detector(frame_bgr)
         if warp is not None:
             self.camera_motion.exclude(detections.xyxy)
-        if robot is not None:
-            view = View.world(robot @ self.ground.matrix, detections.anchors)
-        elif warp is not None:
-            view = self.camera_motion.view()
-        else:
-            view = View()
-        seen = self.histories.update(timestamp, detections, view)
-        # Rows are never rewritten once appended, so these views stay this frame's histories.
-        rows = [(h.track_id, h.class_id, h.rows()) for h in seen]
+        frame_map = self._frame_map(pose, detections)
+        seen = self.histories.update(timestamp, detections, frame_map)
+        # Samples are never rewritten once appended, so these views stay this frame's histories.
+        histories = [(h.track_id, h.class_id, h.samples()) for h in seen]
         return _Observation(frame_bgr, timestamp, frame_index, captured_at, time.perf_counter() - started,
-                            detections, rows, view, warp)
+                            detections, histories, frame_map, warp)
 
-    def _robot_to_world(self, pose) -> np.ndarray | None:
-        """The (3, 3) robot-base -> world transform of ``pose``, checked against this run's frames."""
+    def _frame_map(self, pose, detections: Detections) -> FrameMap:
+        """This frame's map between pixels, history coordinates and the ground: from the robot's pose,
+        the camera's estimated motion, or the identity of a static camera."""
+        if pose is not None:
+            return FrameMap.robot(pose, self.ground, detections.anchors)
+        if self.camera_motion is not None:
+            return FrameMap.moving_camera(self.camera_motion.reference_to_current, self.ground)
+        return FrameMap(ground=self.ground)
+
+    def _check_pose(self, pose) -> None:
+        """A pose with every frame of a run or with none, and only with a ground homography."""
         if self._with_pose is not None and self._with_pose != (pose is not None):
             raise TrajpipeError("give a pose with every frame or with none (call reset() to switch)")
-        if pose is None:
-            self._with_pose = False
-            return None
-        if self.ground is None:
-            raise TrajpipeError("a pose needs a ground homography (homography= or homography_points=) "
-                                "from image pixels to the robot's base frame")
-        matrix = pose_matrix(pose)
-        self._with_pose = True
-        return matrix
+        if pose is not None:
+            if self.ground is None:
+                raise TrajpipeError("a pose needs a ground homography (homography= or homography_points=) "
+                                    "from image pixels to the robot's base frame")
+            pose_matrix(pose)  # a clear error for a malformed pose, before the detector's state moves on
+        self._with_pose = pose is not None
 
     def _finish(self, obs: _Observation) -> FrameResult:
         """Forecasts and the result of an observed frame (may run while the next frame is detected)."""
         started = time.perf_counter()
-        forecasts = forecast_histories(self.forecaster, [r for _, _, r in obs.rows], self.config.min_track_age,
+        forecasts = forecast_histories(self.forecaster, [h for _, _, h in obs.histories], self.config.min_track_age,
                                        self.config.forecast_modes)
         names = self.detector.names
         detections = obs.detections
-        view = obs.view
+        frame_map = obs.frame_map
         tracks = []
-        for i, ((track_id, class_id, rows), forecast) in enumerate(zip(obs.rows, forecasts)):
-            points = view.history_to_pixels(rows[:, X:Y + 1])
-            if view.metric:
-                point_world = rows[-1, X:Y + 1].copy()
-            else:
-                point_world = None if self.ground is None else self.ground.to_ground(points[-1])
-            if forecast is not None:
-                forecast = present_forecast(forecast, view, self.ground)
+        for i, ((track_id, class_id, history), forecast) in enumerate(zip(obs.histories, forecasts)):
             tracks.append(TrackState(
                 id=track_id, class_id=class_id, class_name=names[class_id],
                 confidence=float(detections.confidence[i]), box=detections.xyxy[i],
-                history=points, history_times=rows[:, TIME], forecast=forecast, point_world=point_world,
+                history=frame_map.history_to_pixels(history.points), history_times=history.times,
+                forecast=None if forecast is None else frame_map.present(forecast),
+                point_world=frame_map.point_world(history.points[-1]),
             ))
         latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at
         seconds = obs.seconds + time.perf_counter() - started
@@ -228,7 +187,8 @@ class Pipeline:
         self._next_index = 0
 
     def close(self) -> None:
-        self.detector.close()
+        if self._owns_detector:
+            self.detector.close()
 
     def __enter__(self) -> "Pipeline":
         return self

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from ..errors import TrajpipeError
+from .store import TrackStore
 
-_STATE_INIT = threading.Lock()
+# Forecaster.load's implementation, set by trajpipe.registry (the one place that turns "cv", a .pt or
+# an .onnx path into an object): the contract does not import its implementations.
+_load: Callable[..., "Forecaster"] | None = None
+
+
+def set_loader(load: Callable[..., "Forecaster"]) -> None:
+    global _load
+    _load = load
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,12 @@ class Forecaster(ABC):
     pred_steps: int = 12
     dt: float = 0.4
 
+    def __init__(self, min_track_age: float | None = None, lost_track_ttl: float | None = None):
+        """Subclasses call this: it sets the stateful API's settings (seconds; None keeps the class
+        defaults) and gives the forecaster its own track store (see :meth:`update`)."""
+        self.set_tracking(min_track_age, lost_track_ttl)
+        self._store = TrackStore(self)
+
     @staticmethod
     def load(spec: str | Path, *, min_track_age: float | None = None, lost_track_ttl: float | None = None) -> "Forecaster":
         """``"cv"`` for constant velocity, the path of a trained checkpoint (``.pt``, needs torch), or of
@@ -61,24 +74,7 @@ class Forecaster(ABC):
 
         ``min_track_age`` and ``lost_track_ttl`` (seconds) set the stateful API's settings, as the
         forecasters' constructors do (defaults 0.8 and 2.0 s)."""
-        if str(spec) == "cv":
-            from .cv import ConstantVelocityForecaster
-
-            forecaster = ConstantVelocityForecaster()
-        else:
-            path = Path(spec)
-            if not path.is_file():
-                raise TrajpipeError(f"forecaster checkpoint not found: {path}")
-            if path.suffix.lower() == ".onnx":
-                from .onnx_runtime import OnnxForecaster
-
-                forecaster = OnnxForecaster(path)
-            else:
-                from .lstm import LSTMForecaster
-
-                forecaster = LSTMForecaster.from_checkpoint(path)
-        forecaster.set_tracking(min_track_age, lost_track_ttl)
-        return forecaster
+        return _load(spec, min_track_age=min_track_age, lost_track_ttl=lost_track_ttl)
 
     def set_tracking(self, min_track_age: float | None = None, lost_track_ttl: float | None = None) -> None:
         """Set the stateful API's settings (seconds; None keeps the current value)."""
@@ -134,26 +130,7 @@ class Forecaster(ABC):
         A moving robot passes points in a fixed world/odometry frame (its detection in its base frame,
         moved by its pose at capture time), never in its own base frame: the robot's motion would
         read as the people's motion. Forecasts then come back in that world frame."""
-        from ..history import TrackHistory
-
-        value = np.asarray(box_or_point, np.float64).ravel()
-        if value.size == 4:
-            point, box = [(value[0] + value[2]) / 2, value[3]], value.tolist()
-        elif value.size == 2:
-            point, box = value.tolist(), None
-        else:
-            raise ValueError(f"expected a box [x1, y1, x2, y2] or a point [x, y], got {value.size} values")
-        lock, tracks = self._state()
-        with lock:
-            history = tracks.get(track_id)
-            if history is not None and timestamp <= history.last_seen:
-                raise ValueError(f"track {track_id}: timestamp {timestamp} is not after {history.last_seen}")
-            if history is None:
-                history = tracks[track_id] = TrackHistory(track_id, -1)
-            history.append(float(timestamp), point, box, 1.0)
-            horizon = self.obs_steps * self.dt + 1.0
-            self._forget_lost(tracks, timestamp)
-            history.trim_before(timestamp - horizon)
+        self._store.update(track_id, timestamp, box_or_point)
 
     def forecast_all(self, now: float | None = None) -> dict:
         """``{track_id: Forecast}`` for every live track observed for at least ``min_track_age``;
@@ -163,28 +140,7 @@ class Forecaster(ABC):
         it are dropped first, so a track that stopped being seen is not forecast forever. Without
         it, tracks are dropped only by later updates of other tracks. Tracks are neighbours of each
         other only when their last updates have the same timestamp."""
-        from .stage import forecast_histories
-
-        lock, tracks = self._state()
-        with lock:  # rows are never rewritten once appended: the views can leave the lock
-            if now is not None:
-                self._forget_lost(tracks, now)
-            ids, rows = zip(*[(h.track_id, h.rows()) for h in tracks.values()]) if tracks else ((), ())
-        forecasts = forecast_histories(self, list(rows), self.min_track_age)
-        return {track_id: f for track_id, f in zip(ids, forecasts) if f is not None}
-
-    def _forget_lost(self, tracks: dict, now: float) -> None:
-        """Drop the tracks not updated for ``lost_track_ttl`` before ``now`` (call with the lock held)."""
-        for tid in [tid for tid, h in tracks.items() if now - h.last_seen > self.lost_track_ttl]:
-            del tracks[tid]
-
-    def _state(self) -> tuple[threading.Lock, dict]:
-        # Created on first use so that subclasses need not call a base __init__.
-        state = self.__dict__.get("_stateful")
-        if state is None:
-            with _STATE_INIT:
-                state = self.__dict__.setdefault("_stateful", (threading.Lock(), {}))
-        return state
+        return self._store.forecast_all(now)
 
     def _check_obs(self, obs) -> np.ndarray:
         obs = np.asarray(obs, dtype=np.float32)

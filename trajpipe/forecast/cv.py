@@ -14,8 +14,8 @@ class ConstantVelocityForecaster(Forecaster):
 
     def __init__(self, obs_steps: int = 8, pred_steps: int = 12, dt: float = 0.4,
                  min_track_age: float | None = None, lost_track_ttl: float | None = None):
+        super().__init__(min_track_age, lost_track_ttl)
         self.obs_steps, self.pred_steps, self.dt = obs_steps, pred_steps, dt
-        self.set_tracking(min_track_age, lost_track_ttl)
 
     def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
         obs = self._check_obs(obs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Forecaster
-from .data import scale_to_factor
+from ..core.anchors import metres_per_unit
 
 # Per-axis state transition over one step and the process-noise input (white acceleration for CV,
 # white jerk for CA), as in any tracking textbook.
@@ -27,6 +27,7 @@ class KalmanForecaster(Forecaster):
 
     def __init__(self, motion: str = "cv", q: float | None = None, r: float | None = None,
                  obs_steps: int = 8, pred_steps: int = 12, dt: float = 0.4):
+        super().__init__()
         if motion not in MOTION:
             raise ValueError(f"motion must be one of {sorted(MOTION)}, got {motion!r}")
         default_q, default_r = DEFAULT_NOISE[motion]
@@ -37,7 +38,7 @@ class KalmanForecaster(Forecaster):
     def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
         obs = self._check_obs(obs).astype(np.float64)
         n, steps, _ = obs.shape
-        factor = scale_to_factor(scale, n)[:, None]  # metres per unit: noise levels are in metres
+        factor = metres_per_unit(scale, n)[:, None]  # metres per unit: noise levels are in metres
         axis_f, axis_g = MOTION[self.motion]
         order = len(axis_g)
         F = np.kron(axis_f, np.eye(2))  # state: position (2), velocity (2)[, acceleration (2)]

@@ -3,7 +3,7 @@
 Pipeline for one batch (all N tracks of a frame in one forward pass):
 
 1. put the observations on the model's native grid (``dt``, ``obs_steps``) if the caller's differs;
-2. per track, convert to metres (``scale`` = box height -> 1.75 m / height metres per unit) and into
+2. per track, convert to metres (``scale`` = box height: a person is ``PERSON_HEIGHT_M`` tall) and into
    its *canonical frame*: origin at the last observed point, +x along the last velocity;
 3. per step, features of the track (relative position, displacement) and of its k nearest
    neighbours in the same group (relative position and relative displacement);
@@ -11,7 +11,8 @@ Pipeline for one batch (all N tracks of a frame in one forward pass):
    constant-velocity extrapolation (mean) and a standard deviation per axis;
 5. back to world/pixel units, and onto the caller's grid if it differs (linear interpolation in time).
 
-Step 4 is this module (torch); steps 1-3 and 5 are numpy in :mod:`trajpipe.forecast.neural`, shared
+Step 4 is this module (torch); steps 1-3 and 5 are numpy in :mod:`trajpipe.forecast.neural` and
+:mod:`trajpipe.forecast.features`, shared
 with the exported ONNX model's runtime (:mod:`trajpipe.forecast.onnx_runtime`).
 """
 
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.anchors import PERSON_HEIGHT_M
 from ..errors import TrajpipeError
 from .neural import NetArrays, NeuralForecaster
 
@@ -143,7 +145,7 @@ class LSTMForecaster(NeuralForecaster):
         self.dt = float(dt)
         self.name = net.config["cell"]
         self.meta = dict(meta or {})
-        self.set_tracking(min_track_age, lost_track_ttl)
+        super().__init__(min_track_age, lost_track_ttl)
 
     # ------------------------------------------------------------------ checkpoint i/o
     def save(self, path: str | Path, extra: dict | None = None) -> None:
@@ -151,7 +153,7 @@ class LSTMForecaster(NeuralForecaster):
             "format": CHECKPOINT_FORMAT,
             "config": dict(self.net.config),
             "state_dict": self.net.state_dict(),
-            "norm": {"dt": self.dt, "units": "metres", "person_height_m": 1.75, "frame": "canonical"},
+            "norm": {"dt": self.dt, "units": "metres", "person_height_m": PERSON_HEIGHT_M, "frame": "canonical"},
             "meta": {**self.meta, **(extra or {})},
         }
         path = Path(path)

@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..core.anchors import metres_per_unit
+from ..core.interp import interp_weights, resample_track, rotate
 from .base import Forecaster, ForecastModes
-from .data import canonical_inputs, scale_to_factor
-from .resample import resample_track
+from .features import canonical_inputs
 
 
 class NetArrays(NamedTuple):
@@ -47,7 +48,7 @@ class NeuralForecaster(Forecaster):
     @abstractmethod
     def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:
         """Run the network: own (N, obs_steps, 4), nb (N, obs_steps, k, 4), nb_mask (N, k), all float32
-        in the canonical frame (see :func:`~trajpipe.forecast.data.canonical_inputs`)."""
+        in the canonical frame (see :func:`~trajpipe.forecast.features.canonical_inputs`)."""
 
     def _to_native_grid(self, obs: np.ndarray, dt: float) -> np.ndarray:
         """(N, T, 2) on the caller's grid -> (N, obs_steps, 2) on the model's grid ending at the same
@@ -74,9 +75,8 @@ class NeuralForecaster(Forecaster):
         flat = y.reshape(-1, P, 2)
         start = np.broadcast_to(origin.reshape(origin.shape[0], *[1] * (len(lead) - 1), 2), (*lead, 2)).reshape(-1, 1, 2)
         full = np.concatenate([start, flat], axis=1)  # (M, P+1, 2)
-        # interpolation weights are the same for every row: one matrix product instead of np.interp per row
-        weights = np.stack([np.interp(t_out, t_model, np.eye(P + 1)[j]) for j in range(P + 1)], axis=1)  # (n, P+1)
-        return np.einsum("op,mpd->mod", weights, full).reshape(*lead, n, 2).astype(np.float32)
+        # the same grids for every row: one matrix product instead of one interpolation per row
+        return np.einsum("op,mpd->mod", interp_weights(t_out, t_model), full).reshape(*lead, n, 2).astype(np.float32)
 
     def _encode(self, obs, dt, scale, groups):
         """Validated inputs -> (network output, canonical-frame transform, observations, caller's dt)."""
@@ -88,7 +88,7 @@ class NeuralForecaster(Forecaster):
             if groups.shape[0] != N:
                 raise ValueError(f"groups must have shape ({N},), got {groups.shape}")
         native = self._to_native_grid(obs, dt)
-        inp = canonical_inputs(native, scale_to_factor(scale, N), groups, self.n_neighbours)
+        inp = canonical_inputs(native, metres_per_unit(scale, N), groups, self.n_neighbours)
         return self._run_net(inp["own"], inp["nb"], inp["nb_mask"]), inp, obs, dt
 
     def _to_caller(self, y: np.ndarray, sc: np.ndarray, inp: dict, obs: np.ndarray, dt: float):
@@ -98,7 +98,7 @@ class NeuralForecaster(Forecaster):
         extra = (slice(None),) + (None,) * (y.ndim - 2)  # broadcast (N,) over the mode/step axes
         c, s, f = inp["cos"][extra], inp["sin"][extra], inp["factor"][extra + (None,)]
         origin = inp["origin"].reshape(len(y), *[1] * (y.ndim - 2), 2)
-        points = np.stack([c * y[..., 0] - s * y[..., 1], s * y[..., 0] + c * y[..., 1]], axis=-1) / f + origin
+        points = rotate(y, c, -s) / f + origin
         var_x = (c * sc[..., 0]) ** 2 + (s * sc[..., 1]) ** 2
         var_y = (s * sc[..., 0]) ** 2 + (c * sc[..., 1]) ** 2
         sigma = np.stack([np.sqrt(var_x), np.sqrt(var_y)], axis=-1) / f

@@ -66,7 +66,7 @@ class OnnxForecaster(NeuralForecaster):
         self._outputs = list(OUTPUTS if self.n_modes else OUTPUTS[:2])
         if set(self._inputs) - set(INPUTS) or [o.name for o in self.session.get_outputs()] != self._outputs:
             raise TrajpipeError(f"{path} has unexpected inputs/outputs for a trajpipe forecaster")
-        self.set_tracking(min_track_age, lost_track_ttl)
+        super().__init__(min_track_age, lost_track_ttl)
 
     def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:
         feeds = {"own": own, "nb": nb, "nb_mask": nb_mask}

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..history import BOX, TIME, X, Y
-from ..results import Forecast, Modes
-from .base import Forecaster
-from .resample import resample_tracks
+from ..core.anchors import box_height
+from ..core.interp import resample_tracks
+from ..core.results import Forecast, Modes
+from ..tracking.history import Samples
 
 SCALE_SAMPLES = 5  # box heights averaged for the pixel scale, to damp detector jitter
 
 
-def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_age: float,
-                       modes: int = 0) -> list[Forecast | None]:
-    """Forecasts for the tracks old enough to have a velocity (``None`` for the others).
+def forecast_histories(forecaster, histories: list[Samples], min_age: float, modes: int = 0) -> list[Forecast | None]:
+    """Forecasts of ``forecaster`` for the tracks old enough to have a velocity (``None`` for the others).
 
-    ``histories``: each track's rows (T, 8) as :meth:`TrackHistory.rows` gives them. ``modes``: how
-    many of the most probable alternative futures each forecast carries (``Forecast.modes``; modes a
-    forecaster gives probability 0, such as the repeats of a single-future forecaster, are left out).
+    ``histories``: each track's :class:`~trajpipe.tracking.history.Samples`. ``modes``: how many of the
+    most probable alternative futures each forecast carries (``Forecast.modes``; modes a forecaster
+    gives probability 0, such as the repeats of a single-future forecaster, are left out).
 
     Each history is resampled onto the forecaster's own time grid ending at its last sighting, so
     the result means the same whatever the frame rate or dropped frames. Tracks seen at the same
@@ -27,22 +26,21 @@ def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_
     All tracks are gathered into one array first: this runs on every frame, for every track.
     """
     forecasts: list[Forecast | None] = [None] * len(histories)
-    members = [i for i, h in enumerate(histories) if len(h) >= 2 and h[-1, TIME] - h[0, TIME] >= min_age]
+    members = [i for i, h in enumerate(histories) if len(h) >= 2 and h.times[-1] - h.times[0] >= min_age]
     if not members:
         return forecasts
     dt, steps = forecaster.dt, forecaster.obs_steps
-    rows = [histories[i] for i in members]
-    lengths = np.array([len(r) for r in rows])
-    samples = np.concatenate(rows)
+    tracks = [histories[i] for i in members]
+    lengths = np.array([len(t) for t in tracks])
+    samples = Samples.concat(tracks)
     last = np.cumsum(lengths) - 1
-    obs = resample_tracks(samples[:, TIME], samples[:, X:Y + 1], lengths, dt, steps).astype(np.float32)
-    origins = samples[last, TIME]
+    obs = resample_tracks(samples.times, samples.points, lengths, dt, steps).astype(np.float32)
+    origins = samples.times[last]
     # mean height of each track's last SCALE_SAMPLES boxes (NaN for tracks of bare points)
     recent = last[:, None] - np.arange(SCALE_SAMPLES)[None, :]
     valid = recent > (last - lengths)[:, None]
-    boxes = samples[np.where(valid, recent, last[:, None])][..., BOX]
-    heights = ((boxes[..., 3] - boxes[..., 1]) * valid).sum(axis=1) / valid.sum(axis=1)
-    has_box = np.isfinite(samples[last, BOX.start])
+    heights = (box_height(samples.boxes[np.where(valid, recent, last[:, None])]) * valid).sum(axis=1) / valid.sum(axis=1)
+    has_box = np.isfinite(samples.boxes[last, 0])
     for kind in (has_box, ~has_box):
         if not kind.any():
             continue
@@ -53,7 +51,7 @@ def forecast_histories(forecaster: Forecaster, histories: list[np.ndarray], min_
         for row, k in enumerate(np.flatnonzero(kind)):
             forecasts[members[k]] = Forecast(times=times, points=mean[row], origin=float(origins[k]),
                                              sigma=None if sigma is None else sigma[row],
-                                             start=samples[last[k], X:Y + 1].copy(),
+                                             start=samples.points[last[k]].copy(),
                                              modes=None if alternatives is None else _track_modes(alternatives, row))
     return forecasts
 

@@ -1,0 +1,103 @@
+"""Every bad input: one line on stderr, a non-zero exit, no traceback, nothing overwritten."""
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from trajpipe.app.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(["run", *map(str, argv)])
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+def assert_one_line_error(code, err, message):
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("trajpipe: error:"), err
+    assert message in err[0]
+
+
+@pytest.fixture()
+def clip(tmp_path):
+    """A real 3-frame video, enough to pass the source checks."""
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
+    for _ in range(3):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    return path
+
+
+def test_missing_source(capsys, tmp_path):
+    assert_one_line_error(*run_cli(capsys, tmp_path / "nope.mp4"), "source not found")
+
+
+@pytest.mark.parametrize("content", [os.urandom(4096), b"just some text\n"])
+def test_source_that_is_not_a_video(capsys, tmp_path, content):
+    path = tmp_path / "fake.mp4"
+    path.write_bytes(content)
+    assert_one_line_error(*run_cli(capsys, path), "not a video file")
+
+
+def test_video_with_zero_frames(capsys, tmp_path):
+    path = tmp_path / "empty.avi"
+    cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48)).release()
+    assert_one_line_error(*run_cli(capsys, path), "no frames")
+
+
+def test_unknown_config_key_and_invalid_value(capsys, clip):
+    assert_one_line_error(*run_cli(capsys, clip, "confidence=0.3"), "unknown config key 'confidence'")
+    assert_one_line_error(*run_cli(capsys, clip, "conf=1.5"), "conf")
+
+
+def test_output_in_missing_directory_or_equal_to_input(capsys, clip, tmp_path):
+    before = clip.read_bytes()
+    assert_one_line_error(*run_cli(capsys, clip, "--output-video", tmp_path / "no" / "o.mp4"), "does not exist")
+    assert_one_line_error(*run_cli(capsys, clip, "--output-video", clip), "overwrite its input")
+    assert_one_line_error(*run_cli(capsys, clip, "--output-jsonl", clip), "overwrite its input")
+    assert clip.read_bytes() == before
+
+
+def test_missing_weights(capsys, clip, tmp_path):
+    code, err = run_cli(capsys, clip, "--forecaster", "cv", "--model", tmp_path / "nope.tflite", "--output-video", "none")
+    assert_one_line_error(code, err, "model weights not found")
+
+
+def test_corrupt_weights_are_an_error_and_are_not_deleted(capsys, clip, tmp_path):
+    weights = tmp_path / "broken.tflite"
+    weights.write_bytes(os.urandom(2048))
+    code, err = run_cli(capsys, clip, "--forecaster", "cv", "--model", weights, "--output-jsonl", tmp_path / "o.jsonl")
+    assert_one_line_error(code, err, "cannot load model weights")
+    assert weights.exists()
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_missing_forecaster_checkpoint(capsys, clip, tmp_path):
+    code, err = run_cli(capsys, clip, "--forecaster", tmp_path / "nope.pt", "--output-video", "none")
+    assert_one_line_error(code, err, "forecaster checkpoint not found")
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "trajpipe", "run", str(tmp_path / "missing.mp4")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"trajpipe: error: source not found: {tmp_path / 'missing.mp4'}"
+    debug = subprocess.run([sys.executable, "-m", "trajpipe", "--debug", "run", str(tmp_path / "missing.mp4")],
+                           capture_output=True, text=True, timeout=120)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_help_and_input_errors_do_not_load_torch_or_ultralytics():
+    # A fresh interpreter: the test process itself has long imported both.
+    script = ("import sys\nfrom trajpipe.app.cli import main\n"
+              "code = main(['run', 'no_such_video.mp4'])\n"
+              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+              "print(code, 'torch' in sys.modules, 'ultralytics' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == "2 False False", done.stdout + done.stderr

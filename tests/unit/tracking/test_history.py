@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+
+from trajpipe.video.detector import Detections
+from trajpipe.tracking.history import TrackHistories
+
+
+def detections(ids, x=0.0):
+    n = len(ids)
+    xyxy = np.array([[x + 10 * i, 0, x + 10 * i + 4, 20] for i in range(n)], np.float32).reshape(-1, 4)
+    return Detections(xyxy, np.full(n, 0.9, np.float32), np.zeros(n, np.int64), np.array(ids, np.int64))
+
+
+def test_histories_follow_ids_with_timestamps_and_bottom_centre_points():
+    store = TrackHistories(history_seconds=10, lost_track_ttl=1)
+    store.update(0.0, detections([1, 2]))
+    seen = store.update(0.1, detections([2, 1], x=1.0))
+    assert [h.track_id for h in seen] == [2, 1]
+    samples = store.tracks[1].samples()
+    times, points = samples.times, samples.points
+    np.testing.assert_allclose(times, [0.0, 0.1])
+    np.testing.assert_allclose(points, [[2.0, 20.0], [13.0, 20.0]])  # track 1 was first, then second box
+    track_2 = store.tracks[2].samples().times
+    assert track_2[-1] - track_2[0] == pytest.approx(0.1)  # seconds between first and last sighting
+
+
+def test_lost_tracks_are_pruned_after_ttl():
+    store = TrackHistories(history_seconds=10, lost_track_ttl=1.0)
+    store.update(0.0, detections([1, 2]))
+    store.update(0.9, detections([2]))
+    assert set(store.tracks) == {1, 2}
+    store.update(1.05, detections([2]))
+    assert set(store.tracks) == {2}
+
+
+def test_history_is_bounded_in_time_and_memory_stays_flat():
+    store = TrackHistories(history_seconds=2.0, lost_track_ttl=0.5)
+    for frame in range(10_000):
+        t = frame / 30
+        ids = [frame // 300 * 5 + k for k in range(5)]  # ids turn over every 10 s, like people passing through
+        store.update(t, detections(ids))
+        if frame > 300:
+            assert len(store) <= 10
+    for history in store.tracks.values():
+        times = history.samples().times
+        assert times[-1] - times[0] <= 2.0 + 1 / 30 + 1e-9
+        assert len(history) <= 62
+
+
+def test_timestamps_must_not_go_backwards():
+    store = TrackHistories()
+    store.update(1.0, detections([1]))
+    with pytest.raises(ValueError, match="backwards"):
+        store.update(0.5, detections([1]))
+
+
+def test_empty_frames_are_fine():
+    store = TrackHistories(lost_track_ttl=1)
+    assert store.update(0.0, Detections.empty()) == []
+    store.update(0.1, detections([3]))
+    store.update(5.0, Detections.empty())
+    assert len(store) == 0
+
+
+def test_history_buffer_grows_compacts_and_caps():
+    from trajpipe.tracking.history import MAX_SAMPLES, TrackHistory
+
+    history = TrackHistory(1, 0)
+    for i in range(3000):
+        history.append(i * 0.001, [i, -i], [0, 0, 1, 2 + i % 3])
+        if i % 500 == 499:
+            history.trim_before((i - 100) * 0.001)  # keep ~100 samples: they move to a fresh buffer
+    assert len(history) == 101
+    samples = history.samples()
+    points = samples.points
+    np.testing.assert_allclose(points[-1], [2999, -2999])
+    assert not points.flags.writeable
+    early_view, early_copy = samples.rows, samples.rows.copy()
+    for i in range(3000, 6000):  # no trimming: capped at MAX_SAMPLES, oldest dropped
+        history.append(i * 0.001, [i, -i], [0, 0, 1, 3])
+    samples = history.samples()
+    assert len(history) == MAX_SAMPLES and samples.times[0] == pytest.approx((6000 - MAX_SAMPLES) * 0.001)
+    assert samples.points.shape == (MAX_SAMPLES, 2) and not samples.rows.flags.writeable
+    np.testing.assert_allclose(samples.boxes[-1], [0, 0, 1, 3])
+    np.testing.assert_array_equal(early_view, early_copy)  # a view handed out earlier never changes

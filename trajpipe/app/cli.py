@@ -1,0 +1,202 @@
+"""``trajpipe`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..config import Config, load_config, parse_overrides
+from ..errors import TrajpipeError, first_line
+
+CONFIG_HELP = "\n".join(f"  {key} = {getattr(Config(), key)!r}" for key in Config.keys())
+CONFIG_EPILOG = f"Config keys (set with key=value or in a --config YAML; see configs/default.yaml):\n{CONFIG_HELP}"
+OVERRIDE = re.compile(r"^[A-Za-z_]\w*=")  # key=value: a config override wherever it is on the line
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _default_output(source: str, suffix: str) -> str:
+    runs = Path("runs")
+    runs.mkdir(exist_ok=True)
+    return str(runs / f"{Path(str(source)).stem}_trajpipe{suffix}")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    """The config of ``run`` and ``batch``: defaults, --config, key=value, --model, --forecaster."""
+    overrides = parse_overrides(args.overrides)
+    for key in ("model", "forecaster"):
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
+    return load_config(args.config, overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..pipeline import Pipeline
+    from ..video.sources import is_live, open_source
+    from .runner import check_outputs, run
+
+    config = _config(args)
+    output_video, output_jsonl = args.output_video, args.output_jsonl
+    if output_video is None and output_jsonl is None:
+        output_video = _default_output(args.source, ".mp4")
+        output_jsonl = _default_output(args.source, ".jsonl")
+    none = {"", "none"}
+    output_video = None if output_video is None or output_video.lower() in none else output_video
+    output_jsonl = None if output_jsonl is None or output_jsonl.lower() in none else output_jsonl
+    # Check file sources and outputs before paying for model loading.
+    if not is_live(args.source):
+        open_source(args.source).close()
+    check_outputs(args.source, output_video, output_jsonl)
+    with Pipeline(config) as pipeline:
+        summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
+                      progress=not args.quiet and sys.stderr.isatty())
+    print(summary, file=sys.stderr if output_jsonl == "-" else sys.stdout)
+    return 130 if summary.interrupted else 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import format_summary, run_batch
+
+    summary = run_batch(args.inputs, args.out, engine=args.engine, address=args.address, workers=args.workers,
+                        video=not args.no_video, force=args.force, config=_config(args),
+                        gpus_per_worker=args.gpus_per_worker, progress=not args.quiet and sys.stderr.isatty())
+    print(format_summary(summary))
+    return 1 if summary["totals"]["failed"] else 0
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="detector weights (.tflite, .pt, ...); default weights/yolov8n_int8.tflite, "
+                                        "else Ultralytics' yolo26n.pt download")
+    parser.add_argument("--forecaster", help="lstm (weights/forecaster.pt), cv (constant velocity) or a checkpoint path (.pt, or .onnx from trajpipe export)")
+    parser.add_argument("--config", metavar="FILE", help="YAML file of config keys (overridden by key=value)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def _nonnegative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trajpipe",
+        description="Detect, track and forecast the trajectories of objects in video.",
+    )
+    parser.add_argument("--version", action="version", version=f"trajpipe {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="process a video: annotated video + JSON lines of tracks and forecasts",
+        description="Run detection, tracking and forecasting over SOURCE and write an annotated video "
+                    "and a JSON-lines file (one line per frame). Without --output-* options both go to runs/.",
+        epilog=CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("source", help="video file, webcam index (0), device (/dev/video0) or stream URL (rtsp://, http://)")
+    _add_config_options(run)
+    run.add_argument("--output-video", metavar="PATH", help="annotated video (.mp4, .avi); 'none' to skip")
+    run.add_argument("--output-jsonl", metavar="PATH", help="JSON lines, one per frame; '-' for stdout; 'none' to skip")
+    run.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    run.add_argument("--show", action="store_true", help="show the overlay in a window (q or Esc quits)")
+    run.add_argument("overrides", nargs="*", metavar="key=value",
+                     help="config overrides anywhere on the line, e.g. conf=0.3 tracker=botsort")
+    run.set_defaults(func=cmd_run)
+
+    batch = sub.add_parser(
+        "batch", help="process many videos: per-video outputs, tracks.parquet and summary.json",
+        usage="trajpipe batch INPUT... --out DIR [--engine local|ray] [--address ADDR] [--workers N] "
+              "[--gpus-per-worker G] [--no-video] [--force] [options] [key=value ...]",
+        description="Run every INPUT video through the pipeline on a pool of worker processes (--engine local)\n"
+                    "or Ray (--engine ray). Writes DIR/<name>.jsonl and DIR/<name>.mp4 per video,\n"
+                    "DIR/tracks.parquet (every track of every frame) and DIR/summary.json. A rerun skips\n"
+                    "videos whose outputs exist. Exit code 1 when any video failed.",
+        epilog=CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="video files, directories (searched recursively) or glob patterns; and key=value config "
+                            "overrides, anywhere on the line")
+    batch.add_argument("--out", required=True, metavar="DIR", help="output directory (on a Ray cluster: a path every node can write)")
+    batch.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="local: worker processes on this machine (default); ray: Ray actors (pip install 'trajpipe[ray]')")
+    batch.add_argument("--address", metavar="ADDR", help="Ray cluster to join: auto or ray://host:10001 (default: start Ray here)")
+    batch.add_argument("--workers", type=_positive_int, metavar="N", help="videos processed at once (default: one per two cores)")
+    batch.add_argument("--gpus-per-worker", type=_nonnegative_float, default=0.0, metavar="G",
+                       help="Ray: GPUs each worker asks for; fractions share a GPU between workers (e.g. 0.25)")
+    batch.add_argument("--no-video", action="store_true", help="JSON lines only, no annotated videos")
+    batch.add_argument("--force", action="store_true", help="process again videos whose outputs exist")
+    _add_config_options(batch)
+    batch.set_defaults(func=cmd_batch, overrides=[])
+
+    try:
+        from ..training.commands import register
+    except ImportError:  # training tools not installed in this build
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``, with ``key=value`` accepted anywhere on the line (as Ultralytics' CLI
+    does): argparse alone takes them only between the positionals and the first option."""
+    args, extras = parser.parse_known_args(argv)
+    unknown = [a for a in extras if not OVERRIDE.match(a)]
+    if unknown or (extras and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(unknown or extras)}")
+    if not hasattr(args, "overrides"):
+        return args
+    positional = "source" if args.command == "run" else "inputs"
+    given = getattr(args, positional)
+    tokens = ([given] if isinstance(given, str) else list(given)) + args.overrides + extras
+    # A path that exists is an input even when it looks like key=value.
+    is_override = [bool(OVERRIDE.match(t)) and not os.path.exists(t) for t in tokens]
+    args.overrides = [t for t, o in zip(tokens, is_override) if o]
+    inputs = [t for t, o in zip(tokens, is_override) if not o]
+    if positional == "source":
+        if len(inputs) != 1:
+            parser.error(f"run takes one SOURCE, got {len(inputs)}: {' '.join(inputs)}")
+        args.source = inputs[0]
+    else:
+        if not inputs:
+            parser.error("batch needs at least one INPUT")
+        args.inputs = inputs
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parse_args(parser, argv)
+    if not args.debug:  # FFmpeg's and OpenCV's own warnings would bury our one-line errors
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    try:
+        return args.func(args)
+    except TrajpipeError as exc:
+        if args.debug:
+            raise
+        print(f"trajpipe: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("trajpipe: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one readable line
+        if args.debug:
+            raise
+        print(f"trajpipe: error: {type(exc).__name__}: {first_line(exc)} (rerun with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""Run a pipeline over a source and write the annotated video and JSON lines (what ``trajpipe run`` does)."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..core.results import FrameResult
+from ..draw.overlay import Overlay
+from ..errors import TrajpipeError
+from ..io.sinks import JsonlSink, VideoSink, check_output_path, video_codec
+from ..pipeline import Pipeline
+from ..video.sources import Outage
+from .display import Display
+
+MAX_REPEATS = 25  # live recordings repeat a frame to cover dropped ones, up to this many times
+
+
+@dataclass
+class RunSummary:
+    source: str
+    frames: int
+    seconds: float
+    track_ids: int
+    forecast_ids: int
+    output_video: str | None
+    output_jsonl: str | None
+    interrupted: bool
+    live: bool = False
+    captured: int = 0
+    dropped: int = 0
+    mean_latency: float | None = None
+    outages: list[Outage] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        outputs = [f"video -> {self.output_video}" if self.output_video else None,
+                   f"JSON lines -> {self.output_jsonl}" if self.output_jsonl else None]
+        written = "; ".join(o for o in outputs if o) or "no outputs written"
+        text = (f"Processed {self.frames} frames of {self.source} in {self.seconds:.1f} s "
+                f"({self.fps:.1f} FPS mean). {self.track_ids} track ids seen, {self.forecast_ids} forecast. ")
+        if self.live:
+            share = self.dropped / self.captured if self.captured else 0.0
+            text += f"Live: {self.dropped} of {self.captured} captured frames dropped to stay fresh ({share:.0%})"
+            if self.mean_latency is not None:
+                text += f", mean latency capture->result {self.mean_latency * 1000:.0f} ms"
+            if self.outages:
+                text += f", {len(self.outages)} outage(s) totalling {sum(o.seconds for o in self.outages):.1f} s"
+            text += ". "
+        text += f"{written}."
+        if self.interrupted:
+            text += " Stopped early by interrupt; outputs are complete up to the last frame."
+        return text
+
+
+class _OutputWriter:
+    """Draws the overlay and writes video frames and JSON lines on a background thread, so that
+    output costs the detector (which runs on the other core) almost nothing. Order is kept; the
+    bounded queue keeps memory flat when the disk is slower than the pipeline."""
+
+    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None, queue_size: int = 8):
+        self.overlay, self.video, self.jsonl = overlay, video, jsonl
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._thread = threading.Thread(target=self._work, name="trajpipe-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, result, drawn: bool, repeats: int = 1) -> None:
+        """Queue ``result`` for output (``drawn``: its frame already carries the overlay)."""
+        if self.error is not None:
+            raise self.error
+        if self.video or self.jsonl:
+            self._queue.put((result, drawn, repeats))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain without writing after a failure
+            result, drawn, repeats = item
+            try:
+                if self.jsonl:
+                    self.jsonl.write(result.to_json())
+                if self.video:
+                    if not drawn:
+                        self.overlay.draw(result.image, result)
+                    for _ in range(repeats):
+                        self.video.write(result.image)
+            except BaseException as exc:  # re-raised in the main thread
+                self.error = exc
+
+    def __enter__(self) -> "_OutputWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Finish everything queued; re-raise a write failure."""
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def check_outputs(source, output_video: str | None, output_jsonl: str | None) -> None:
+    """Fail before any work on outputs that could not be written or would overwrite an input."""
+    inputs = [Path(str(source))]
+    if output_video:
+        check_output_path(output_video, inputs, "video")
+        video_codec(output_video)
+    if output_jsonl and output_jsonl != "-":
+        check_output_path(output_jsonl, inputs, "JSON-lines")
+        if output_video and Path(output_video).resolve() == Path(output_jsonl).resolve():
+            raise TrajpipeError(f"video and JSON-lines outputs are the same file: {output_video}")
+
+
+def return_frames_to_the_os() -> None:
+    """Serve buffers of 512 KiB and more (every video frame) from mmap, on glibc.
+
+    glibc raises its mmap threshold as large blocks are freed, after which freed frames stay in the
+    heap; over a long run RSS then creeps up (measured: +2.75 MiB per 1000 frames, in steps of tens of
+    MiB). A fixed threshold gives every frame back when it is freed, and RSS stays flat. This is a
+    process-wide allocator setting, made once by the run loop; elsewhere it does nothing.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").mallopt(-3, 512 * 1024)  # -3: M_MMAP_THRESHOLD
+        except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+            pass
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM handler: the first signal asks the loop to stop after the current frame, so
+    the video and the JSON lines end on the same frame; a second one stops at once."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = {}
+
+    def __call__(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "_StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+@dataclass
+class _RunStats:
+    """What the loop counts as results come in."""
+
+    started: float = field(default_factory=time.perf_counter)
+    frames: int = 0
+    track_ids: set = field(default_factory=set)
+    forecast_ids: set = field(default_factory=set)
+    latencies: list = field(default_factory=list)
+
+    def add(self, result: FrameResult) -> None:
+        self.frames += 1
+        self.track_ids.update(t.id for t in result.tracks)
+        self.forecast_ids.update(t.id for t in result.tracks if t.forecast is not None)
+        if result.latency is not None:
+            self.latencies.append(result.latency)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / (time.perf_counter() - self.started)
+
+
+def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
+        max_frames: int | None = None, show: bool = False, progress: bool = True,
+        on_result: Callable[[FrameResult], None] | None = None, handle_signals: bool = True,
+        keep_incomplete: bool = True) -> RunSummary:
+    """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
+    outputs finalised (a second one stops at once, outputs still finalised). ``on_result`` is called
+    with every result, after it is queued for output.
+
+    ``handle_signals`` False leaves SIGINT/SIGTERM to the caller (batch workers). ``keep_incomplete``
+    False discards the outputs of a run that did not reach its end (interrupt or error), so a file
+    under its final name always holds a whole video."""
+    if max_frames is not None and max_frames < 1:
+        raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
+    check_outputs(source, output_video, output_jsonl)
+    return_frames_to_the_os()
+    from tqdm import tqdm
+
+    stats = _RunStats()
+    with ExitStack() as stack:  # closed in reverse: the writer finishes before the sinks and the source
+        frames_in = stack.enter_context(pipeline.open(source))
+        video = stack.enter_context(VideoSink(output_video, frames_in.fps, keep_incomplete)) if output_video else None
+        jsonl = stack.enter_context(JsonlSink(output_jsonl, keep_incomplete)) if output_jsonl else None
+        display = stack.enter_context(Display(show))
+        overlay = Overlay.from_config(pipeline.config, hud_lines=_hud(pipeline, frames_in, stats))
+        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl))
+        total = min(frames_in.frame_count, max_frames or frames_in.frame_count) or None
+        bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
+        stop = stack.enter_context(_StopRequest()) if handle_signals else _StopRequest()
+        stats.started = time.perf_counter()
+        last_index, interrupted = -1, False
+        try:
+            for result in pipeline.stream(frames_in, max_frames):
+                stats.add(result)
+                # Live: repeat the frame over the ones dropped, so the recording plays in real time.
+                repeats = max(min(result.frame_index - last_index, MAX_REPEATS), 1) if frames_in.live else 1
+                if display.enabled:  # windows belong to the main thread: draw here, write in the background
+                    overlay.draw(result.image, result)
+                    writer.submit(result, True, repeats)
+                    if not display.show(result.image):
+                        break
+                else:
+                    writer.submit(result, False, repeats)
+                if on_result is not None:
+                    on_result(result)
+                last_index = result.frame_index
+                bar.update(1)
+                bar.set_postfix(tracks=len(result.tracks), refresh=False)
+                if stop.requested:
+                    interrupted = True
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        if not interrupted:  # reached its end: whole outputs, kept whatever keep_incomplete says
+            for sink in (video, jsonl):
+                if sink is not None:
+                    sink.keep = True
+    summary = RunSummary(str(source), stats.frames, time.perf_counter() - stats.started, len(stats.track_ids),
+                         len(stats.forecast_ids), output_video if video and video.frames else None,
+                         output_jsonl if jsonl and jsonl.lines else None, interrupted, frames_in.live)
+    if frames_in.live:
+        summary.captured, summary.dropped, summary.outages = frames_in.captured, frames_in.dropped, list(frames_in.outages)
+        summary.mean_latency = sum(stats.latencies) / len(stats.latencies) if stats.latencies else None
+    return summary
+
+
+def _hud(pipeline: Pipeline, frames_in, stats: _RunStats) -> Callable[[FrameResult], list[str]]:
+    """The HUD text of a run: frame, time, FPS, tracks, the forecaster and, live, latency and drops."""
+    forecaster = pipeline.forecaster
+    horizon = f"forecast: {forecaster.name} {forecaster.pred_steps * forecaster.dt:.1f}s"
+
+    def lines(result: FrameResult) -> list[str]:
+        rings = pipeline.config.draw_uncertainty and any(t.forecast is not None and t.forecast.sigma is not None
+                                                         for t in result.tracks)
+        text = [f"frame {result.frame_index}  t={result.timestamp:.2f}s", f"{stats.fps:.1f} FPS  {len(result.tracks)} tracks",
+                horizon + (" (ring: 1 sigma)" if rings else "")]
+        if frames_in.live:
+            text.insert(2, f"latency {result.latency * 1000:.0f} ms  dropped {frames_in.dropped}")
+        return text
+
+    return lines

@@ -1,0 +1,243 @@
+"""Frames of reference, in one place: a frame's pixels, the scene-fixed coordinates that track
+histories are kept in, and the ground or world plane in metres.
+
+- :class:`Projective` is one 3x3 projective transform (a camera warp, a homography, a robot pose):
+  points through it, its Jacobian, its inverse, and standard deviations carried through it.
+- :class:`GroundPlane` is the user's homography from image pixels to ground coordinates.
+- :class:`FrameMap` is one frame's map between its pixels, the history coordinates and the ground,
+  built from the camera's motion or the robot's pose; it turns a forecast made in history
+  coordinates into what the user gets (:meth:`FrameMap.present`).
+
+History coordinates are fixed in the scene, so that a moving camera does not read as moving objects:
+- a static camera (``camera_motion=none``, no pose): the pixels themselves;
+- a moving camera (``camera_motion=flow``): the pixels of a reference frame (the first frame, or the
+  first after ``reset()``), reached by accumulating the frame-to-frame transforms;
+- a robot (``Pipeline.process(..., pose=(x, y, yaw))`` with a ground homography to the robot's base
+  frame): the world/odometry frame, in metres.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TrajpipeError
+from .results import Forecast
+
+
+@dataclass(frozen=True, eq=False)
+class Projective:
+    """A (3, 3) projective transform of the plane. Points are (..., 2) arrays; ``w`` is their
+    homogeneous coordinate after the map (w <= 0: behind the camera / beyond a homography's horizon)."""
+
+    matrix: np.ndarray
+
+    @classmethod
+    def from_affine(cls, warp) -> "Projective":
+        """A (2, 3) affine warp (OpenCV's layout) as a projective transform."""
+        return cls(np.vstack([np.asarray(warp, np.float64), [0.0, 0.0, 1.0]]))
+
+    def apply(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 2) points -> ((..., 2) mapped points, (...,) their homogeneous w)."""
+        matrix = self.matrix
+        points = np.asarray(points, np.float64)
+        w = points @ matrix[2, :2] + matrix[2, 2]
+        xy = points @ matrix[:2, :2].T + matrix[:2, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xy / w[..., None], w
+
+    def __call__(self, points) -> np.ndarray:
+        """(..., 2) points -> (..., 2) mapped points."""
+        return self.apply(points)[0]
+
+    def __matmul__(self, other: "Projective") -> "Projective":
+        """``self @ other``: first ``other``, then ``self``."""
+        return Projective(self.matrix @ other.matrix)
+
+    @cached_property
+    def inverse(self) -> "Projective":
+        return Projective(np.linalg.inv(self.matrix))
+
+    def jacobian(self, points) -> np.ndarray:
+        """(..., 2, 2) Jacobian at the (..., 2) input points: how a small step at each point moves its image."""
+        matrix = self.matrix
+        mapped, w = self.apply(points)
+        # d/dp (A p + b) / (c.p + d) = (A - mapped c^T) / w
+        return (matrix[:2, :2] - mapped[..., :, None] * matrix[2, :2][..., None, :]) / w[..., None, None]
+
+    def sigma(self, points, sigma) -> np.ndarray:
+        """(..., 2) per-axis standard deviations at the (..., 2) input points -> the per-axis standard
+        deviations of the mapped points (first-order propagation; correlations dropped)."""
+        jac = self.jacobian(points)
+        return np.sqrt(np.einsum("...ij,...j->...i", jac ** 2, np.asarray(sigma, np.float64) ** 2))
+
+    def covariance(self, points, sigma) -> np.ndarray:
+        """(T, 2) per-axis standard deviations (independent axes) at the (T, 2) input points -> the
+        (T, 2, 2) covariance of the mapped points (first-order propagation)."""
+        jac = self.jacobian(points)
+        return jac @ (np.asarray(sigma, np.float64)[..., None] ** 2 * jac.transpose(0, 2, 1))
+
+
+def pose_matrix(pose) -> np.ndarray:
+    """(3, 3) robot-base -> world transform of a pose ``(x, y, yaw)`` (metres, radians)."""
+    values = np.asarray(pose, np.float64).ravel()
+    if values.size != 3 or not np.isfinite(values).all():
+        raise TrajpipeError(f"pose must be three finite numbers (x, y, yaw) in metres and radians, got {pose!r}")
+    x, y, yaw = values
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([[c, -s, x], [s, c, y], [0.0, 0.0, 1.0]])
+
+
+class GroundPlane(Projective):
+    """A 3x3 homography from image pixels to ground-plane coordinates (e.g. metres)."""
+
+    def __init__(self, matrix):
+        matrix = np.asarray(matrix, np.float64)
+        if matrix.shape != (3, 3):
+            raise TrajpipeError(f"a homography must be a 3x3 matrix, got shape {matrix.shape}")
+        if not np.isfinite(matrix).all() or abs(np.linalg.det(matrix)) < 1e-12:
+            raise TrajpipeError("the homography matrix is singular or not finite (degenerate points?)")
+        super().__init__(matrix)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "GroundPlane":
+        """A 3x3 matrix from ``.npy``, ``.json`` (nested list) or text (9 numbers, spaces or commas)."""
+        path = Path(path)
+        if not path.is_file():
+            raise TrajpipeError(f"homography file not found: {path}")
+        try:
+            if path.suffix == ".npy":
+                values = np.load(path, allow_pickle=False)
+            elif path.suffix == ".json":
+                values = np.asarray(json.loads(path.read_text()), np.float64)
+            else:
+                values = np.asarray(path.read_text().replace(",", " ").split(), np.float64)
+            return cls(np.asarray(values, np.float64).reshape(3, 3))
+        except (ValueError, OSError) as exc:
+            raise TrajpipeError(f"cannot read a 3x3 homography from {path}: {exc}") from None
+
+    @classmethod
+    def from_points(cls, pairs) -> "GroundPlane":
+        """From at least four ``[u, v, x, y]`` rows: image point (u, v) lies at ground point (x, y)."""
+        import cv2
+
+        pairs = np.asarray(pairs, np.float64)
+        if pairs.ndim != 2 or pairs.shape[1] != 4 or len(pairs) < 4:
+            raise TrajpipeError("homography_points needs at least four [u, v, x, y] rows")
+        matrix, _ = cv2.findHomography(pairs[:, :2], pairs[:, 2:], 0)
+        if matrix is None:
+            raise TrajpipeError("homography_points are degenerate (three or more on one line?)")
+        return cls(matrix)
+
+    @classmethod
+    def from_config(cls, homography: str | None, homography_points) -> "GroundPlane | None":
+        """The ground plane of the config keys ``homography`` (a file) or ``homography_points``; None without."""
+        if homography is not None:
+            return cls.from_file(homography)
+        if homography_points is not None:
+            return cls.from_points(homography_points)
+        return None
+
+    def to_ground(self, points) -> np.ndarray:
+        """Map (..., 2) image points to (..., 2) ground points."""
+        return self(points)
+
+
+@dataclass(frozen=True, eq=False)
+class FrameMap:
+    """How one frame's pixels relate to history coordinates and to the ground.
+
+    ``to_history``: pixels -> history coordinates, or None when they are the same (a static camera:
+    nothing to map, nothing to pay). ``metric``: history coordinates are world metres (a robot's pose
+    was given). ``front``: the sign of the homogeneous w of points in front of the camera (a
+    homography's overall sign is arbitrary). ``ground``: pixels -> ground plane, when configured.
+    """
+
+    to_history: Projective | None = None
+    metric: bool = False
+    front: float = 1.0
+    ground: GroundPlane | None = None
+
+    @classmethod
+    def moving_camera(cls, reference_to_current: np.ndarray, ground: GroundPlane | None = None) -> "FrameMap":
+        """A moving camera's frame: history coordinates are the reference frame's pixels."""
+        return cls(Projective(np.linalg.inv(reference_to_current)), ground=ground)
+
+    @classmethod
+    def robot(cls, pose, ground: GroundPlane, seen) -> "FrameMap":
+        """A robot's frame: ``ground`` maps pixels to its base frame and ``pose`` ``(x, y, yaw)`` places
+        the base in the world; ``seen`` (N, 2) pixels of this frame known to be on the ground in front
+        (its detections) fix the homography's sign."""
+        to_world = Projective(pose_matrix(pose)) @ ground
+        w = np.asarray(seen, np.float64) @ to_world.matrix[2, :2] + to_world.matrix[2, 2]
+        return cls(to_world, metric=True, front=-1.0 if len(w) and np.median(w) < 0 else 1.0, ground=ground)
+
+    def pixels_to_history(self, points) -> np.ndarray:
+        """(..., 2) pixels of this frame -> (..., 2) history coordinates."""
+        if self.to_history is None:
+            return np.asarray(points, np.float64)
+        return self.to_history(points)
+
+    def history_to_pixels(self, points) -> np.ndarray:
+        """(..., 2) history coordinates -> (..., 2) pixels of this frame; NaN for points that this
+        frame cannot see (behind the camera)."""
+        if self.to_history is None:
+            return np.asarray(points)
+        xy, w = self.to_history.inverse.apply(points)
+        xy[w * self.front <= 0] = np.nan
+        return xy
+
+    def sigma_to_pixels(self, sigma: np.ndarray | None, points: np.ndarray) -> np.ndarray | None:
+        """(..., 2) per-axis standard deviations at the (..., 2) history points -> the same in pixels."""
+        if sigma is None or self.to_history is None:
+            return sigma
+        return self.to_history.inverse.sigma(points, sigma)
+
+    def point_world(self, history_point: np.ndarray) -> np.ndarray | None:
+        """(2,) ground/world point of a track at ``history_point``, or None without a ground plane."""
+        if self.metric:
+            return np.array(history_point, np.float64)
+        if self.ground is None:
+            return None
+        return self.ground.to_ground(self.history_to_pixels(history_point))
+
+    def present(self, forecast: Forecast) -> Forecast:
+        """A forecast made in history coordinates, as the user gets it: in this frame's pixels (where
+        the object will be in the scene, seen from the current view; the camera's own future motion is
+        not guessed) and, with a ground plane, in ground units with their uncertainty."""
+        if self.to_history is not None:
+            shown = forecast.mapped(self.history_to_pixels)
+            modes = shown.modes
+            if modes is not None:
+                modes = dataclasses.replace(modes, sigma=self.sigma_to_pixels(forecast.modes.sigma, forecast.modes.points),
+                                            points_world=forecast.modes.points if self.metric else None)
+            shown = dataclasses.replace(shown, sigma=self.sigma_to_pixels(forecast.sigma, forecast.points), modes=modes)
+            if self.metric:  # made in world metres: those are the ground-plane values
+                sigma = forecast.sigma
+                return dataclasses.replace(
+                    shown, points_world=forecast.points, start_world=forecast.start, sigma_world=sigma,
+                    covariance_world=None if sigma is None else sigma[:, :, None] * sigma[:, None, :] * np.eye(2))
+            forecast = shown
+        return forecast if self.ground is None else self._on_ground(forecast)
+
+    def _on_ground(self, forecast: Forecast) -> Forecast:
+        """``forecast`` (pixels) with its ground-plane twin: ``points_world``, ``start_world`` and, when it
+        has a pixel ``sigma``, ``covariance_world`` (T, 2, 2) and ``sigma_world`` (T, 2), the pixel
+        uncertainty carried to the ground through the homography's Jacobian at each forecast point."""
+        ground = self.ground
+        covariance = sigma = None
+        if forecast.sigma is not None:
+            covariance = ground.covariance(forecast.points, forecast.sigma)
+            sigma = np.sqrt(np.diagonal(covariance, axis1=1, axis2=2))
+        modes = forecast.modes
+        if modes is not None:
+            modes = dataclasses.replace(modes, points_world=ground.to_ground(modes.points))
+        return dataclasses.replace(
+            forecast, points_world=ground.to_ground(forecast.points), covariance_world=covariance, sigma_world=sigma,
+            start_world=None if forecast.start is None else ground.to_ground(forecast.start))

@@ -1,0 +1,1 @@
+"""Outputs: annotated video, JSON lines and the Parquet table, each written atomically."""

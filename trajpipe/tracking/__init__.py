@@ -1,0 +1,1 @@
+"""Track histories: what the pipeline remembers of each track, in time."""

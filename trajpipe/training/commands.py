@@ -1,0 +1,254 @@
+"""``trajpipe train``, ``trajpipe eval`` and ``trajpipe export`` (registered into the main CLI by :func:`register`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import TrajpipeError
+
+DEFAULT_DATA = "../shared/data/eth_ucy"
+DEFAULT_EVAL_DATA = (DEFAULT_DATA, "../shared/data/eth_ucy_0.4s")  # Social-GAN files; ETH at its true 0.4 s step
+DEFAULT_EXTRA_TRAIN = "../shared/data/trajnet_sdd"  # Stanford Drone Dataset (TrajNet): training data only
+SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
+DEFAULT_MODELS = {
+    "lstm": "weights/eth_ucy/{scene}.pt",
+    "gru": "weights/eth_ucy/gru/{scene}.pt",
+    "rnn": "weights/eth_ucy/rnn/{scene}.pt",
+    "lstm-v1": "weights/eth_ucy/v1/{scene}.pt",  # the previous version's single-mode LSTM, for comparison
+}
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _extra_train_files(specs: list[str] | None) -> list[Path]:
+    """``frame id x y`` files (metres, ETH/UCY layout) added to every training set: files, or
+    directories of ``*.txt``; ``none`` for no extra data. Default (None): the Stanford Drone Dataset
+    where this workplace provides it, else none (said on stderr)."""
+    if specs is None:
+        if not Path(DEFAULT_EXTRA_TRAIN).is_dir():
+            _log(f"note: {DEFAULT_EXTRA_TRAIN} not found: training without the extra Stanford Drone Dataset "
+                 "trajectories (--extra-train PATH to add trajectory files of your own)")
+            return []
+        specs = [DEFAULT_EXTRA_TRAIN]
+    files: list[Path] = []
+    for spec in specs:
+        if spec.lower() == "none":
+            continue
+        p = Path(spec)
+        if p.is_dir():
+            files += sorted(p.glob("*.txt"))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise TrajpipeError(f"extra training data not found: {p} (--extra-train none to train without it)")
+    return files
+
+
+def _datasets(args, scene: str | None):
+    """(train Windows, val Windows, description) for one training run."""
+    from .data import eth_ucy_files, load_tables
+    from .windows import Windows, make_windows, split_table
+
+    obs, pred = args.obs_steps, args.pred_steps
+    extra_files = _extra_train_files(args.extra_train)
+    extra = [make_windows(t, obs, pred) for t in load_tables(extra_files, "eth_ucy", dt=args.dt)]
+    extra_desc = f" + {len(extra_files)} extra train files" if extra_files else ""
+    if args.format == "eth_ucy":
+        if len(args.data) != 1:
+            raise TrajpipeError("ETH/UCY training takes one --data directory (the eth_ucy root or one fold)")
+        root = Path(args.data[0])
+        sc = None if scene in (None, "all") else scene
+        tr_files = eth_ucy_files(root, sc, "train")
+        va_files = eth_ucy_files(root, sc, "val")
+        tr = Windows.concat([make_windows(t, obs, pred) for t in load_tables(tr_files, "eth_ucy", dt=args.dt)] + extra)
+        va = Windows.concat([make_windows(t, obs, pred) for t in load_tables(va_files, "eth_ucy", dt=args.dt)])
+        return tr, va, f"{len(tr_files)} train{extra_desc} / {len(va_files)} val files"
+    files: list[Path] = []
+    for d in args.data:
+        p = Path(d)
+        if p.is_dir():
+            pattern = "*.jsonl" if args.format == "jsonl" else "gt.txt"
+            files += sorted(p.rglob(pattern))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise TrajpipeError(f"data not found: {p}")
+    if not files:
+        raise TrajpipeError(f"no {args.format} files found in {' '.join(args.data)}")
+    tables = load_tables(files, args.format, fps=args.fps, dt=args.dt)
+    parts = [split_table(t, args.val_fraction) for t in tables]
+    tr = Windows.concat([make_windows(a, obs, pred) for a, _ in parts] + extra)
+    va = Windows.concat([make_windows(b, obs, pred) for _, b in parts])
+    return tr, va, f"{len(files)} files{extra_desc}, last {args.val_fraction:.0%} of each for validation"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..forecast.lstm import LSTMForecaster
+    from .train import TrainConfig, plot_history, train
+
+    scenes = args.scene or [None]
+    if len(scenes) > 1 and "{scene}" not in args.out:
+        raise TrajpipeError("with several --scene values, --out must contain {scene}")
+    cfg_keys = TrainConfig.__dataclass_fields__
+    for scene in scenes:
+        out = Path(args.out.format(scene=scene or "all"))
+        tr, va, desc = _datasets(args, scene)
+        cfg = TrainConfig(**{k: getattr(args, k) for k in cfg_keys if hasattr(args, k)})
+        cfg.mirror = not args.no_mirror
+        cfg.progress = not args.quiet
+        init = None
+        if args.init:
+            init = LSTMForecaster.from_checkpoint(args.init)
+            for k in ("cell", "hidden", "layers", "dropout", "k", "nb_embed", "obs_steps", "pred_steps", "head", "modes"):
+                setattr(cfg, k, init.net.config.get(k, 0))
+        _log(f"training {cfg.cell} for scene {scene or 'all'}: {len(tr)} train / {len(va)} val trajectories ({desc})")
+        res = train(tr, va, cfg, log=_log, init=init.net.state_dict() if init else None)
+        res.forecaster.save(out, extra={"scene_left_out": scene if scene not in (None, "all") else None,
+                                        "data": [str(d) for d in args.data], "format": args.format})
+        plot = Path(args.plot.format(scene=scene or "all")) if args.plot else out.with_name(out.stem + "_loss.png")
+        plot_history(res.history, plot, title=f"{cfg.cell}, {'leave out ' + scene if scene not in (None, 'all') else 'all data'}")
+        print(f"saved {out} (val ADE {res.best_val_ade:.3f} m, FDE {res.best_val_fde:.3f} m, epoch {res.best_epoch}, "
+              f"{res.seconds:.0f} s); loss curve {plot}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, format_table, save_results
+
+    models = {}
+    explicit = {}
+    for spec in args.model or []:
+        if "=" not in spec:
+            raise TrajpipeError(f"--model takes NAME=PATH_TEMPLATE, got {spec!r}")
+        name, tmpl = spec.split("=", 1)
+        explicit[name] = tmpl
+    candidates = explicit if explicit else DEFAULT_MODELS
+    for name, tmpl in candidates.items():
+        missing = [s for s in args.scenes if not Path(tmpl.format(scene=s)).is_file()]
+        if missing:
+            if explicit:
+                raise TrajpipeError(f"{name}: checkpoint {tmpl.format(scene=missing[0])} not found")
+            _log(f"skipping {name}: {tmpl.format(scene=missing[0])} not found")
+            continue
+        models[name] = tmpl
+    roots = {}
+    for spec in args.data or [d for d in DEFAULT_EVAL_DATA if Path(d).is_dir()] or [DEFAULT_EVAL_DATA[0]]:
+        root = Path(spec)
+        if not root.is_dir():
+            raise TrajpipeError(f"data directory not found: {root}")
+        roots[root.name] = root
+    import torch
+
+    torch.set_num_threads(max(1, args.threads))
+    res = evaluate(roots, models, scenes=args.scenes, split=args.split, log=_log)
+    print(format_table(res))
+    j, p = save_results(res, args.out)
+    print(f"saved {j} and {p}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..io.sinks import check_output_path
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".onnx":  # Forecaster.load picks onnxruntime by this suffix
+        raise TrajpipeError(f"--out must end in .onnx: {out}")
+    check_output_path(out, [Path(args.forecaster)], "ONNX")
+    if not Path(args.forecaster).is_file():  # before paying for torch
+        raise TrajpipeError(f"forecaster checkpoint not found: {args.forecaster}")
+    from ..forecast.lstm import LSTMForecaster
+    from .export import export_onnx
+
+    forecaster = LSTMForecaster.from_checkpoint(args.forecaster)
+    error = export_onnx(forecaster, out, source=args.forecaster)
+    modes = f"{forecaster.n_modes} modes" if forecaster.n_modes else "single mode"
+    print(f"saved {out} ({forecaster.name}, {modes}, {forecaster.n_neighbours} neighbours, dt {forecaster.dt:g} s; "
+          f"onnxruntime matches torch to {error:.1e} on random inputs)")
+    return 0
+
+
+def register(subparsers) -> None:
+    from .train_config import TrainConfig
+
+    d = TrainConfig()
+    tr = subparsers.add_parser(
+        "train", help="train the LSTM/GRU/RNN forecaster",
+        description="Train a recurrent forecaster with validation early stopping. ETH/UCY: --data is the eth_ucy "
+                    "root (with --scene S: leave-one-out fold S, i.e. its train/val files; without: all scenes) "
+                    "or one fold directory. MOT gt.txt / trajpipe JSON-lines: files or directories; the last "
+                    "--val-fraction of each recording validates. Writes the checkpoint and a loss-curve PNG.",
+    )
+    tr.add_argument("--data", nargs="+", default=[DEFAULT_DATA], help=f"data path(s) (default {DEFAULT_DATA})")
+    tr.add_argument("--extra-train", nargs="+", metavar="PATH",
+                    help="'frame id x y' files (metres) or directories of them added to every training set, never "
+                         f"to validation (default: {DEFAULT_EXTRA_TRAIN}, the Stanford Drone Dataset, where it exists); 'none' for none")
+    tr.add_argument("--format", choices=["eth_ucy", "mot", "jsonl"], default="eth_ucy")
+    tr.add_argument("--fps", type=float, help="frame rate of MOTChallenge data")
+    tr.add_argument("--scene", nargs="+", help="ETH/UCY scene(s) to leave out (one model each), or 'all'")
+    tr.add_argument("--out", required=True, help="checkpoint path; may contain {scene}")
+    tr.add_argument("--plot", help="loss-curve PNG (default: next to the checkpoint, *_loss.png)")
+    tr.add_argument("--init", metavar="CKPT", help="start from this checkpoint (fine-tuning; its architecture wins)")
+    tr.add_argument("--cell", choices=["lstm", "gru", "rnn"], default=d.cell)
+    tr.add_argument("--hidden", type=int, default=d.hidden)
+    tr.add_argument("--layers", type=int, default=d.layers)
+    tr.add_argument("--dropout", type=float, default=d.dropout)
+    tr.add_argument("--k", type=int, default=d.k, help="neighbours per track")
+    tr.add_argument("--nb-embed", type=int, default=d.nb_embed, help="neighbour embedding size")
+    tr.add_argument("--head", choices=["residual", "gain"], default=d.head,
+                    help="residual: CV + correction; gain: CV x bounded speed gain + correction")
+    tr.add_argument("--modes", type=int, default=d.modes, help="alternative futures the model outputs (0: one)")
+    tr.add_argument("--cls-weight", type=float, default=d.cls_weight, help="weight of the mode classifier's loss")
+    tr.add_argument("--wta-relax", type=float, default=d.wta_relax,
+                    help="weight of all modes' mean error next to the winner's (keeps every mode learning)")
+    tr.add_argument("--obs-steps", type=int, default=d.obs_steps)
+    tr.add_argument("--pred-steps", type=int, default=d.pred_steps)
+    tr.add_argument("--dt", type=float, default=d.dt, help="time step in seconds")
+    tr.add_argument("--epochs", type=int, default=d.epochs)
+    tr.add_argument("--patience", type=int, default=d.patience)
+    tr.add_argument("--batch-size", type=int, default=d.batch_size)
+    tr.add_argument("--lr", type=float, default=d.lr)
+    tr.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    tr.add_argument("--nll-weight", type=float, default=d.nll_weight)
+    tr.add_argument("--scale-aug", type=float, default=d.scale_aug, help="random spatial stretch +-fraction")
+    tr.add_argument("--obs-noise", type=float, default=d.obs_noise,
+                    help="metres of Gaussian jitter on observed positions (video-like inputs); 0: none")
+    tr.add_argument("--noise-copies", type=int, default=d.noise_copies, help="noisy replicas of the training set")
+    tr.add_argument("--rot-deg", type=float, default=d.rot_deg, help="random rotation +-degrees of the canonical frame")
+    tr.add_argument("--no-mirror", action="store_true", help="no mirror augmentation")
+    tr.add_argument("--val-fraction", type=float, default=0.2)
+    tr.add_argument("--seed", type=int, default=d.seed)
+    tr.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=cmd_train)
+
+    ev = subparsers.add_parser(
+        "eval", help="ETH/UCY leave-one-scene-out ADE/FDE table",
+        description="ADE/FDE per scene and average for CV, Kalman and the leave-one-out checkpoints "
+                    f"(default: {', '.join(f'{k}={v}' for k, v in DEFAULT_MODELS.items())}; missing ones are skipped). "
+                    "Prints the table and saves JSON + PNG bar chart.",
+    )
+    ev.add_argument("--data", nargs="+", help="eth_ucy-layout root(s), one table each "
+                                              f"(default: those of {', '.join(DEFAULT_EVAL_DATA)} that exist)")
+    ev.add_argument("--model", action="append", metavar="NAME=TEMPLATE",
+                    help="checkpoint path template with {scene}; repeatable (replaces the defaults)")
+    ev.add_argument("--scenes", nargs="+", default=list(SCENES))
+    ev.add_argument("--split", default="test", choices=["test", "val"])
+    ev.add_argument("--out", default="runs/eval", help="directory for eval_eth_ucy.json/.png")
+    ev.add_argument("--threads", type=int, default=1)
+    ev.set_defaults(func=cmd_eval)
+
+    ex = subparsers.add_parser(
+        "export", help="export a forecaster checkpoint to ONNX (runs without torch)",
+        description="Write the whole forecaster network (neighbour pooling, recurrent encoder, mean, sigma and mode "
+                    "heads; dynamic batch) to an ONNX file with its time grid and settings as metadata. "
+                    "Forecaster.load('model.onnx') and 'trajpipe run ... forecaster=model.onnx' run it with "
+                    "onnxruntime, without torch.",
+    )
+    ex.add_argument("--forecaster", default="weights/forecaster.pt", help="checkpoint (default weights/forecaster.pt)")
+    ex.add_argument("--format", choices=["onnx"], default="onnx")
+    ex.add_argument("--out", required=True, help="output .onnx path (written atomically)")
+    ex.set_defaults(func=cmd_export)

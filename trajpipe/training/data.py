@@ -1,0 +1,160 @@
+"""Trajectory data for training and evaluating forecasters.
+
+Three sources, all turned into a :class:`TrackTable` (positions on a uniform time grid):
+
+* ETH/UCY text files (``frame  id  x  y``, tab separated, metres, one annotation every 0.4 s),
+  the Social-GAN leave-one-scene-out layout ``<scene>/{train,val,test}/*.txt``.
+* MOTChallenge ``gt.txt`` (``frame,id,x,y,w,h,...``, pixels). Position = **box bottom centre** (the
+  ground-contact point that ``trajpipe run`` tracks and forecasts), scale = box height. Needs the fps.
+* trajpipe's own JSON-lines output (one object per frame with ``timestamp`` and ``tracks``; each
+  track's ``box`` is ``[x1, y1, x2, y2]``). Position = the track's ``point`` (the box's bottom centre),
+  scale = box height.
+
+Pixel sources are resampled onto the forecaster's grid (default 0.4 s) by linear interpolation
+inside each track's observed time span (never extrapolated). Samples are cut into windows by
+:mod:`trajpipe.training.windows`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.anchors import bottom_centre, box_height, xywh_to_xyxy
+from ..core.interp import resample
+from ..core.schema import track_samples
+from ..errors import TrajpipeError
+
+
+@dataclass
+class TrackTable:
+    """Positions of every track of one recording on a uniform grid: ``pos`` (F, M, 2) with NaN where a
+    track is absent; ``scale`` (F, M) object height in position units (NaN: unknown, i.e. metric)."""
+
+    name: str
+    pos: np.ndarray
+    scale: np.ndarray
+    dt: float
+
+
+# ----------------------------------------------------------------------------------------- loaders
+
+
+def _table_from_rows(name: str, frame_idx: np.ndarray, ids: np.ndarray, xy: np.ndarray, scale: np.ndarray, dt: float) -> TrackTable:
+    frame_idx = np.asarray(frame_idx, dtype=np.int64)
+    frame_idx = frame_idx - frame_idx.min()
+    uid, col = np.unique(ids, return_inverse=True)
+    F, M = int(frame_idx.max()) + 1, len(uid)
+    pos = np.full((F, M, 2), np.nan, dtype=np.float64)
+    sc = np.full((F, M), np.nan, dtype=np.float64)
+    pos[frame_idx, col] = xy
+    sc[frame_idx, col] = scale
+    return TrackTable(name, pos, sc, dt)
+
+
+def load_eth_ucy(path: str | Path, dt: float = 0.4) -> TrackTable:
+    """One ETH/UCY ``frame id x y`` file (metres). Frame numbers are mapped onto the grid using their
+    most common spacing, so gaps in the recording stay gaps."""
+    path = Path(path)
+    try:
+        a = np.loadtxt(path, ndmin=2)
+    except (OSError, ValueError) as e:
+        raise TrajpipeError(f"cannot read ETH/UCY file {path}: {e}") from None
+    if a.size == 0 or a.shape[1] < 4:
+        raise TrajpipeError(f"{path} is not an ETH/UCY 'frame id x y' file")
+    frames = np.unique(a[:, 0])
+    diffs = np.diff(frames)
+    step = np.bincount(np.round(diffs).astype(np.int64)).argmax() if len(diffs) else 1
+    step = max(int(step), 1)
+    idx = np.round((a[:, 0] - frames[0]) / step).astype(np.int64)
+    return _table_from_rows(path.name, idx, a[:, 1], a[:, 2:4], np.full(len(a), np.nan), dt)
+
+
+def _resample_rows(name: str, times: np.ndarray, ids: np.ndarray, xy: np.ndarray, h: np.ndarray, dt: float) -> TrackTable:
+    """Irregular (time, id, xy, height) samples -> uniform grid of step ``dt`` by per-track linear
+    interpolation inside each track's span."""
+    order = np.lexsort((times, ids))
+    times, ids, xy, h = times[order], ids[order], xy[order], h[order]
+    t0 = times.min()
+    F = int(np.floor((times.max() - t0) / dt + 1e-9)) + 1
+    grid = t0 + dt * np.arange(F)
+    uid, start = np.unique(ids, return_index=True)
+    bounds = list(start) + [len(ids)]
+    pos = np.full((F, len(uid), 2), np.nan)
+    sc = np.full((F, len(uid)), np.nan)
+    for m in range(len(uid)):
+        s, e = bounds[m], bounds[m + 1]
+        t = times[s:e]
+        t, keep = np.unique(t, return_index=True)
+        inside = (grid >= t[0] - 1e-9) & (grid <= t[-1] + 1e-9)
+        if not inside.any():
+            continue
+        pos[inside, m] = resample(t, xy[s:e][keep], grid[inside])
+        sc[inside, m] = resample(t, h[s:e][keep, None], grid[inside])[:, 0]
+    return TrackTable(name, pos, sc, dt)
+
+
+def load_mot(path: str | Path, fps: float, dt: float = 0.4) -> TrackTable:
+    """MOTChallenge ``gt.txt``/``det.txt`` style file: ``frame,id,x,y,w,h,...`` in pixels.
+    Position = box bottom centre, scale = box height. Rows with a 7th column (``conf``/``consider``) equal to
+    0 are ignored (MOT17 gt marks ignored boxes that way)."""
+    path = Path(path)
+    if fps is None or fps <= 0:
+        raise TrajpipeError("MOTChallenge files need --fps (frames per second of the video)")
+    try:
+        a = np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as e:
+        raise TrajpipeError(f"cannot read MOTChallenge file {path}: {e}") from None
+    if a.size == 0 or a.shape[1] < 6:
+        raise TrajpipeError(f"{path} is not a MOTChallenge 'frame,id,x,y,w,h' file")
+    if a.shape[1] >= 7:
+        a = a[a[:, 6] != 0]
+    boxes = xywh_to_xyxy(a[:, 2:6])
+    return _resample_rows(path.name, a[:, 0] / fps, a[:, 1], bottom_centre(boxes), box_height(boxes), dt)
+
+
+def load_jsonl(path: str | Path, dt: float = 0.4, classes: tuple[str, ...] | None = ("person",)) -> TrackTable:
+    """trajpipe ``run`` output (JSON lines, read by :func:`~trajpipe.core.schema.track_samples`): position =
+    the track's ``point``, scale = box height (pixels). Only tracks of ``classes`` are kept (None: all)."""
+    times, ids, points, heights = track_samples(path, classes)
+    return _resample_rows(Path(path).name, times, ids, points, heights, dt)
+
+
+def eth_ucy_files(root: str | Path, scene: str | None, split: str) -> list[Path]:
+    """Files of one split. ``root`` is either a fold directory (``.../eth_ucy/eth``, holding
+    train/val/test) or the ``eth_ucy`` root; with the root and ``scene=None`` the split's files of all
+    folds are merged (deduplicated by file name), i.e. every scene."""
+    root = Path(root)
+    if not root.is_dir():
+        raise TrajpipeError(f"data directory not found: {root}")
+    if scene is not None:
+        root = root / scene
+        if not root.is_dir():
+            raise TrajpipeError(f"scene directory not found: {root}")
+    if (root / split).is_dir():
+        files = sorted((root / split).glob("*.txt"))
+    else:
+        seen: dict[str, Path] = {}
+        for fold in sorted(p for p in root.iterdir() if (p / split).is_dir()):
+            for f in sorted((fold / split).glob("*.txt")):
+                seen.setdefault(f.name, f)
+        files = [seen[k] for k in sorted(seen)]
+    if not files:
+        raise TrajpipeError(f"no {split} .txt files under {root}")
+    return files
+
+
+def load_tables(paths, fmt: str = "eth_ucy", fps: float | None = None, dt: float = 0.4) -> list[TrackTable]:
+    out = []
+    for p in paths:
+        if fmt == "eth_ucy":
+            out.append(load_eth_ucy(p, dt))
+        elif fmt == "mot":
+            out.append(load_mot(p, fps, dt))
+        elif fmt == "jsonl":
+            out.append(load_jsonl(p, dt))
+        else:
+            raise TrajpipeError(f"unknown data format {fmt!r} (use eth_ucy, mot or jsonl)")
+    return out

@@ -1,0 +1,155 @@
+"""Detection + tracking stage: an Ultralytics YOLO model and tracker, one frame at a time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..core.anchors import bottom_centre
+from ..errors import TrajpipeError, first_line
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_WEIGHTS = "yolov8n_int8.tflite"
+FALLBACK_WEIGHTS = "yolo26n.pt"  # Ultralytics downloads it on first use
+TRACKER_ALIASES = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Tracked boxes of one frame, as parallel arrays (the ``supervision`` layout)."""
+
+    xyxy: np.ndarray  # (N, 4) float32 pixels
+    confidence: np.ndarray  # (N,) float32
+    class_id: np.ndarray  # (N,) int64
+    tracker_id: np.ndarray  # (N,) int64
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+    @property
+    def anchors(self) -> np.ndarray:
+        """(N, 2) bottom-centre points (:func:`~trajpipe.core.anchors.bottom_centre`), pixels."""
+        return bottom_centre(self.xyxy)
+
+
+def resolve_weights(spec: str | None) -> str:
+    """The detector weights to load: ``spec`` if given, else the bundled int8 YOLOv8n
+    (``weights/`` in the working directory or the repository), else Ultralytics' own download."""
+    if spec:
+        if Path(spec).suffix and not Path(spec).is_file() and spec != FALLBACK_WEIGHTS:
+            raise TrajpipeError(f"model weights not found: {spec}")
+        return spec
+    for candidate in (Path("weights") / DEFAULT_WEIGHTS, REPO_ROOT / "weights" / DEFAULT_WEIGHTS):
+        if candidate.is_file():
+            return str(candidate)
+    print(
+        f"trajpipe: weights/{DEFAULT_WEIGHTS} not found (run `make assets` where the bundled assets exist); "
+        f"falling back to Ultralytics' {FALLBACK_WEIGHTS}, downloaded on first use",
+        file=sys.stderr,
+    )
+    return FALLBACK_WEIGHTS
+
+
+def resolve_tracker(spec: str) -> str:
+    """Ultralytics' stock ``bytetrack``/``botsort``, or a tracker YAML (relative paths: from the working
+    directory, else from the repository, where ``configs/tracker.yaml`` lives)."""
+    if spec in TRACKER_ALIASES:
+        return TRACKER_ALIASES[spec]
+    if not Path(spec).is_file() and not Path(spec).is_absolute() and (REPO_ROOT / spec).is_file():
+        return str(REPO_ROOT / spec)
+    if not Path(spec).is_file():
+        raise TrajpipeError(f"tracker must be bytetrack, botsort or an existing tracker YAML, got {spec!r}")
+    return spec
+
+
+class YoloTracker:
+    """Runs ``YOLO.track(frame, persist=True)`` so that trajpipe owns the frame loop and the clock."""
+
+    def __init__(self, model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25,
+                 iou: float = 0.7, imgsz: int | None = None, classes: list[str] | None = None,
+                 device: str | None = None):
+        os.environ.setdefault("YOLO_VERBOSE", "False")  # trajpipe reports progress itself
+        from ultralytics import YOLO
+
+        self.weights = resolve_weights(model)
+        self.tracker = resolve_tracker(tracker)
+        # Ultralytics deletes a weights file it fails to load: it only ever sees a private copy, removed
+        # by close() or, for a detector never closed, when it is garbage-collected or at exit.
+        self._tmpdir = tempfile.mkdtemp(prefix="trajpipe-weights-")
+        self._remove_copy = weakref.finalize(self, shutil.rmtree, self._tmpdir, ignore_errors=True)
+        source = Path(self.weights)
+        load_path = self.weights
+        if source.is_file():
+            load_path = str(Path(self._tmpdir) / source.name)
+            shutil.copyfile(source, load_path)
+        try:
+            self.model = YOLO(load_path, task="detect")
+            self.names: dict[int, str] = dict(self.model.names)
+        except Exception as exc:  # Ultralytics raises many types for unreadable weights
+            self.close()
+            raise TrajpipeError(f"cannot load model weights {self.weights}: {first_line(exc)}") from exc
+        self.class_ids = self._class_ids(classes)
+        self.predict_args = dict(conf=conf, iou=iou, classes=self.class_ids, verbose=False, persist=True,
+                                 tracker=self.tracker)
+        if imgsz is not None:
+            self.predict_args["imgsz"] = imgsz
+        if device is not None:  # passed as spelled (cpu, 0, cuda:0, ...): Ultralytics checks it
+            self.predict_args["device"] = device
+        # The first inference sets up the backend (over a second); pay it now, not on a live frame.
+        self(np.zeros((480, 640, 3), np.uint8))
+        self.reset()
+
+    def _class_ids(self, classes: list[str] | None) -> list[int] | None:
+        if not classes:
+            return None
+        by_name = {name: i for i, name in self.names.items()}
+        unknown = [c for c in classes if c not in by_name]
+        if unknown:
+            raise TrajpipeError(f"unknown class {unknown[0]!r} for this model; it knows: {', '.join(self.names.values())}")
+        return [by_name[c] for c in classes]
+
+    def __call__(self, frame_bgr: np.ndarray) -> Detections:
+        try:
+            boxes = self.model.track(frame_bgr, **self.predict_args)[0].boxes
+        except Exception as exc:
+            raise TrajpipeError(f"detector failed on a frame of shape {frame_bgr.shape}: {first_line(exc)}") from exc
+        if boxes is None or boxes.id is None or len(boxes) == 0:
+            return Detections.empty()
+        return Detections(
+            xyxy=boxes.xyxy.cpu().numpy().astype(np.float32),
+            confidence=boxes.conf.cpu().numpy().astype(np.float32),
+            class_id=boxes.cls.cpu().numpy().astype(np.int64),
+            tracker_id=boxes.id.cpu().numpy().astype(np.int64),
+        )
+
+    def follow_camera(self, warp: np.ndarray) -> None:
+        """Move the tracker's predicted boxes by the camera's (2, 3) warp from the previous frame's
+        pixels to the next frame's, before that frame is tracked, so tracks survive pans. Replaces
+        BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
+        from .camera_motion import warp_kalman_states
+
+        for tracker in getattr(self.model.predictor, "trackers", None) or ():
+            if getattr(tracker, "gmc", None) is not None:
+                tracker.gmc.method = None
+            warp_kalman_states(tracker, warp)
+
+    def reset(self) -> None:
+        """Start tracking afresh: new tracker state and ids."""
+        predictor = self.model.predictor
+        if predictor is not None and getattr(predictor, "trackers", None):
+            for tracker in predictor.trackers:
+                tracker.reset()
+
+    def close(self) -> None:
+        self._remove_copy()

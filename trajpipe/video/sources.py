@@ -1,0 +1,221 @@
+"""Frame sources: timestamped frames from a video file, a webcam or a network stream."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from ..errors import TrajpipeError
+
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # position in the source; for live sources gaps are frames dropped to stay fresh
+    timestamp: float  # seconds since the start of the source (capture time for live sources)
+    image: np.ndarray  # BGR, HxWx3 uint8
+    captured_at: float | None = None  # time.monotonic() at capture (live sources only)
+    outage: float = 0.0  # seconds the stream was lost just before this frame
+
+
+class VideoFileSource:
+    """Reads a video file with OpenCV's FFmpeg backend, every frame in order. Timestamps come from
+    the container (presentation time), so variable frame rates keep their real timing."""
+
+    live = False
+
+    def __init__(self, path: str | Path, loop: bool = False):
+        self.path, self.loop = Path(path), loop
+        if not self.path.exists():
+            raise TrajpipeError(f"source not found: {self.path}")
+        if not self.path.is_file():
+            raise TrajpipeError(f"source is not a file: {self.path}")
+        self._cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if not self._cap.isOpened():
+            raise TrajpipeError(f"cannot read {self.path}: not a video file, or a codec OpenCV cannot decode")
+        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
+        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self._first = self._read()
+        if self._first is None:
+            self.close()
+            raise TrajpipeError(f"video has no frames: {self.path}")
+
+    def _read(self) -> tuple[float, np.ndarray] | None:
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        return self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0, image
+
+    def __iter__(self) -> Iterator[Frame]:
+        index, item, last_time, offset = 0, self._first, -1.0, 0.0
+        step = 1 / self.fps if self.fps > 0 else 1 / 30
+        while item is not None:
+            timestamp = item[0] + offset
+            if timestamp <= last_time:  # container without usable timestamps: fall back to the nominal rate
+                timestamp = last_time + step
+            yield Frame(index, timestamp, item[1])
+            index, last_time = index + 1, timestamp
+            item = self._read()
+            if item is None and self.loop:  # play again from the start, time running on
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                item = self._read()
+                offset = last_time + step - (item[0] if item else 0.0)
+
+    def close(self) -> None:
+        self._cap.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Outage:
+    start: float  # source time (s) when the stream was lost
+    seconds: float  # how long until it was back
+    attempts: int  # reconnection attempts it took
+
+
+def open_capture(spec: str | int, read_timeout: float) -> cv2.VideoCapture:
+    """An OpenCV capture for a webcam index, a device path or a stream URL."""
+    if isinstance(spec, int):
+        return cv2.VideoCapture(spec)
+    if spec.startswith(STREAM_SCHEMES):
+        ms = int(read_timeout * 1000)
+        return cv2.VideoCapture(spec, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+    return cv2.VideoCapture(spec)
+
+
+def _log(message: str) -> None:
+    print(f"trajpipe: {message}", file=sys.stderr, flush=True)
+
+
+class LiveSource:
+    """A camera or stream read by a background thread that keeps only the newest frame.
+
+    The consumer always gets the freshest frame; frames it was too slow for are dropped and counted.
+    When the stream is lost, the reader reconnects with exponential backoff (capped at
+    ``reconnect_max_delay``) and gives up after ``reconnect_timeout`` seconds with a clear error;
+    each outage is reported through ``log`` and kept in :attr:`outages`.
+    """
+
+    live = True
+
+    def __init__(self, spec: str | int, reconnect_timeout: float = 30.0, reconnect_max_delay: float = 4.0,
+                 read_timeout: float = 5.0, capture_factory: Callable = open_capture,
+                 log: Callable[[str], None] = _log):
+        self.spec, self.reconnect_timeout, self.reconnect_max_delay = spec, reconnect_timeout, reconnect_max_delay
+        self.read_timeout, self._factory, self._log = read_timeout, capture_factory, log
+        self._cap = capture_factory(spec, read_timeout)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise TrajpipeError(f"cannot open live source {spec!r}: no such camera, or the stream is not reachable")
+        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
+        self.frame_count = 0  # unknown for live sources
+        self.captured = self.dropped = 0
+        self.outages: list[Outage] = []
+        self._latest: Frame | None = None
+        self._ended = False
+        self._error: TrajpipeError | None = None
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._read_loop, name=f"trajpipe-reader-{spec}", daemon=True)
+        self._thread.start()
+
+    def _read_loop(self) -> None:
+        outage = 0.0
+        try:
+            while not self._stop.is_set():
+                ok = self._cap.grab()
+                captured_at = time.monotonic()  # stamped right after the grab, before decoding
+                image = self._cap.retrieve()[1] if ok else None
+                if image is None:
+                    lost = self._reconnect()
+                    if lost is None:
+                        break
+                    outage += lost
+                    continue
+                with self._cond:
+                    if self._latest is not None:  # the consumer never took it: too slow, drop it
+                        self.dropped += 1
+                        outage += self._latest.outage
+                    self._latest = Frame(self.captured, captured_at - self._t0, image, captured_at, outage)
+                    self.captured += 1
+                    outage = 0.0
+                    self._cond.notify()
+        finally:
+            self._cap.release()
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def _reconnect(self) -> float | None:
+        """Seconds the stream was lost, or None when stopped or given up (with ``_error`` set)."""
+        lost_at = time.monotonic()
+        self._log(f"live source {self.spec!r} lost at t={lost_at - self._t0:.1f}s; reconnecting")
+        self._cap.release()
+        delay, attempts = 0.25, 0
+        while not self._stop.wait(delay):
+            if time.monotonic() - lost_at >= self.reconnect_timeout:
+                self._error = TrajpipeError(f"live source {self.spec!r} lost for {self.reconnect_timeout:g} s; giving up")
+                return None
+            attempts += 1
+            self._cap = self._factory(self.spec, self.read_timeout)
+            if self._cap.isOpened():
+                seconds = time.monotonic() - lost_at
+                self.outages.append(Outage(lost_at - self._t0, seconds, attempts))
+                self._log(f"live source {self.spec!r} back after {seconds:.1f} s ({attempts} attempts)")
+                return seconds
+            self._cap.release()
+            delay = min(delay * 2, self.reconnect_max_delay)
+        return None
+
+    def __iter__(self) -> Iterator[Frame]:
+        while True:
+            with self._cond:
+                while self._latest is None and not self._ended:
+                    self._cond.wait(0.1)
+                frame, self._latest = self._latest, None
+            if frame is None:
+                break
+            yield frame
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.read_timeout + 1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def is_live(source) -> bool:
+    text = str(source)
+    return isinstance(source, int) or text.isdigit() or text.startswith("/dev/video") or text.startswith(STREAM_SCHEMES)
+
+
+def open_source(source, loop: bool = False, **live_options) -> VideoFileSource | LiveSource:
+    """A frame source for ``source``: a webcam index (``0``), a device (``/dev/video0``), a stream URL
+    (``rtsp://``, ``http://`` ...) or a video file path (replayed endlessly with ``loop``).
+    ``live_options`` go to :class:`LiveSource`."""
+    if isinstance(source, (VideoFileSource, LiveSource)):
+        return source
+    if is_live(source):
+        spec = int(source) if str(source).isdigit() else str(source)
+        return LiveSource(spec, **live_options)
+    return VideoFileSource(source, loop)
