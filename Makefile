@@ -4,6 +4,7 @@ PYTHON ?= python3
 SHARED ?= ../shared
 DEMO_CLIP = videos/market_street_1906_10s.mp4
 DEMO_VIDEO ?=
+DEMO_ARGS  ?=
 BIN     = $(VENV)/bin
 
 .PHONY: install assets demo test readme-image
@@ -29,13 +30,14 @@ assets:
 		echo "note: $(SHARED) not found: no bundled detector weights or concourse video; the demo runs on $(DEMO_CLIP) and the detector falls back to Ultralytics' yolo26n.pt download"; \
 	fi
 
-# The demo video: videos/concourse.mp4 when it is there, else the committed clip (override: make demo DEMO_VIDEO=...).
+# The demo video: videos/concourse.mp4 when it is there, else the committed clip (override: make demo DEMO_VIDEO=...;
+# extra options or key=value settings: make demo DEMO_ARGS="model=path/to/weights.tflite").
 demo: install assets
 	@mkdir -p runs
 	@video="$(DEMO_VIDEO)"; [ -n "$$video" ] || { [ -f videos/concourse.mp4 ] && video=videos/concourse.mp4 || video=$(DEMO_CLIP); }; \
 	name=$$(basename "$$video"); name=$${name%.*}; \
 	echo "demo: $$video -> runs/$${name}_trajpipe.mp4 + .jsonl"; \
-	$(BIN)/trajpipe run "$$video" --output-video "runs/$${name}_trajpipe.mp4" --output-jsonl "runs/$${name}_trajpipe.jsonl"
+	$(BIN)/trajpipe run "$$video" --output-video "runs/$${name}_trajpipe.mp4" --output-jsonl "runs/$${name}_trajpipe.jsonl" $(DEMO_ARGS)
 
 test: install assets
 	$(BIN)/python -m pytest

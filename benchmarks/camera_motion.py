@@ -127,12 +127,11 @@ def errors(arm: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def static_path_overhead(tracks: int = 30, frames: int = 2000) -> float:
     """Microseconds a frame that camera_motion=none adds over not mapping at all: the per-frame
-    View, the histories' check of it, the per-track history and forecast pass-through and the JSON
+    FrameMap, the histories' check of it, the per-track history and forecast pass-through and the JSON
     ``camera`` field, timed on synthetic tracks (the detector's ~27 ms is left out on purpose)."""
     from trajpipe.video.detector import Detections
     from trajpipe.tracking.history import TrackHistories
-    from trajpipe.motion import View
-    from trajpipe.pipeline import present_forecast
+    from trajpipe.core.frames import FrameMap
     from trajpipe.core.results import Forecast, FrameResult
 
     boxes = np.array([[10.0 * i, 100, 10.0 * i + 20, 160] for i in range(tracks)], np.float32)
@@ -150,10 +149,10 @@ def static_path_overhead(tracks: int = 30, frames: int = 2000) -> float:
     started = time.perf_counter()
     for _ in range(frames):
         t += 0.04
-        view = View()
+        view = FrameMap()
         for h in histories.update(t, detections, view):
-            view.history_to_pixels(h.rows()[:, 1:3])
-            present_forecast(forecast, view, None)
+            view.history_to_pixels(h.samples().points)
+            view.present(forecast)
         FrameResult(0, t, []).to_json()
     return 1e6 * (time.perf_counter() - started - plain) / frames
 

@@ -176,3 +176,20 @@ def test_ready_objects_can_be_passed_in(detector_weights, concourse):
     assert any(t.forecast is not None for t in result.tracks)
     assert detector(capture.read()[1]) is not None  # the caller's detector is left open for the caller
     detector.close()
+
+
+def test_two_pipelines_side_by_side_number_their_own_ids(detector_weights, concourse):
+    """Ids are per Pipeline: run interleaved, each gets the ids it gets alone."""
+    capture = cv2.VideoCapture(str(concourse))
+    frames = [capture.read()[1] for _ in range(15)]
+
+    def ids(results):
+        return [sorted(t.id for t in r.tracks) for r in results]
+
+    with Pipeline(model=str(detector_weights), forecaster="cv", classes=["person"]) as alone:
+        expected = ids([alone.process(f, i / FPS) for i, f in enumerate(frames)])
+    with Pipeline(model=str(detector_weights), forecaster="cv", classes=["person"]) as a, \
+            Pipeline(model=str(detector_weights), forecaster="cv", classes=["person"]) as b:
+        both = [(a.process(f, i / FPS), b.process(f, i / FPS)) for i, f in enumerate(frames)]
+    assert ids(r for r, _ in both) == expected and ids(r for _, r in both) == expected
+    assert min(expected[0]) == 1

@@ -1,7 +1,7 @@
 """A small MJPEG-over-HTTP server that plays a video file as a live camera stream.
 
 Used by the tests and benchmarks (loopback only) and handy for trying live mode without a camera:
-``python -m trajpipe.mjpeg videos/concourse.mp4 --port 8090`` then
+``python -m trajpipe.app.mjpeg videos/concourse.mp4 --port 8090`` then
 ``trajpipe run http://127.0.0.1:8090/stream.mjpg``.
 """
 

@@ -1,4 +1,7 @@
-"""Typed results handed from the pipeline to overlays, sinks and user code."""
+"""Typed results handed from the pipeline to overlays, sinks and user code: immutable snapshots, safe to
+hand to another thread. Positions are in the current frame's pixels (the box's bottom centre for a
+track), ``*_world`` fields in ground units (metres) when a ground homography or a robot pose is given;
+times in seconds."""
 
 from __future__ import annotations
 
@@ -22,6 +25,9 @@ class Modes:
 
 @dataclass(frozen=True)
 class Forecast:
+    """Where a track will be: ``points[i]`` at ``origin + times[i]``, the most likely single path, with
+    its per-step standard deviation and, when asked for, the few most probable alternatives (``modes``)."""
+
     times: np.ndarray  # (T,) seconds after ``origin``
     points: np.ndarray  # (T, 2) in the track's units: pixels (bottom-centre of the box) for video
     sigma: np.ndarray | None = None  # (T, 2) per-step standard deviation, when the forecaster gives one
@@ -69,6 +75,9 @@ class Forecast:
 
 @dataclass(frozen=True)
 class TrackState:
+    """One tracked object in one frame: its box, its past (``history``, oldest first) and its forecast
+    (None until it has been seen for ``min_track_age``)."""
+
     id: int
     class_id: int
     class_name: str
@@ -82,6 +91,8 @@ class TrackState:
 
 @dataclass(frozen=True)
 class FrameResult:
+    """Everything the pipeline made of one frame; ``to_json()`` is its JSON-lines record (docs/outputs.md)."""
+
     frame_index: int
     timestamp: float  # seconds since the start of the source
     tracks: list[TrackState] = field(default_factory=list)

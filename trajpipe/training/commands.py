@@ -27,7 +27,7 @@ def _log(msg: str) -> None:
 def _extra_train_files(specs: list[str] | None) -> list[Path]:
     """``frame id x y`` files (metres, ETH/UCY layout) added to every training set: files, or
     directories of ``*.txt``; ``none`` for no extra data. Default (None): the Stanford Drone Dataset
-    where this workplace provides it, else none (said on stderr)."""
+    where it is present (beside the repository), else none (said on stderr)."""
     if specs is None:
         if not Path(DEFAULT_EXTRA_TRAIN).is_dir():
             _log(f"note: {DEFAULT_EXTRA_TRAIN} not found: training without the extra Stanford Drone Dataset "
