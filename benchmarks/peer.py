@@ -1,0 +1,127 @@
+"""trajpipe at its defaults against the simpler PyPI peer, whole process, start-up included.
+
+    python benchmarks/peer.py [--repeats 3] [--market-frames 600]
+
+The peer is `trajectory-forecast` 26.0.1 (Ultralytics YOLO + ByteTrack + a constant-acceleration Kalman
+filter per track, drawing its forecasts into an MP4). It is installed into its own virtual environment,
+runs/peer-venv, which borrows this project's torch and Ultralytics (a .pth file pointing at this venv's
+site-packages: the same versions for both arms, no 3 GB download) and gets the peer with --no-deps.
+The peer calls ``YOLO.to(device)``, which Ultralytics refuses for exported (TFLite) weights: the peer's
+arm makes ``ultralytics.YOLO.to`` a no-op before calling the peer's own CLI, nothing else is changed.
+
+Both arms read the same video and the same 640 int8 TFLite weights and write an annotated MP4; trajpipe
+also writes its JSON lines. Arms are interleaved (peer, trajpipe, peer, ...) and the medians of the
+whole-process frame rates (frames / wall-clock seconds) are reported, with the ratio trajpipe / peer.
+Market street: its first --market-frames frames, cut once into runs/ as MJPG so both decode the same.
+Writes docs/peer.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+REPO = Path(__file__).resolve().parents[1]
+PEER = "trajectory-forecast==26.0.1"
+PEER_RUN = ("import sys, ultralytics\n"
+            "ultralytics.YOLO.to = lambda self, *args, **kwargs: self  # exported weights cannot be moved\n"
+            "from tf.cli import main\n"
+            "sys.argv = ['trajectory-forecast', *sys.argv[1:]]\n"
+            "main()\n")
+
+
+def peer_python(venv: Path) -> Path:
+    """The peer's interpreter, installing it on first use."""
+    python = venv / "bin" / "python"
+    if not (venv / ".installed").is_file():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                            text=True).strip())
+        (site / "borrowed-from-trajpipe.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", PEER], check=True)
+        (venv / ".installed").touch()
+    return python
+
+
+def first_frames(video: Path, frames: int, out: Path) -> Path:
+    """The first ``frames`` frames of ``video`` as an MJPG AVI (cut once)."""
+    if out.is_file():
+        return out
+    capture = cv2.VideoCapture(str(video))
+    writer = None
+    for _ in range(frames):
+        ok, image = capture.read()
+        if not ok:
+            break
+        if writer is None:
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), capture.get(cv2.CAP_PROP_FPS),
+                                     (image.shape[1], image.shape[0]))
+        writer.write(image)
+    writer.release()
+    return out
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--market-frames", type=int, default=600)
+    parser.add_argument("--weights", default=str(REPO / "weights" / "yolov8n_int8.tflite"))
+    parser.add_argument("--out", default=str(REPO / "docs" / "peer.json"))
+    args = parser.parse_args()
+    runs = REPO / "runs"
+    runs.mkdir(exist_ok=True)
+    python = peer_python(runs / "peer-venv")
+    videos = {"concourse": REPO / "videos" / "concourse.mp4",
+              "market street": first_frames(REPO / "videos" / "market_street_1906.mp4", args.market_frames,
+                                            runs / f"market_street_first{args.market_frames}.avi")}
+    trajpipe = str(Path(sys.executable).with_name("trajpipe"))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        weights = str(tmp / Path(args.weights).name)  # Ultralytics deletes weights it fails to load: a copy
+        shutil.copyfile(args.weights, weights)
+        for name, video in videos.items():
+            frames = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+            arms = {
+                "peer": [str(python), "-c", PEER_RUN, "--model", weights, "--source", str(video), "--save",
+                         "--output", str(tmp / "peer.mp4")],
+                "trajpipe": [trajpipe, "run", str(video), "--model", weights, "--output-video", str(tmp / "tp.mp4"),
+                             "--output-jsonl", str(tmp / "tp.jsonl"), "--quiet"],
+            }
+            fps = {arm: [] for arm in arms}
+            for repeat in range(args.repeats):
+                for arm, command in arms.items():
+                    fps[arm].append(frames / timed(command, REPO))
+                    print(f"{name} #{repeat + 1} {arm}: {fps[arm][-1]:.2f} FPS", flush=True)
+            medians = {arm: statistics.median(values) for arm, values in fps.items()}
+            results[name] = {"frames": frames, "fps": fps, "median_fps": medians,
+                             "ratio": medians["trajpipe"] / medians["peer"]}
+            print(f"{name}: peer {medians['peer']:.2f} FPS, trajpipe {medians['trajpipe']:.2f} FPS, "
+                  f"ratio {results[name]['ratio']:.3f}", flush=True)
+    record = {"date": time.strftime("%Y-%m-%d"), "peer": PEER, "weights": Path(args.weights).name,
+              "repeats": args.repeats, "command": "python benchmarks/peer.py " + " ".join(sys.argv[1:]), "videos": results}
+    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()

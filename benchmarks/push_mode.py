@@ -1,0 +1,74 @@
+"""Push mode: the median time of ``Pipeline.process(frame, t)`` against plain ``YOLO.track`` per frame.
+
+    python benchmarks/push_mode.py [--video videos/concourse.mp4] [--frames 200] [--repeats 3] [key=value ...]
+
+Both get the same decoded frames from memory, one at a time, as a robot's loop would hand them over:
+(a) ``YOLO(weights).track(frame, persist=True)`` at the pipeline's confidence, tracker and classes;
+(b) ``Pipeline.process(frame, t)`` at its defaults (key=value pairs change them), which adds camera
+motion, histories, forecasts and the result objects. Arms alternate by repetition (a b a b ...); each
+repetition restarts tracking. Prints per-frame medians, the ratio (b)/(a), and the detector alone
+(``YOLO.predict``) for context.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import cv2
+
+from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from trajpipe import Pipeline  # noqa: E402
+from trajpipe.config import Config, parse_overrides  # noqa: E402
+
+
+def frames_of(video: str, count: int) -> list:
+    capture = cv2.VideoCapture(video)
+    frames = []
+    while len(frames) < count:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    return frames
+
+
+def per_frame(call, frames) -> list[float]:
+    times = []
+    for i, frame in enumerate(frames):
+        started = time.perf_counter()
+        call(frame, i)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def main() -> None:
+    parser = pipeline_parser(__doc__, "videos/concourse.mp4")
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("overrides", nargs="*", metavar="key=value")
+    args = parser.parse_args()
+    config = Config().merged({"model": args.weights, "forecaster": args.forecaster, **parse_overrides(args.overrides)})
+    frames = frames_of(args.video, args.frames)
+    fps = cv2.VideoCapture(args.video).get(cv2.CAP_PROP_FPS) or 25.0
+    pipeline = Pipeline(config)
+    detector = pipeline.detector  # the same loaded model and tracker settings for the plain arm
+    medians = {"track": [], "process": [], "predict": []}
+    for repeat in range(args.repeats):
+        detector.reset()
+        medians["track"].append(statistics.median(per_frame(lambda f, i: detector.model.track(f, **detector.predict_args), frames)))
+        pipeline.reset()
+        medians["process"].append(statistics.median(per_frame(lambda f, i: pipeline.process(f, i / fps), frames)))
+        plain = {k: v for k, v in detector.predict_args.items() if k not in ("persist", "tracker")}
+        medians["predict"].append(statistics.median(per_frame(lambda f, i: detector.model.predict(f, **plain), frames)))
+        print(f"#{repeat + 1}: YOLO.track {medians['track'][-1] * 1e3:.1f} ms, Pipeline.process "
+              f"{medians['process'][-1] * 1e3:.1f} ms, YOLO.predict {medians['predict'][-1] * 1e3:.1f} ms", flush=True)
+    pipeline.close()
+    track, process = statistics.median(medians["track"]), statistics.median(medians["process"])
+    print(f"median per frame over {args.repeats} repetitions of {len(frames)} frames: YOLO.track {track * 1e3:.1f} ms, "
+          f"Pipeline.process {process * 1e3:.1f} ms (ratio {process / track:.3f}), detector alone "
+          f"{statistics.median(medians['predict']) * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
