@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 MAX_COORDINATE = 1e9  # pixels or metres; see the module's docstring for why
+BAD_VALUES = f"NaN, inf or a magnitude over {MAX_COORDINATE:g}"  # what bad_rows refuses, for messages
 SHOWN_ROWS = 10  # bad rows listed in an error message (the count is always given)
 
 
@@ -34,8 +35,6 @@ def rows_text(mask: np.ndarray) -> str:
     text = ", ".join(str(i) for i in rows[:SHOWN_ROWS])
     return text if len(rows) <= SHOWN_ROWS else f"{text}, ... ({len(rows)} in all)"
 
-
-BAD_VALUES = f"NaN, inf or a magnitude over {MAX_COORDINATE:g}"  # what bad_rows refuses, for messages
 
 
 def check_seconds(value, name: str = "timestamp") -> float:

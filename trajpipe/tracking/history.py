@@ -140,10 +140,11 @@ class TrackHistories:
         timestamp = self.check_time(timestamp)
         self.last_time = timestamp
         anchors, boxes = detections.anchors, detections.xyxy
+        dropped = bad_rows(boxes)
         if frame_map is not None and frame_map.to_history is not None:
             anchors = frame_map.pixels_to_history(anchors)
             boxes = None if frame_map.metric else frame_map.pixels_to_history(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
-        dropped = bad_rows(detections.xyxy) | bad_rows(anchors) | (False if boxes is None else bad_rows(boxes))
+            dropped |= bad_rows(anchors) | (False if boxes is None else bad_rows(boxes))  # e.g. beyond a horizon
         if dropped.any():
             # no time in the text: Python's filter then reports each set of bad tracks once, not every frame
             warnings.warn(f"dropped the detections of tracks {detections.tracker_id[dropped].tolist()}: "
