@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 from .config import Config, load_config  # noqa: E402
-from .errors import TrajpipeError  # noqa: E402
+from .errors import TrajpipeError, TrajpipeWarning  # noqa: E402
 from .forecast import Forecaster  # noqa: E402
 from .core.results import Forecast, FrameResult, TrackState  # noqa: E402
 
@@ -21,5 +21,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'trajpipe' has no attribute {name!r}")
 
 
-__all__ = ["Config", "Forecast", "Forecaster", "FrameResult", "Pipeline", "TrackState", "TrajpipeError", "load_config",
-           "run_batch"]
+__all__ = ["Config", "Forecast", "Forecaster", "FrameResult", "Pipeline", "TrackState", "TrajpipeError", "TrajpipeWarning",
+           "load_config", "run_batch"]

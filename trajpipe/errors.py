@@ -1,8 +1,14 @@
-"""Errors that the CLI turns into a one-line message and a non-zero exit."""
+"""Errors that the CLI turns into a one-line message and a non-zero exit, and the warning for bad input
+that was worked around."""
 
 
 class TrajpipeError(Exception):
     """A user-facing error: bad input, missing file, invalid config. The message is the whole story."""
+
+
+class TrajpipeWarning(UserWarning):
+    """Bad input that trajpipe worked around (a dropped sample, implausible timestamps). Filter it like
+    any warning: ``warnings.simplefilter("error", TrajpipeWarning)`` makes it an exception."""
 
 
 def first_line(exc: BaseException) -> str:

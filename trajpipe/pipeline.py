@@ -18,7 +18,7 @@ from .forecast.stage import forecast_histories
 from .registry import camera_motion_from_config, forecaster_from_config
 from .tracking.history import Samples, TrackHistories
 from .video.detector import Detections, YoloTracker
-from .video.sources import LiveSource, VideoFileSource, open_source
+from .video.sources import LiveSource, VideoFileSource, as_bgr_frame, open_source
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,11 @@ class Pipeline:
         radians). It needs a ground homography that maps image pixels to the robot's base frame; the
         histories are then kept in the world frame, and ``point_world`` / ``forecast.points_world``
         are world coordinates, right while the robot drives and turns. Give it on every frame or none.
+
+        Bad input changes nothing: a frame that is not an HxWx3 uint8 BGR image (a grey HxW uint8 one is
+        converted) is a :class:`TrajpipeError`, a timestamp that is not finite or goes backwards a
+        ValueError (``reset()`` starts a new clock). Detections holding NaN, inf or absurd coordinates
+        are dropped with a :class:`~trajpipe.errors.TrajpipeWarning`.
         """
         if timestamp is None:
             timestamp = captured_at = time.monotonic()
@@ -85,6 +90,8 @@ class Pipeline:
     def _observe(self, frame_bgr, timestamp, frame_index, captured_at, pose=None) -> _Observation:
         """Detection, tracking and the histories' update: the part that must run frame after frame."""
         started = time.perf_counter()
+        frame_bgr = as_bgr_frame(frame_bgr)  # checks first: a refused frame leaves every state as it was
+        timestamp = self.histories.check_time(timestamp)
         self._check_pose(pose)
         if frame_index is None:
             frame_index = self._next_index
@@ -94,10 +101,13 @@ class Pipeline:
             warp = self.camera_motion.update(frame_bgr)
             self.detector.follow_camera(warp)
         detections = self.detector(frame_bgr)
-        if warp is not None:
-            self.camera_motion.exclude(detections.xyxy)
         frame_map = self._frame_map(pose, detections)
         seen = self.histories.update(timestamp, detections, frame_map)
+        if None in seen:  # detections with bad numbers were dropped: they are not this frame's tracks
+            detections = detections.select([i for i, h in enumerate(seen) if h is not None])
+            seen = [h for h in seen if h is not None]
+        if warp is not None:
+            self.camera_motion.exclude(detections.xyxy)
         # Samples are never rewritten once appended, so these views stay this frame's histories.
         histories = [(h.track_id, h.class_id, h.samples()) for h in seen]
         return _Observation(frame_bgr, timestamp, frame_index, captured_at, time.perf_counter() - started,

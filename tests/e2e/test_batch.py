@@ -70,7 +70,11 @@ def local_run(clips, detector_weights, tmp_path_factory):
     # key=value before the inputs, between options and at the end: all are config overrides
     argv = ["batch", "conf=0.25", str(clips), "--out", str(out), "--workers", "2", "--quiet",
             "--model", str(detector_weights), *CONFIG]
-    first = main(argv), json.loads((out / "summary.json").read_text())
+    workers_tmp = tmp_path_factory.mktemp("workers_tmp")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(workers_tmp))  # the spawned workers' temp directory
+        first = main(argv), json.loads((out / "summary.json").read_text())
+    assert not [p.name for p in workers_tmp.iterdir() if "trajpipe" in p.name]  # no copy of the weights left
     jsonl_times = {p: p.stat().st_mtime_ns for p in out.glob("*.jsonl")}
     second = main(argv), json.loads((out / "summary.json").read_text())
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.jsonl")} == jsonl_times  # skipped: not rewritten

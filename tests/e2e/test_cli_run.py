@@ -54,3 +54,19 @@ def test_sigint_finalises_video_and_json_lines(concourse, detector_weights, tmp_
     assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == len(records)
     assert cap.read()[0]
     assert not partial.exists()
+
+
+def test_a_killed_run_leaves_no_copy_of_the_weights(concourse, detector_weights, tmp_path):
+    """The detector's private copy of the weights is gone once the model is loaded: even SIGKILL,
+    which runs no finalizer, leaves nothing in the temp directory."""
+    temp, jsonl = tmp_path / "tmp", tmp_path / ".o.partial.jsonl"
+    temp.mkdir()
+    proc = trajpipe(concourse, "--model", detector_weights, "--forecaster", "cv", "--output-video", "none",
+                    "--output-jsonl", tmp_path / "o.jsonl", env={**os.environ, "TMPDIR": str(temp)})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not jsonl.exists() or jsonl.read_text().count("\n") < 3):
+        time.sleep(0.1)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert jsonl.exists(), "the run never got going"
+    assert not [p.name for p in temp.iterdir() if "trajpipe" in p.name]

@@ -1,13 +1,16 @@
 """The real detector and tracker on frames of the bundled concourse video, through the Python API."""
 
+import gc
 import json
+import tempfile
 from collections import Counter
 
 import cv2
 import numpy as np
 import pytest
 
-from trajpipe import Forecaster, Pipeline
+from trajpipe import Forecaster, Pipeline, TrajpipeError
+from trajpipe.errors import TrajpipeWarning
 from trajpipe.app.runner import run
 from trajpipe.core.frames import GroundPlane
 
@@ -73,6 +76,39 @@ def test_push_mode_on_real_frames(pipeline, concourse):
     assert last.timestamp == pytest.approx(100.88) and len(last.tracks) >= 10
     assert all(t.class_name == "person" and t.box.shape == (4,) for t in last.tracks)
     assert any(t.forecast is not None and t.forecast.points.shape == (12, 2) for t in last.tracks)
+
+
+def test_bad_frames_and_timestamps_on_the_real_detector(pipeline, concourse):
+    """What used to fail deep inside OpenCV or silently find nobody is a one-line error that leaves the
+    pipeline as it was; a grey frame is converted and its people found."""
+    pipeline.reset()
+    frame = cv2.VideoCapture(str(concourse)).read()[1]
+    assert len(pipeline.process(frame, 0.0).tracks) >= 10
+    bad_frames = {"None": None, "CHW": np.ascontiguousarray(frame.transpose(2, 0, 1)),
+                  "float 0..1": frame.astype(np.float32) / 255, "empty": np.zeros((0, 0, 3), np.uint8)}
+    for name, bad in bad_frames.items():
+        with pytest.raises(TrajpipeError, match="expected an HxWx3 uint8 BGR image"):
+            pipeline.process(bad, 0.04)
+    with pytest.raises(ValueError, match="finite"):
+        pipeline.process(frame, float("nan"))
+    with pytest.raises(ValueError, match=r"reset\(\)"):
+        pipeline.process(frame, -1.0)
+    grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    result = pipeline.process(grey, 0.04)
+    assert result.frame_index == 1 and len(result.tracks) >= 10 and result.image.shape == frame.shape
+    with pytest.warns(TrajpipeWarning, match="seconds"):
+        pipeline.process(frame, 40.0)  # milliseconds by mistake
+
+
+def test_an_unclosed_pipeline_leaves_no_temporary_files(detector_weights, concourse, monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    frame = cv2.VideoCapture(str(concourse)).read()[1]
+    pipe = Pipeline(model=str(detector_weights), forecaster="cv", classes=["person"])
+    assert not [p for p in tmp_path.iterdir() if "trajpipe" in p.name]  # the weights' copy is gone once loaded
+    assert pipe.process(frame, 0.0).tracks
+    del pipe
+    gc.collect()
+    assert not [p for p in tmp_path.iterdir() if "trajpipe" in p.name]
 
 
 def test_pipeline_gives_forecasts_in_metres(detector_weights, concourse):

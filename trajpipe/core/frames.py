@@ -176,6 +176,7 @@ class FrameMap:
         (its detections) fix the homography's sign."""
         to_world = Projective(pose_matrix(pose)) @ ground
         w = np.asarray(seen, np.float64) @ to_world.matrix[2, :2] + to_world.matrix[2, 2]
+        w = w[np.isfinite(w)]  # a detection with bad numbers (dropped by the histories) must not flip the sign
         return cls(to_world, metric=True, front=-1.0 if len(w) and np.median(w) < 0 else 1.0, ground=ground)
 
     def pixels_to_history(self, points) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..core.finite import BAD_VALUES, bad_rows, check_step, rows_text
 from .store import TrackStore
 
 # Forecaster.load's implementation, set by trajpipe.registry (the one place that turns "cv", a .pt or
@@ -90,6 +91,10 @@ class Forecaster(ABC):
         obs: (N, T_obs, 2) positions ``dt`` seconds apart (same time grid within a group).
         scale: optional (N,) object heights in obs units (pixels for video); None means metres.
         groups: optional (N,) int labels; tracks sharing a label are each other's neighbours.
+
+        A ValueError names the rows of ``obs`` holding NaN, inf or a magnitude over 1e9 (left out of the
+        batch, they cannot spoil their neighbours' forecasts), and refuses a ``dt`` that is not a positive,
+        finite number of seconds.
         """
         mean, _ = self.predict_with_sigma(obs, dt=dt, scale=scale, groups=groups)
         return mean
@@ -129,7 +134,11 @@ class Forecaster(ABC):
 
         A moving robot passes points in a fixed world/odometry frame (its detection in its base frame,
         moved by its pose at capture time), never in its own base frame: the robot's motion would
-        read as the people's motion. Forecasts then come back in that world frame."""
+        read as the people's motion. Forecasts then come back in that world frame.
+
+        A sample holding NaN, inf or a magnitude over 1e9 is dropped with a
+        :class:`~trajpipe.errors.TrajpipeWarning` (a sensor's glitch must not end the loop); a timestamp
+        that is not finite, or not after the track's previous one, is a ValueError."""
         self._store.update(track_id, timestamp, box_or_point)
 
     def forecast_all(self, now: float | None = None) -> dict:
@@ -143,9 +152,19 @@ class Forecaster(ABC):
         return self._store.forecast_all(now)
 
     def _check_obs(self, obs) -> np.ndarray:
+        """``obs`` as a float32 (N, T_obs, 2) array; a ValueError naming the rows (tracks) that hold bad
+        numbers: refused here, one bad track would spoil the forecasts of its neighbours."""
         obs = np.asarray(obs, dtype=np.float32)
         if obs.ndim != 3 or obs.shape[2] != 2:
             raise ValueError(f"obs must have shape (N, T_obs, 2), got {obs.shape}")
         if obs.shape[1] < 2:
             raise ValueError("obs needs at least 2 time steps to define a velocity")
+        bad = bad_rows(obs)
+        if bad.any():
+            raise ValueError(f"obs rows {rows_text(bad)} (tracks of this batch) hold {BAD_VALUES}: "
+                             "leave those tracks out")
         return obs
+
+    def _check_dt(self, dt: float | None) -> float:
+        """The caller's time step in seconds (None: the forecaster's own); a ValueError unless positive and finite."""
+        return self.dt if dt is None else check_step(dt)

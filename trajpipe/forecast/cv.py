@@ -19,6 +19,7 @@ class ConstantVelocityForecaster(Forecaster):
 
     def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
         obs = self._check_obs(obs)
+        self._check_dt(dt)  # the forecast is per step of the caller's grid, whatever its length
         velocity = obs[:, -1] - obs[:, -2]  # per step of the input grid
         steps = np.arange(1, self.pred_steps + 1, dtype=np.float32)
         mean = obs[:, -1:, :] + steps[None, :, None] * velocity[:, None, :]

@@ -37,6 +37,7 @@ class KalmanForecaster(Forecaster):
 
     def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
         obs = self._check_obs(obs).astype(np.float64)
+        self._check_dt(dt)  # the filter runs per step of the caller's grid, whatever its length
         n, steps, _ = obs.shape
         factor = metres_per_unit(scale, n)[:, None]  # metres per unit: noise levels are in metres
         axis_f, axis_g = MOTION[self.motion]

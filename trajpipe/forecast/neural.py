@@ -80,8 +80,7 @@ class NeuralForecaster(Forecaster):
 
     def _encode(self, obs, dt, scale, groups):
         """Validated inputs -> (network output, canonical-frame transform, observations, caller's dt)."""
-        obs = self._check_obs(obs)
-        dt = self.dt if dt is None else float(dt)
+        obs, dt = self._check_obs(obs), self._check_dt(dt)
         N = obs.shape[0]
         if groups is not None:
             groups = np.asarray(groups).reshape(-1)
@@ -109,6 +108,7 @@ class NeuralForecaster(Forecaster):
 
     def predict_with_sigma(self, obs, dt=None, scale=None, groups=None):
         if len(obs) == 0:
+            self._check_dt(dt)
             empty = np.zeros((0, self.pred_steps, 2), np.float32)
             return empty, empty
         out, inp, obs, dt = self._encode(obs, dt, scale, groups)

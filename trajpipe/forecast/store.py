@@ -9,10 +9,13 @@ same timestamp: update all tracks of one sensor frame with that frame's time.
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 
 from ..core.anchors import bottom_centre
+from ..core.finite import BAD_VALUES, bad_rows, check_seconds
+from ..errors import TrajpipeWarning
 from ..tracking.history import TrackHistories
 from .stage import forecast_histories
 
@@ -30,6 +33,7 @@ class TrackStore:
 
     def update(self, track_id: int, timestamp: float, box_or_point) -> None:
         """See :meth:`trajpipe.forecast.base.Forecaster.update`."""
+        timestamp = check_seconds(timestamp)
         value = np.asarray(box_or_point, np.float64).ravel()
         if value.size == 4:
             point, box = bottom_centre(value).tolist(), value.tolist()
@@ -37,18 +41,24 @@ class TrackStore:
             point, box = value.tolist(), None
         else:
             raise ValueError(f"expected a box [x1, y1, x2, y2] or a point [x, y], got {value.size} values")
+        if bad_rows(value[None])[0]:
+            # the track's text only (no value, no time): Python's filter then reports each bad track once
+            warnings.warn(f"track {track_id}: dropped a sample holding {BAD_VALUES}", TrajpipeWarning, stacklevel=3)
+            return
         forecaster = self.forecaster
         with self._lock:
             history = self._histories.tracks.get(track_id)
             if history is not None and timestamp <= history.last_seen:
                 raise ValueError(f"track {track_id}: timestamp {timestamp} is not after {history.last_seen}")
-            history = self._histories.add(track_id, UNKNOWN_CLASS, float(timestamp), point, box)
+            history = self._histories.add(track_id, UNKNOWN_CLASS, timestamp, point, box)
             self._forget_lost(timestamp)
             # the input window and a second to spare: each track is trimmed when it is updated
             history.trim_before(timestamp - (forecaster.obs_steps * forecaster.dt + 1.0))
 
     def forecast_all(self, now: float | None = None) -> dict:
         """See :meth:`trajpipe.forecast.base.Forecaster.forecast_all`."""
+        if now is not None:
+            now = check_seconds(now, "now")
         with self._lock:  # samples are never rewritten once appended: the views can leave the lock
             if now is not None:
                 self._forget_lost(now)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.finite import BAD_VALUES, bad_rows, check_seconds
 from ..core.frames import FrameMap
+from ..errors import TrajpipeWarning
 from ..video.detector import Detections
 
 MAX_SAMPLES = 1024  # hard cap per track, whatever the frame rate
+# Seconds between consecutive samples of one track beyond which the timestamps are probably not seconds:
+# people are not re-found after this long, but milliseconds make every frame step look like one.
+MAX_SAMPLE_GAP = 10.0
 _TIME, _POINT, _BOX = 0, slice(1, 3), slice(3, 7)  # columns of a history row: time, anchor x y, box x1 y1 x2 y2
 _COLUMNS = 7
 
@@ -107,34 +113,61 @@ class TrackHistories:
         self.lost_track_ttl = lost_track_ttl
         self.tracks: dict[int, TrackHistory] = {}
         self.last_time: float | None = None
+        self._gap_reported = False  # a units mistake shows in every sample: said once is enough
 
     def __len__(self) -> int:
         return len(self.tracks)
 
-    def update(self, timestamp: float, detections: Detections, frame_map: FrameMap | None = None) -> list[TrackHistory]:
+    def check_time(self, timestamp) -> float:
+        """``timestamp`` as float seconds if the next frame may have it (finite, not before the last
+        frame's); a ValueError otherwise. Callers check before acting on a frame, so that a refused frame
+        changes nothing."""
+        timestamp = check_seconds(timestamp)
+        if self.last_time is not None and timestamp < self.last_time:
+            raise ValueError(f"timestamps must not go backwards ({timestamp} s after {self.last_time} s); "
+                             "call reset() before frames of another video or clock")
+        return timestamp
+
+    def update(self, timestamp: float, detections: Detections,
+               frame_map: FrameMap | None = None) -> list[TrackHistory | None]:
         """Add this frame's tracked boxes; returns the histories of the tracks seen in this frame,
         in the order of ``detections``. ``frame_map``: how this frame's pixels map to the coordinates
         the histories are kept in (None: the same). In world metres (``frame_map.metric``) the boxes are
-        not kept: the samples are bare points, which the forecast stage takes to be metres."""
-        if self.last_time is not None and timestamp < self.last_time:
-            raise ValueError(f"timestamps must not go backwards ({timestamp} after {self.last_time})")
+        not kept: the samples are bare points, which the forecast stage takes to be metres.
+
+        A detection whose box, in pixels or in history coordinates, holds NaN, inf or a magnitude over
+        1e9 is dropped with a :class:`~trajpipe.errors.TrajpipeWarning`: its entry is None."""
+        timestamp = self.check_time(timestamp)
         self.last_time = timestamp
         anchors, boxes = detections.anchors, detections.xyxy
+        dropped = bad_rows(boxes)
         if frame_map is not None and frame_map.to_history is not None:
             anchors = frame_map.pixels_to_history(anchors)
             boxes = None if frame_map.metric else frame_map.pixels_to_history(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+            dropped |= bad_rows(anchors) | (False if boxes is None else bad_rows(boxes))  # e.g. beyond a horizon
+        if dropped.any():
+            # no time in the text: Python's filter then reports each set of bad tracks once, not every frame
+            warnings.warn(f"dropped the detections of tracks {detections.tracker_id[dropped].tolist()}: "
+                          f"their boxes hold {BAD_VALUES}", TrajpipeWarning, stacklevel=2)
         anchors = anchors.tolist()
         boxes = [None] * len(anchors) if boxes is None else boxes.tolist()
-        seen = [self.add(track_id, class_id, timestamp, point, box) for track_id, class_id, point, box
-                in zip(detections.tracker_id.tolist(), detections.class_id.tolist(), anchors, boxes)]
+        rows = zip(detections.tracker_id.tolist(), detections.class_id.tolist(), anchors, boxes, dropped.tolist())
+        seen = [None if drop else self.add(track_id, class_id, timestamp, point, box)
+                for track_id, class_id, point, box, drop in rows]
         self.prune(timestamp)
         return seen
 
     def add(self, track_id: int, class_id: int, t: float, point, box) -> TrackHistory:
-        """One sample of one track (see :meth:`TrackHistory.append`); the track's history."""
+        """One sample of one track (see :meth:`TrackHistory.append`); the track's history. Samples more
+        than ``MAX_SAMPLE_GAP`` seconds apart get a warning (once): are the timestamps in seconds?"""
         history = self.tracks.get(track_id)
         if history is None:
             history = self.tracks[track_id] = TrackHistory(track_id, class_id)
+        elif t - history.last_seen > MAX_SAMPLE_GAP and not self._gap_reported:
+            self._gap_reported = True
+            warnings.warn(f"track {track_id}: {t - history.last_seen:g} s between consecutive samples (over "
+                          f"{MAX_SAMPLE_GAP:g} s); timestamps must be in seconds (milliseconds make everyone "
+                          "look still)", TrajpipeWarning, stacklevel=2)
         history.append(t, point, box)
         return history
 

@@ -37,6 +37,10 @@ class Detections:
     def empty(cls) -> "Detections":
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
 
+    def select(self, rows) -> "Detections":
+        """The detections at ``rows`` (indices or a boolean mask), in that order."""
+        return Detections(self.xyxy[rows], self.confidence[rows], self.class_id[rows], self.tracker_id[rows])
+
     @property
     def anchors(self) -> np.ndarray:
         """(N, 2) bottom-centre points (:func:`~trajpipe.core.anchors.bottom_centre`), pixels."""
@@ -79,15 +83,26 @@ class YoloTracker:
     def __init__(self, model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25,
                  iou: float = 0.7, imgsz: int | None = None, classes: list[str] | None = None,
                  device: str | None = None):
-        os.environ.setdefault("YOLO_VERBOSE", "False")  # trajpipe reports progress itself
-        from ultralytics import YOLO
-
         self.weights = resolve_weights(model)
         self.tracker = resolve_tracker(tracker)
         # Ultralytics deletes a weights file it fails to load: it only ever sees a private copy, removed
-        # by close() or, for a detector never closed, when it is garbage-collected or at exit.
+        # as soon as the model is in memory, so that nothing is left in the temp directory whatever
+        # happens later (no close(), a killed process). Where the copy cannot be removed while loaded
+        # (Windows keeps mapped files), the finalizer tries again at close(), garbage collection or exit.
         self._tmpdir = tempfile.mkdtemp(prefix="trajpipe-weights-")
         self._remove_copy = weakref.finalize(self, shutil.rmtree, self._tmpdir, ignore_errors=True)
+        try:
+            self._load(classes, conf, iou, imgsz, device)
+        finally:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            if not os.path.exists(self._tmpdir):
+                self._remove_copy.detach()  # removed: no later call may delete a directory that is no longer ours
+
+    def _load(self, classes, conf, iou, imgsz, device) -> None:
+        """Load the model from the private copy of the weights and run it once."""
+        os.environ.setdefault("YOLO_VERBOSE", "False")  # trajpipe reports progress itself
+        from ultralytics import YOLO
+
         source = Path(self.weights)
         load_path = self.weights
         if source.is_file():
@@ -97,7 +112,6 @@ class YoloTracker:
             self.model = YOLO(load_path, task="detect")
             self.names: dict[int, str] = dict(self.model.names)
         except Exception as exc:  # Ultralytics raises many types for unreadable weights
-            self.close()
             raise TrajpipeError(f"cannot load model weights {self.weights}: {first_line(exc)}") from exc
         self.class_ids = self._class_ids(classes)
         self.predict_args = dict(conf=conf, iou=iou, classes=self.class_ids, verbose=False, persist=True,
@@ -106,7 +120,9 @@ class YoloTracker:
             self.predict_args["imgsz"] = imgsz
         if device is not None:  # passed as spelled (cpu, 0, cuda:0, ...): Ultralytics checks it
             self.predict_args["device"] = device
-        # The first inference sets up the backend (over a second); pay it now, not on a live frame.
+        # The first inference sets up the backend (over a second); pay it now, not on a live frame. It
+        # also reads the weights file for the last time: Ultralytics loads it again only when the
+        # arguments of its predictor change, and predict_args never change after this call.
         self(np.zeros((480, 640, 3), np.uint8))
         self.reset()
 
@@ -152,4 +168,5 @@ class YoloTracker:
                 tracker.reset()
 
     def close(self) -> None:
+        """Release what the detector holds outside the process (the weights' copy, if still there)."""
         self._remove_copy()

@@ -15,6 +15,34 @@ import numpy as np
 from ..errors import TrajpipeError
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
+FRAME_LAYOUT = "an HxWx3 uint8 BGR image (or an HxW uint8 grey one)"
+
+
+def as_bgr_frame(image) -> np.ndarray:
+    """``image`` as the HxWx3 uint8 BGR array that the detector and the camera-motion estimate take.
+
+    A grey HxW (or HxWx1) uint8 image is converted to BGR: that reading is unambiguous. Anything else is
+    a :class:`TrajpipeError` naming the expected layout and what came instead, with the fix when it is
+    clear: channels-first (CxHxW) and float frames are refused, not guessed at, because a float frame
+    may hold 0..1 or 0..255 and a wrong guess silently finds nobody.
+    """
+    if image is None:
+        raise TrajpipeError(f"frame is None, expected {FRAME_LAYOUT}: did the camera's read() fail? "
+                            "(check the ok flag it returns)")
+    if not isinstance(image, np.ndarray):
+        raise TrajpipeError(f"frame is a {type(image).__name__}, expected {FRAME_LAYOUT} as a numpy array")
+    if image.size == 0:
+        raise TrajpipeError(f"frame is empty (shape {image.shape}), expected {FRAME_LAYOUT}")
+    if image.dtype != np.uint8:
+        fix = (": for values in 0..1 use (frame * 255).round().astype(np.uint8), for 0..255 frame.astype(np.uint8)"
+               if np.issubdtype(image.dtype, np.floating) else "")
+        raise TrajpipeError(f"frame has dtype {image.dtype}, expected {FRAME_LAYOUT}{fix}")
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim != 3 or image.shape[2] != 3:
+        fix = ": it looks channels-first (CxHxW), use frame.transpose(1, 2, 0)" if image.ndim == 3 and image.shape[0] == 3 else ""
+        raise TrajpipeError(f"frame has shape {image.shape}, expected {FRAME_LAYOUT}{fix}")
+    return image
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,14 @@ def lstm_path():
 @pytest.fixture(scope="module")
 def lstm_forecaster(lstm_path):
     return Forecaster.load(lstm_path)
+
+
+def test_a_detection_with_bad_numbers_does_not_decide_what_is_in_front():
+    seen = detections_seen_from(robot_pose(0.0), 0.0).anchors
+    flipped = GroundPlane(-GROUND.matrix)  # the same map with the homography's other overall sign
+    for ground in (GROUND, flipped):
+        expected = FrameMap.robot(robot_pose(0.0), ground, seen).front
+        for bad in (np.nan, np.inf):
+            with_bad = np.vstack([seen, [[bad, 240.0]], [[bad, bad]]])
+            assert FrameMap.robot(robot_pose(0.0), ground, with_bad).front == expected
+    assert FrameMap.robot(robot_pose(0.0), flipped, seen).front == -FrameMap.robot(robot_pose(0.0), GROUND, seen).front

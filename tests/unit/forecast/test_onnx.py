@@ -141,6 +141,17 @@ def test_stateful_api(multimodal_onnx):
         np.testing.assert_allclose(b[track_id].points, a[track_id].points, atol=TOL)
 
 
+def test_bad_numbers_are_refused_as_by_torch(multimodal_onnx):
+    """The export shares the checks of every forecaster (tests/unit/forecast/test_bad_numbers.py)."""
+    exported = Forecaster.load(multimodal_onnx[1])
+    obs = np.cumsum(np.full((3, 8, 2), 0.4, np.float32), axis=1)
+    obs[1, 2, 0] = np.inf
+    with pytest.raises(ValueError, match="obs rows 1 "):
+        exported.predict_modes(obs, groups=np.zeros(3, int), k=3)
+    with pytest.raises(ValueError, match="dt must be a positive"):
+        exported.predict(obs[[0, 2]], dt=0.0)
+
+
 def test_threads_and_pipeline_load_path(multimodal_onnx):
     from trajpipe.registry import forecaster_from_config as load_forecaster
 

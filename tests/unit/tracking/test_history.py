@@ -1,6 +1,11 @@
+import math
+import warnings
+
 import numpy as np
 import pytest
 
+from trajpipe.core.frames import FrameMap, Projective
+from trajpipe.errors import TrajpipeWarning
 from trajpipe.video.detector import Detections
 from trajpipe.tracking.history import TrackHistories
 
@@ -50,8 +55,58 @@ def test_history_is_bounded_in_time_and_memory_stays_flat():
 def test_timestamps_must_not_go_backwards():
     store = TrackHistories()
     store.update(1.0, detections([1]))
-    with pytest.raises(ValueError, match="backwards"):
+    with pytest.raises(ValueError, match=r"backwards \(0.5 s after 1.0 s\); call reset\(\)"):
         store.update(0.5, detections([1]))
+
+
+def test_timestamps_must_be_finite_and_a_refused_one_changes_nothing():
+    store = TrackHistories()
+    store.update(1.0, detections([1]))
+    for bad in (math.nan, math.inf, None):
+        with pytest.raises(ValueError, match="timestamp must be a"):
+            store.update(bad, detections([1]))
+    assert store.last_time == 1.0 and len(store.tracks[1]) == 1
+    assert store.check_time(1.0) == 1.0  # the same instant again is allowed, as before
+
+
+def test_detections_with_bad_numbers_are_dropped_and_the_others_kept():
+    store = TrackHistories()
+    store.update(0.0, detections([1, 2, 3]))
+    frame = detections([1, 2, 3], x=1.0)
+    frame.xyxy[1, 1] = np.nan  # the top of the box only: its height would be the pixel scale
+    frame.xyxy[2, 2] = 1e30
+    with pytest.warns(TrajpipeWarning, match=r"dropped the detections of tracks \[2, 3\]"):
+        seen = store.update(0.1, frame)
+    assert seen[0] is store.tracks[1] and seen[1:] == [None, None]
+    assert [len(store.tracks[i]) for i in (1, 2, 3)] == [2, 1, 1]
+    assert np.isfinite(np.concatenate([h.samples().rows for h in store.tracks.values()])).all()
+
+
+def test_detections_that_map_to_bad_history_coordinates_are_dropped():
+    # w = 0.05 v - 1 is zero on the row v = 20: those points map to infinity (a homography's horizon)
+    horizon = FrameMap(to_history=Projective(np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0.05, -1.0]])))
+    frame = detections([1, 2])
+    frame.xyxy[1, [1, 3]] = [30, 40]  # below the horizon: finite
+    store = TrackHistories()
+    with pytest.warns(TrajpipeWarning, match=r"tracks \[1\]"):
+        seen = store.update(0.0, frame, horizon)
+    assert seen[0] is None and set(store.tracks) == {2}
+    assert np.isfinite(store.tracks[2].samples().rows).all()
+
+
+def test_samples_far_apart_warn_once_that_timestamps_are_seconds():
+    store = TrackHistories(lost_track_ttl=10_000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for frame in range(5):
+            store.update(frame * 40.0, detections([1, 2]))  # milliseconds of a 25 fps video, read as seconds
+    assert len(caught) == 1 and issubclass(caught[0].category, TrajpipeWarning)
+    assert "40 s between consecutive samples (over 10 s); timestamps must be in seconds" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        store = TrackHistories(lost_track_ttl=10_000)
+        store.update(0.0, detections([1]))
+        store.update(9.5, detections([1]))  # a long occlusion: plausible, no warning
 
 
 def test_empty_frames_are_fine():
