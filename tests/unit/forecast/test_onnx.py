@@ -175,6 +175,10 @@ def test_export_command(capsys, tmp_path):
     assert f"saved {out}" in capsys.readouterr().out
     assert Forecaster.load(out).n_modes == 3
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    # the custom metadata also as JSON beside the model, for runtimes that cannot read it (onnxruntime-node)
+    sidecar = json.loads((tmp_path / "model.onnx.json").read_text())
+    assert sidecar == Forecaster.load(out).session.get_modelmeta().custom_metadata_map
+    assert sidecar["modes"] == "3" and sidecar["person_height_m"] == "1.75"
 
     out.write_bytes(b"previous export")
     text = tmp_path / "text.pt"

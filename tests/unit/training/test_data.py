@@ -112,6 +112,14 @@ def test_commands_train_on_jsonl_and_errors(tmp_path, capsys):
     assert out.is_file() and (tmp_path / "ft_loss.png").is_file()
     fc = Forecaster.load(out)
     assert fc.predict(np.zeros((2, 8, 2)) + np.arange(8)[None, :, None], scale=[90, 90]).shape == (2, 12, 2)
+    # the checkpoint records the code version, the date and every training file (`trajpipe info` prints them)
+    from trajpipe import __version__
+    from trajpipe.forecast.info import checkpoint_info
+
+    info = checkpoint_info(out)
+    assert info["trajpipe version"] == __version__ and info["trained"][:4].isdigit()
+    assert info["training data"].startswith(f"{f} (jsonl)") and fc.meta["extra_train"] == [
+        str(p) for p in sorted(Path("../shared/data/trajnet_sdd").glob("*.txt"))]
     args = _parser().parse_args(["train", "--data", str(tmp_path / "nope"), "--out", str(out)])
     with pytest.raises(TrajpipeError):
         args.func(args)
