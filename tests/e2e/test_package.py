@@ -101,9 +101,10 @@ def test_installed_package_runs_at_its_defaults_from_anywhere(installed, tmp_pat
     assert frames == 40 and forecasts > 0
 
     proc = run_installed(installed, tmp_path, "-m", "trajpipe", "run", "clip.mp4", "--model", str(detector_weights),
-                         "--max-frames", "5", "--output-jsonl", "out.jsonl", "--output-video", "none")
+                         "--max-frames", "5")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 5
+    assert len((tmp_path / "runs" / "clip_trajpipe.jsonl").read_text().splitlines()) == 5
+    assert (tmp_path / "runs" / "clip_trajpipe.mp4").stat().st_size > 0
     assert not (tmp_path / "configs").exists() and not (tmp_path / "weights").exists()
 
 
