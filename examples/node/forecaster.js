@@ -106,11 +106,17 @@ class Forecaster {
     return { nb, mask };
   }
 
-  // trajpipe's `predict`: the `mean` output, on the caller's grid ("Outputs", "Another dt").
+  // trajpipe's `predict`: the `mean` output on the caller's grid ("What `predict` computes").
   // tracks: [{obs: [[x, y], ...] oldest first, `dt` seconds apart, scale: box height in pixels or null}];
   // groups: one label per track (same label: each other's neighbours) or null for no neighbours.
   // Returns one [[x, y], ...] per track at dt, 2 dt, ... after its last point, in the caller's units.
   async predict(tracks, { dt = this.dt, groups = null } = {}) {
+    return (await this.forecast(tracks, { dt, groups })).map((f) => f.mean);
+  }
+
+  // Everything for each track: {mean, sigma, modes: [{p, path, sigma}] most probable first (`modes`
+  // of them; none for a single-mode model)}, as trajpipe's `predict_batch(..., k=modes)`.
+  async forecast(tracks, { dt = this.dt, groups = null, modes = 0 } = {}) {
     const [N, S, P, k] = [tracks.length, this.obsSteps, this.predSteps, this.neighbours];
     const grids = tracks.map((track) => this.toModelGrid(track.obs, dt));
     const frames = grids.map((grid, i) => {
@@ -124,18 +130,38 @@ class Forecaster {
       nb_mask: new ort.Tensor('float32', mask, [N, k]),
     };
     const inputs = Object.fromEntries(this.session.inputNames.map((name) => [name, feeds[name]]));
-    const mean = (await this.session.run(inputs, ['mean'])).mean.data; // (N, P, 2), canonical metres
+    const out = await this.session.run(inputs); // canonical frame, metres ("Outputs")
+    const K = out.logits ? out.logits.dims[1] : 0;
+    // ("Another dt") the model's paths start at the track's last observed point (sigma: 0) at t = 0
     const sameGrid = Math.abs(dt - this.dt) < 1e-6 * this.dt;
-    const n = sameGrid ? P : Math.max(1, Math.floor((P * this.dt) / dt + 1e-6));
+    const n = Math.max(1, Math.floor((P * this.dt) / dt + 1e-6));
+    const modelTimes = Array.from({ length: P + 1 }, (_, t) => t * this.dt);
+    const regrid = (path, start) => (sameGrid ? path
+      : Array.from({ length: n }, (_, m) => interp((m + 1) * dt, modelTimes, [start, ...path])));
+
     return frames.map(({ origin, factor, c, s }, i) => {
-      const path = Array.from({ length: P }, (_, t) => {
-        const [x, y] = rotate([mean[(i * P + t) * 2], mean[(i * P + t) * 2 + 1]], c, -s);
+      const last = tracks[i].obs[tracks[i].obs.length - 1];
+      // ("Back to the caller's frame") the P points of `data` from flat index `at`
+      const points = (data, at) => regrid(Array.from({ length: P }, (_, t) => {
+        const [x, y] = rotate([data[at + 2 * t], data[at + 2 * t + 1]], c, -s);
         return [x / factor + origin[0], y / factor + origin[1]];
-      });
-      if (sameGrid) return path;
-      const start = tracks[i].obs[tracks[i].obs.length - 1]; // the model's paths start there at t = 0
-      const times = Array.from({ length: P + 1 }, (_, t) => t * this.dt);
-      return Array.from({ length: n }, (_, m) => interp((m + 1) * dt, times, [start, ...path]));
+      }), last);
+      const sigmas = (data, at) => regrid(Array.from({ length: P }, (_, t) => {
+        const [sx, sy] = [data[at + 2 * t], data[at + 2 * t + 1]];
+        return [Math.hypot(c * sx, s * sy) / factor, Math.hypot(s * sx, c * sy) / factor];
+      }), [0, 0]);
+      const result = { mean: points(out.mean.data, i * P * 2), sigma: sigmas(out.sigma.data, i * P * 2), modes: [] };
+      if (modes > 0 && K > 0) { // ("`mean` is not the most probable mode") softmax, most probable first
+        const logits = Array.from(out.logits.data.subarray(i * K, (i + 1) * K));
+        const top = Math.max(...logits);
+        const weights = logits.map((l) => Math.exp(l - top));
+        const total = weights.reduce((a, b) => a + b);
+        const order = weights.map((w, j) => [w / total, j]).sort((a, b) => b[0] - a[0]).slice(0, modes);
+        const kept = order.reduce((sum, [p]) => sum + p, 0);
+        result.modes = order.map(([p, j]) => ({ p: p / kept, path: points(out.modes.data, (i * K + j) * P * 2),
+          sigma: sigmas(out.mode_sigma.data, (i * K + j) * P * 2) }));
+      }
+      return result;
     });
   }
 }

@@ -65,19 +65,21 @@ def on_grid(obs: np.ndarray, dt: float) -> np.ndarray:
     return np.stack([np.stack([np.interp(instants, times, o[:, d]) for d in (0, 1)], -1) for o in obs]).astype(np.float32)
 
 
-def run_client(node: str, model: Path, tmp_path: Path, obs, dt, scale, groups) -> np.ndarray:
+def run_client(node: str, model: Path, tmp_path: Path, obs, dt, scale, groups, modes: int) -> list[dict]:
     tracks = [{"obs": o.tolist(), "scale": None if scale is None else float(h)}
               for o, h in zip(obs, scale if scale is not None else [None] * len(obs))]
-    (tmp_path / "input.json").write_text(json.dumps({"dt": dt, "groups": groups.tolist(), "tracks": tracks}))
+    (tmp_path / "input.json").write_text(json.dumps({"dt": dt, "groups": groups.tolist(), "modes": modes, "tracks": tracks}))
     proc = subprocess.run([node, "predict.js", str(model), str(tmp_path / "input.json"), str(tmp_path / "output.json")],
                           cwd=CLIENT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    return np.array(json.loads((tmp_path / "output.json").read_text())["mean"])
+    return json.loads((tmp_path / "output.json").read_text())["forecasts"]
 
 
 @pytest.mark.parametrize("units", ["metres", "pixels"])
 @pytest.mark.parametrize("dt", [0.4, 0.3])
 def test_node_client_reproduces_predict(node, model, windows, tmp_path, units, dt):
+    """``predict`` (the mean) within 1e-4 m; also the sigmas and the 3 most probable modes, as
+    ``predict_batch(k=3)`` gives them (modes equally probable to 1e-5 may come in either order)."""
     obs, groups = windows
     obs = on_grid(obs, dt) if dt != 0.4 else obs
     metres_per_unit, scale = np.ones(len(obs)), None
@@ -86,9 +88,24 @@ def test_node_client_reproduces_predict(node, model, windows, tmp_path, units, d
         metres_per_unit = 1.75 / scale
         obs = (obs / metres_per_unit[:, None, None]).astype(np.float32)
     assert len(obs) >= 1000
-    expected = Forecaster.load(model).predict(obs, dt=dt, scale=scale, groups=groups)
-    got = run_client(node, model, tmp_path, obs, dt, scale, groups)
-    assert got.shape == expected.shape == (len(obs), int(np.floor(4.8 / dt + 1e-6)), 2)
-    error = float((np.abs(got - expected).max(axis=(1, 2)) * metres_per_unit).max())
-    print(f"{units}, dt {dt}: {len(obs)} tracks, max error {error:.2e} m")
-    assert error <= TOL
+    python = Forecaster.load(model)
+    expected = python.predict(obs, dt=dt, scale=scale, groups=groups)
+    mean, sigma, modes = python.predict_batch(obs, dt=dt, scale=scale, groups=groups, k=3)
+    got = run_client(node, model, tmp_path, obs, dt, scale, groups, modes=3)
+
+    def metres(a: np.ndarray, rows=slice(None)) -> np.ndarray:  # per-track largest difference, in metres
+        return np.abs(a[rows]).reshape(len(a[rows]), -1).max(axis=1) * metres_per_unit[rows]
+
+    error = metres(np.array([f["mean"] for f in got]) - expected).max()
+    assert expected.shape == (len(obs), int(np.floor(4.8 / dt + 1e-6)), 2)
+    sigma_error = metres(np.array([f["sigma"] for f in got]) - sigma).max()
+    probs = np.array([[m["p"] for m in f["modes"]] for f in got])
+    points = np.array([[m["path"] for m in f["modes"]] for f in got])
+    ties = (np.abs(np.diff(modes.probs, axis=1)) < 1e-5).any(axis=1)  # rows whose order may differ
+    mode_error = metres(points - modes.points, ~ties).max()
+    print(f"{units}, dt {dt}: {len(obs)} tracks, max error: mean {error:.2e} m, sigma {sigma_error:.2e} m, "
+          f"modes {mode_error:.2e} m ({ties.sum()} rows with tied modes left out), probabilities "
+          f"{np.abs(probs - modes.probs).max():.1e}")
+    assert error <= TOL and sigma_error <= TOL and mode_error <= TOL
+    np.testing.assert_allclose(probs, modes.probs, atol=1e-5)
+    assert ties.sum() < 0.01 * len(obs)
