@@ -50,9 +50,11 @@ def resolve_weights(spec: str | None) -> str:
         if Path(spec).suffix and not Path(spec).is_file() and spec != FALLBACK_WEIGHTS:
             raise TrajpipeError(f"model weights not found: {spec}")
         return spec
-    checkout = source_checkout()
-    for candidate in (Path("weights") / DEFAULT_WEIGHTS, checkout and checkout / "weights" / DEFAULT_WEIGHTS):
-        if candidate and candidate.is_file():
+    candidates = [Path("weights") / DEFAULT_WEIGHTS]
+    if source_checkout() is not None:
+        candidates.append(source_checkout() / "weights" / DEFAULT_WEIGHTS)
+    for candidate in candidates:
+        if candidate.is_file():
             return str(candidate)
     print(
         f"trajpipe: weights/{DEFAULT_WEIGHTS} not found (run `make assets` where the bundled assets exist); "

@@ -160,6 +160,18 @@ def test_commands_eval_on_tiny_scene(tmp_path, capsys):
         args.func(args)
 
 
+def test_eval_says_where_to_get_missing_data_and_checkpoints(tmp_path, capsys, monkeypatch):
+    """Where an installed trajpipe runs (no repository, no ../shared): one line for each, saying where."""
+    monkeypatch.chdir(tmp_path)
+    args = _parser().parse_args(["eval", "--scenes", "eth"])
+    with pytest.raises(TrajpipeError, match=r"data directory not found: .*github.com/agrimgupta92/sgan") as err:
+        args.func(args)
+    assert "\n" not in str(err.value)
+    skipped = capsys.readouterr().err.strip().splitlines()
+    assert len(skipped) == 1 and skipped[0].startswith("skipping lstm, gru, rnn, lstm-v1: weights/eth_ucy/eth.pt")
+    assert "the leave-one-out checkpoints are in the trajpipe repository's weights/eth_ucy/" in skipped[0]
+
+
 def test_observation_noise_replicas_jitter_observations_only():
     from trajpipe.training.windows import Windows
     from trajpipe.training.train import with_observation_noise
