@@ -7,7 +7,9 @@ DEMO_VIDEO ?=
 DEMO_ARGS  ?=
 BIN     = $(VENV)/bin
 
-.PHONY: install assets demo test readme-image
+NODE_CLIENT = examples/node
+
+.PHONY: install assets demo test readme-image node-client
 
 install: $(VENV)/.installed
 
@@ -39,8 +41,19 @@ demo: install assets
 	echo "demo: $$video -> runs/$${name}_trajpipe.mp4 + .jsonl"; \
 	$(BIN)/trajpipe run "$$video" --output-video "runs/$${name}_trajpipe.mp4" --output-jsonl "runs/$${name}_trajpipe.jsonl" $(DEMO_ARGS)
 
-test: install assets
+test: install assets node-client
 	$(BIN)/python -m pytest
+
+# The Node.js ONNX client's packages, for tests/e2e/test_node_client.py (skipped without node or them).
+# ONNXRUNTIME_NODE_INSTALL=skip: onnxruntime-node's post-install step would fetch CUDA files.
+node-client: $(NODE_CLIENT)/node_modules/.installed
+
+$(NODE_CLIENT)/node_modules/.installed: $(NODE_CLIENT)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(NODE_CLIENT) && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund && touch node_modules/.installed; \
+	else \
+		echo "note: npm not found: tests/e2e/test_node_client.py will be skipped"; \
+	fi
 
 # The README picture: frame 150 of the annotated concourse video.
 readme-image: install assets

@@ -12,6 +12,7 @@ import yaml
 
 from .errors import TrajpipeError
 from .registry import CAMERA_MOTION
+from .resources import resolve
 
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 
@@ -138,10 +139,11 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults, then the YAML file at ``path`` (if any), then ``overrides``."""
+    """Defaults, then the YAML file at ``path`` (if any; ``configs/default.yaml`` is also found where the
+    working directory has none: the package ships it), then ``overrides``."""
     values: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
+        path = resolve(path)
         if not path.is_file():
             raise TrajpipeError(f"config file not found: {path}")
         try:

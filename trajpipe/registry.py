@@ -12,8 +12,7 @@ from typing import Callable
 
 from .errors import TrajpipeError
 from .forecast.base import Forecaster, set_loader
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from .resources import resolve
 
 
 def _constant_velocity() -> Forecaster:
@@ -51,7 +50,7 @@ def load_forecaster(spec: str | Path, *, min_track_age: float | None = None,
     if str(spec) in FORECASTERS:
         forecaster = FORECASTERS[str(spec)]()
     else:
-        path = Path(spec)
+        path = resolve(spec)
         if not path.is_file():
             raise TrajpipeError(f"forecaster checkpoint not found: {path}")
         forecaster = CHECKPOINT_FILES.get(path.suffix.lower(), _torch_checkpoint)(path)
@@ -64,12 +63,11 @@ set_loader(load_forecaster)
 
 def forecaster_checkpoint(config) -> Path | None:
     """The checkpoint file the config asks for: ``forecaster_weights`` for ``lstm``, the path itself
-    otherwise (relative paths also tried from the repository); None for a forecaster by name."""
+    otherwise (from the working directory; ``weights/forecaster.pt`` where it is not there: the one
+    the package ships, see :mod:`trajpipe.resources`); None for a forecaster by name."""
     if config.forecaster in FORECASTERS:
         return None
-    path = Path(config.forecaster_weights if config.forecaster == "lstm" else config.forecaster)
-    if not path.is_file() and not path.is_absolute() and (REPO_ROOT / path).is_file():
-        path = REPO_ROOT / path
+    path = resolve(config.forecaster_weights if config.forecaster == "lstm" else config.forecaster)
     if not path.is_file():
         raise TrajpipeError(f"forecaster checkpoint not found: {path} (use forecaster=cv for constant velocity)")
     return path

@@ -73,6 +73,16 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 1 if summary["totals"]["failed"] else 0
 
 
+def cmd_info(args: argparse.Namespace) -> int:
+    from ..forecast.info import checkpoint_info
+
+    info = checkpoint_info(args.checkpoint)
+    print(f"file: {args.checkpoint}")
+    for key, value in info.items():
+        print(f"{key}: {value}")
+    return 0
+
+
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="detector weights (.tflite, .pt, ...); default weights/yolov8n_int8.tflite, "
                                         "else Ultralytics' yolo26n.pt download")
@@ -138,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--force", action="store_true", help="process again videos whose outputs exist")
     _add_config_options(batch)
     batch.set_defaults(func=cmd_batch, overrides=[])
+
+    info = sub.add_parser(
+        "info", help="what a forecaster checkpoint (.pt) or ONNX export (.onnx) is and how it was trained",
+        description="Print a forecaster file's format, architecture, time grid, modes and neighbours, and the "
+                    "trajpipe version, training data and date it was trained with.",
+    )
+    info.add_argument("checkpoint", nargs="?", default="weights/forecaster.pt",
+                      help="a .pt checkpoint or .onnx export (default: weights/forecaster.pt, the one the package ships)")
+    info.set_defaults(func=cmd_info)
 
     try:
         from ..training.commands import register

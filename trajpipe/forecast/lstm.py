@@ -182,6 +182,12 @@ class LSTMForecaster(NeuralForecaster):
         return cls(net, dt=dt, meta=ckpt.get("meta", {}))
 
     # ------------------------------------------------------------------ inference
+    file_format = CHECKPOINT_FORMAT
+
+    @property
+    def config(self) -> dict:
+        return self.net.config
+
     @property
     def n_neighbours(self) -> int:
         return self.net.k

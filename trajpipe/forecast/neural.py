@@ -39,11 +39,15 @@ class NeuralForecaster(Forecaster):
     """A forecaster whose network takes canonical-frame inputs; subclasses provide the network.
 
     Subclasses set ``dt``, ``obs_steps``, ``pred_steps`` (the model's grid), ``n_neighbours`` (k)
-    and ``n_modes`` (K), and implement :meth:`_run_net`.
+    and ``n_modes`` (K), ``config`` (the network's architecture), ``meta`` (the training notes),
+    ``file_format`` (the format tag of the file it was loaded from) and implement :meth:`_run_net`.
     """
 
     n_neighbours: int
     n_modes: int
+    config: dict
+    meta: dict
+    file_format: str
 
     @abstractmethod
     def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:

@@ -29,6 +29,8 @@ class OnnxForecaster(NeuralForecaster):
     API's settings, as for every forecaster.
     """
 
+    file_format = ONNX_FORMAT
+
     def __init__(self, path: str | Path, threads: int = 1, min_track_age: float | None = None,
                  lost_track_ttl: float | None = None):
         try:
@@ -58,7 +60,9 @@ class OnnxForecaster(NeuralForecaster):
             self.obs_steps, self.pred_steps = int(props["obs_steps"]), int(props["pred_steps"])
             self.n_neighbours, self.n_modes = int(props["neighbours"]), int(props["modes"])
             self.name = props["cell"]
+            self.config = json.loads(props.get("config", "{}"))
             self.meta = json.loads(props.get("meta", "{}"))
+            self.exported_by = props.get("exported_by", "")
         except (KeyError, ValueError) as e:
             raise TrajpipeError(f"{path} has incomplete trajpipe metadata ({type(e).__name__}: {e})") from None
         # an export drops an input the network ignores (nb and nb_mask when k = 0)

@@ -12,6 +12,11 @@ DEFAULT_DATA = "../shared/data/eth_ucy"
 DEFAULT_EVAL_DATA = (DEFAULT_DATA, "../shared/data/eth_ucy_0.4s")  # Social-GAN files; ETH at its true 0.4 s step
 DEFAULT_EXTRA_TRAIN = "../shared/data/trajnet_sdd"  # Stanford Drone Dataset (TrajNet): training data only
 SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
+# Research material the package does not ship; said when it is missing.
+DATA_WHERE = ("ETH/UCY in the Social-GAN layout: scripts/download_data.sh of github.com/agrimgupta92/sgan "
+              "gives datasets/<scene>/{train,val,test}; pass that datasets folder with --data")
+CHECKPOINTS_WHERE = ("the leave-one-out checkpoints are in the trajpipe repository's weights/eth_ucy/, not in the "
+                     "installed package: run from a clone, or train them with trajpipe train --scene")
 DEFAULT_MODELS = {
     "lstm": "weights/eth_ucy/{scene}.pt",
     "gru": "weights/eth_ucy/gru/{scene}.pt",
@@ -49,7 +54,7 @@ def _extra_train_files(specs: list[str] | None) -> list[Path]:
 
 
 def _datasets(args, scene: str | None):
-    """(train Windows, val Windows, description) for one training run."""
+    """(train Windows, val Windows, description, extra training files) for one training run."""
     from .data import eth_ucy_files, load_tables
     from .windows import Windows, make_windows, split_table
 
@@ -66,7 +71,7 @@ def _datasets(args, scene: str | None):
         va_files = eth_ucy_files(root, sc, "val")
         tr = Windows.concat([make_windows(t, obs, pred) for t in load_tables(tr_files, "eth_ucy", dt=args.dt)] + extra)
         va = Windows.concat([make_windows(t, obs, pred) for t in load_tables(va_files, "eth_ucy", dt=args.dt)])
-        return tr, va, f"{len(tr_files)} train{extra_desc} / {len(va_files)} val files"
+        return tr, va, f"{len(tr_files)} train{extra_desc} / {len(va_files)} val files", extra_files
     files: list[Path] = []
     for d in args.data:
         p = Path(d)
@@ -83,7 +88,7 @@ def _datasets(args, scene: str | None):
     parts = [split_table(t, args.val_fraction) for t in tables]
     tr = Windows.concat([make_windows(a, obs, pred) for a, _ in parts] + extra)
     va = Windows.concat([make_windows(b, obs, pred) for _, b in parts])
-    return tr, va, f"{len(files)} files{extra_desc}, last {args.val_fraction:.0%} of each for validation"
+    return tr, va, f"{len(files)} files{extra_desc}, last {args.val_fraction:.0%} of each for validation", extra_files
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -96,7 +101,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg_keys = TrainConfig.__dataclass_fields__
     for scene in scenes:
         out = Path(args.out.format(scene=scene or "all"))
-        tr, va, desc = _datasets(args, scene)
+        tr, va, desc, extra_files = _datasets(args, scene)
         cfg = TrainConfig(**{k: getattr(args, k) for k in cfg_keys if hasattr(args, k)})
         cfg.mirror = not args.no_mirror
         cfg.progress = not args.quiet
@@ -107,8 +112,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                 setattr(cfg, k, init.net.config.get(k, 0))
         _log(f"training {cfg.cell} for scene {scene or 'all'}: {len(tr)} train / {len(va)} val trajectories ({desc})")
         res = train(tr, va, cfg, log=_log, init=init.net.state_dict() if init else None)
+        # the training data, for `trajpipe info`: --data (ETH/UCY: its train and val files, less the
+        # scene left out) and every extra training file
         res.forecaster.save(out, extra={"scene_left_out": scene if scene not in (None, "all") else None,
-                                        "data": [str(d) for d in args.data], "format": args.format})
+                                        "data": [str(d) for d in args.data], "format": args.format,
+                                        "extra_train": [str(f) for f in extra_files]})
         plot = Path(args.plot.format(scene=scene or "all")) if args.plot else out.with_name(out.stem + "_loss.png")
         plot_history(res.history, plot, title=f"{cfg.cell}, {'leave out ' + scene if scene not in (None, 'all') else 'all data'}")
         print(f"saved {out} (val ADE {res.best_val_ade:.3f} m, FDE {res.best_val_fde:.3f} m, epoch {res.best_epoch}, "
@@ -127,19 +135,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         name, tmpl = spec.split("=", 1)
         explicit[name] = tmpl
     candidates = explicit if explicit else DEFAULT_MODELS
+    skipped = {}
     for name, tmpl in candidates.items():
         missing = [s for s in args.scenes if not Path(tmpl.format(scene=s)).is_file()]
         if missing:
             if explicit:
                 raise TrajpipeError(f"{name}: checkpoint {tmpl.format(scene=missing[0])} not found")
-            _log(f"skipping {name}: {tmpl.format(scene=missing[0])} not found")
+            skipped[name] = tmpl.format(scene=missing[0])
             continue
         models[name] = tmpl
+    if skipped:
+        _log(f"skipping {', '.join(skipped)}: {', '.join(skipped.values())} not found ({CHECKPOINTS_WHERE})")
     roots = {}
     for spec in args.data or [d for d in DEFAULT_EVAL_DATA if Path(d).is_dir()] or [DEFAULT_EVAL_DATA[0]]:
         root = Path(spec)
         if not root.is_dir():
-            raise TrajpipeError(f"data directory not found: {root}")
+            raise TrajpipeError(f"data directory not found: {root} ({DATA_WHERE})")
         roots[root.name] = root
     import torch
 

@@ -57,6 +57,12 @@ def _metadata(forecaster: LSTMForecaster, source: str | None) -> dict[str, str]:
     }
 
 
+def metadata_json_path(onnx_path: str | Path) -> Path:
+    """Where ``trajpipe export`` writes the metadata as JSON: ``model.onnx`` -> ``model.onnx.json``."""
+    onnx_path = Path(onnx_path)
+    return onnx_path.with_name(onnx_path.name + ".json")
+
+
 def _random_inputs(n: int, T: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Canonical-frame inputs of the size real ones have (metres): walkers with neighbours near them."""
     rng = np.random.default_rng(seed)
@@ -67,8 +73,9 @@ def _random_inputs(n: int, T: int, k: int, seed: int = 0) -> tuple[np.ndarray, n
 
 
 def export_onnx(forecaster: LSTMForecaster, out: str | Path, source: str | None = None) -> float:
-    """Write ``forecaster`` to ``out`` (``.onnx``, atomically) and return the largest difference between
-    onnxruntime's and torch's outputs on random inputs (batches of 1 and 37). Raises
+    """Write ``forecaster`` to ``out`` (``.onnx``, atomically; its metadata also to ``out`` + ``.json``)
+    and return the largest difference between onnxruntime's and torch's outputs on random inputs
+    (batches of 1 and 37). Raises
     :class:`TrajpipeError` when the file cannot be written or the export does not match torch."""
     try:
         import onnx
@@ -90,11 +97,16 @@ def export_onnx(forecaster: LSTMForecaster, out: str | Path, source: str | None 
                           opset_version=OPSET, dynamo=False,
                           dynamic_axes={name: {0: "batch"} for name in [*INPUTS, *outputs]})
     model = onnx.load_from_string(buffer.getvalue())
-    for key, value in _metadata(forecaster, source).items():
+    metadata = _metadata(forecaster, source)
+    for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model)
     target = AtomicFile(out)
+    # The same metadata beside the model, for runtimes that cannot read an ONNX file's custom metadata
+    # (onnxruntime-node, onnxruntime-web): docs/deploy.md
+    sidecar = AtomicFile(metadata_json_path(out))
     try:
+        sidecar.partial.write_text(json.dumps(metadata, indent=1) + "\n")
         onnx.save(model, target.partial)
         exported = OnnxForecaster(target.partial)
         error = 0.0
@@ -105,10 +117,13 @@ def export_onnx(forecaster: LSTMForecaster, out: str | Path, source: str | None 
         if not error <= MAX_EXPORT_ERROR:
             raise TrajpipeError(f"the ONNX export differs from torch by {error:.2g} (> {MAX_EXPORT_ERROR:g}); not written")
         target.commit()
+        sidecar.commit()
     except OSError as e:
         target.discard()
+        sidecar.discard()
         raise TrajpipeError(f"cannot write {out}: {e.strerror or e}") from None
     except BaseException:
         target.discard()
+        sidecar.discard()
         raise
     return error

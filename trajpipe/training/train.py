@@ -14,12 +14,14 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from .. import __version__
 from ..core.anchors import metres_per_unit
 from ..core.interp import rotate
 from ..forecast.features import canonical_inputs, to_canonical
@@ -246,7 +248,10 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
     log(f"{cfg.cell}: best epoch {best_epoch}, val ADE {best_val['ade']:.3f} FDE {best_val['fde']:.3f}"
         + (f", minADE/minFDE over {cfg.modes} modes {best_val['min_ade']:.3f} / {best_val['min_fde']:.3f}" if cfg.modes else "")
         + f", {len(tr['y'])} train samples, {secs:.0f}s")
-    fc = LSTMForecaster(net, dt=cfg.dt, meta={"train_config": {k2: v for k2, v in cfg.__dict__.items()},
+    # what `trajpipe info` reports: the code version and when; commands.py adds the data
+    fc = LSTMForecaster(net, dt=cfg.dt, meta={"trajpipe_version": __version__,
+                                             "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                             "train_config": {k2: v for k2, v in cfg.__dict__.items()},
                                              "best_epoch": best_epoch, "val_ade": best_val["ade"],
                                              "val_fde": best_val["fde"], "val_min_ade": best_val["min_ade"],
                                              "val_min_fde": best_val["min_fde"],

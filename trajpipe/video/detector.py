@@ -14,8 +14,7 @@ import numpy as np
 
 from ..core.anchors import bottom_centre
 from ..errors import TrajpipeError, first_line
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..resources import resolve, source_checkout
 DEFAULT_WEIGHTS = "yolov8n_int8.tflite"
 FALLBACK_WEIGHTS = "yolo26n.pt"  # Ultralytics downloads it on first use
 TRACKER_ALIASES = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}
@@ -48,13 +47,17 @@ class Detections:
 
 
 def resolve_weights(spec: str | None) -> str:
-    """The detector weights to load: ``spec`` if given, else the bundled int8 YOLOv8n
-    (``weights/`` in the working directory or the repository), else Ultralytics' own download."""
+    """The detector weights to load: ``spec`` if given, else the bundled int8 YOLOv8n (``weights/`` in
+    the working directory, or in the repository trajpipe runs from), else Ultralytics' own download.
+    The package does not ship it (``make assets`` copies it where the bundled assets exist)."""
     if spec:
         if Path(spec).suffix and not Path(spec).is_file() and spec != FALLBACK_WEIGHTS:
             raise TrajpipeError(f"model weights not found: {spec}")
         return spec
-    for candidate in (Path("weights") / DEFAULT_WEIGHTS, REPO_ROOT / "weights" / DEFAULT_WEIGHTS):
+    candidates = [Path("weights") / DEFAULT_WEIGHTS]
+    if source_checkout() is not None:
+        candidates.append(source_checkout() / "weights" / DEFAULT_WEIGHTS)
+    for candidate in candidates:
         if candidate.is_file():
             return str(candidate)
     print(
@@ -67,14 +70,13 @@ def resolve_weights(spec: str | None) -> str:
 
 def resolve_tracker(spec: str) -> str:
     """Ultralytics' stock ``bytetrack``/``botsort``, or a tracker YAML (relative paths: from the working
-    directory, else from the repository, where ``configs/tracker.yaml`` lives)."""
+    directory; ``configs/tracker.yaml`` where it is not there: the one the package ships)."""
     if spec in TRACKER_ALIASES:
         return TRACKER_ALIASES[spec]
-    if not Path(spec).is_file() and not Path(spec).is_absolute() and (REPO_ROOT / spec).is_file():
-        return str(REPO_ROOT / spec)
-    if not Path(spec).is_file():
+    path = resolve(spec)
+    if not path.is_file():
         raise TrajpipeError(f"tracker must be bytetrack, botsort or an existing tracker YAML, got {spec!r}")
-    return spec
+    return str(path)
 
 
 class YoloTracker:

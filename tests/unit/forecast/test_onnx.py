@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import trajpipe
 from trajpipe import Config, Forecaster, TrajpipeError
 from trajpipe.app.cli import main
 from trajpipe.forecast.base import ForecastModes
@@ -186,6 +187,15 @@ def test_export_command(capsys, tmp_path):
     assert f"saved {out}" in capsys.readouterr().out
     assert Forecaster.load(out).n_modes == 3
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+    # the custom metadata also as JSON beside the model, for runtimes that cannot read it (onnxruntime-node)
+    sidecar = json.loads((tmp_path / "model.onnx.json").read_text())
+    assert sidecar == Forecaster.load(out).session.get_modelmeta().custom_metadata_map
+    assert sidecar["modes"] == "3" and sidecar["person_height_m"] == "1.75"
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0  # the export says what it is and carries the checkpoint's notes
+    info = capsys.readouterr().out
+    assert "format: trajpipe-forecaster-onnx/1\narchitecture: gru, hidden 16" in info and "modes: 3\n" in info
+    assert f"exported by: trajpipe {trajpipe.__version__}, torch" in info
 
     out.write_bytes(b"previous export")
     text = tmp_path / "text.pt"

@@ -112,6 +112,14 @@ def test_commands_train_on_jsonl_and_errors(tmp_path, capsys):
     assert out.is_file() and (tmp_path / "ft_loss.png").is_file()
     fc = Forecaster.load(out)
     assert fc.predict(np.zeros((2, 8, 2)) + np.arange(8)[None, :, None], scale=[90, 90]).shape == (2, 12, 2)
+    # the checkpoint records the code version, the date and every training file (`trajpipe info` prints them)
+    from trajpipe import __version__
+    from trajpipe.forecast.info import checkpoint_info
+
+    info = checkpoint_info(out)
+    assert info["trajpipe version"] == __version__ and info["trained"][:4].isdigit()
+    assert info["training data"].startswith(f"{f} (jsonl)") and fc.meta["extra_train"] == [
+        str(p) for p in sorted(Path("../shared/data/trajnet_sdd").glob("*.txt"))]
     args = _parser().parse_args(["train", "--data", str(tmp_path / "nope"), "--out", str(out)])
     with pytest.raises(TrajpipeError):
         args.func(args)
@@ -150,6 +158,18 @@ def test_commands_eval_on_tiny_scene(tmp_path, capsys):
     args = _parser().parse_args(["eval", "--data", str(root), "--scenes", "s1", "--model", "x=/nope/{scene}.pt"])
     with pytest.raises(TrajpipeError):
         args.func(args)
+
+
+def test_eval_says_where_to_get_missing_data_and_checkpoints(tmp_path, capsys, monkeypatch):
+    """Where an installed trajpipe runs (no repository, no ../shared): one line for each, saying where."""
+    monkeypatch.chdir(tmp_path)
+    args = _parser().parse_args(["eval", "--scenes", "eth"])
+    with pytest.raises(TrajpipeError, match=r"data directory not found: .*github.com/agrimgupta92/sgan") as err:
+        args.func(args)
+    assert "\n" not in str(err.value)
+    skipped = capsys.readouterr().err.strip().splitlines()
+    assert len(skipped) == 1 and skipped[0].startswith("skipping lstm, gru, rnn, lstm-v1: weights/eth_ucy/eth.pt")
+    assert "the leave-one-out checkpoints are in the trajpipe repository's weights/eth_ucy/" in skipped[0]
 
 
 def test_observation_noise_replicas_jitter_observations_only():
