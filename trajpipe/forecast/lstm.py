@@ -31,7 +31,8 @@ from .neural import NetArrays, NeuralForecaster
 
 CHECKPOINT_FORMAT = "trajpipe-forecaster/1"
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-UNCALIBRATED_OK = {"sigma_scale", "mode_sigma_scale"}  # checkpoints from before calibration: factors of 1
+# buffers that older checkpoints lack: factors of 1 (before calibration / before the shrinkage towards CV)
+UNCALIBRATED_OK = {"sigma_scale", "mode_sigma_scale", "cv_shrink"}
 
 
 def softplus(x: torch.Tensor) -> torch.Tensor:
@@ -67,34 +68,46 @@ class TrajectoryNet(nn.Module):
     """
 
     def __init__(self, cell: str = "lstm", hidden: int = 64, layers: int = 1, dropout: float = 0.0, k: int = 4,
-                 nb_embed: int = 32, obs_steps: int = 8, pred_steps: int = 12, head: str = "gain", modes: int = 0):
+                 nb_embed: int = 32, obs_steps: int = 8, pred_steps: int = 12, head: str = "gain", modes: int = 0,
+                 social_range: float = 0.0, noise_feature: bool = False, pool: str = "max"):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}, got {cell!r}")
         if head not in ("residual", "gain"):
             raise ValueError(f"head must be 'residual' or 'gain', got {head!r}")
+        if pool not in ("max", "attention"):
+            raise ValueError(f"pool must be 'max' or 'attention', got {pool!r}")
         if modes < 0:
             raise ValueError(f"modes must be >= 0, got {modes}")
+        # social_range (metres, 0: none) is applied to the inputs by canonical_inputs, which reads it from here
         self.config = dict(cell=cell, hidden=hidden, layers=layers, dropout=dropout, k=k, nb_embed=nb_embed,
-                           obs_steps=obs_steps, pred_steps=pred_steps, head=head, modes=modes)
+                           obs_steps=obs_steps, pred_steps=pred_steps, head=head, modes=modes,
+                           social_range=float(social_range), noise_feature=bool(noise_feature), pool=pool)
+        self.noise_feature, self.pool = bool(noise_feature), pool
         self.k, self.pred_steps, self.head_type, self.n_modes = k, pred_steps, head, modes
         self.n_out = 3 if head == "gain" else 2
         self.own_embed = nn.Sequential(nn.Linear(4, 32), nn.ReLU())
         self.nb_net = nn.Sequential(nn.Linear(5, nb_embed), nn.ReLU(), nn.Linear(nb_embed, nb_embed), nn.ReLU())
+        if pool == "attention":  # one score per neighbour and step; a null slot (score 0, value 0) absorbs the rest
+            self.nb_score = nn.Linear(nb_embed + 4, 1)
         self.rnn = CELLS[cell](32 + nb_embed, hidden, num_layers=layers, batch_first=True,
                                dropout=dropout if layers > 1 else 0.0)
-        self.head = nn.Sequential(nn.Linear(hidden + 4, 128), nn.ReLU(), nn.Linear(128, pred_steps * self.n_out))
+        zdim = hidden + 4 + (1 if noise_feature else 0)
+        self.head = nn.Sequential(nn.Linear(zdim, 128), nn.ReLU(), nn.Linear(128, pred_steps * self.n_out))
         # sigma sees the encoding through a gradient stop: the NLL shapes sigma only, never the mean
-        self.sigma_head = nn.Sequential(nn.Linear(hidden + 4, 64), nn.ReLU(), nn.Linear(64, pred_steps * 2))
+        self.sigma_head = nn.Sequential(nn.Linear(zdim, 64), nn.ReLU(), nn.Linear(64, pred_steps * 2))
         # Per-step factors on the standard deviations, fit on validation data after training so that
         # +-1 and +-2 sigma hold the share of outcomes a Gaussian promises (1 = not calibrated).
         self.register_buffer("sigma_scale", torch.ones(pred_steps))
         self.register_buffer("mode_sigma_scale", torch.ones(pred_steps))
+        # Per-step shrinkage of the forecast towards constant velocity, fit on validation data after
+        # training: mean = cv + cv_shrink * (net's path - cv) (1 = the net's path as it is).
+        self.register_buffer("cv_shrink", torch.ones(pred_steps))
         if modes:
-            self.mode_head = nn.Sequential(nn.Linear(hidden + 4, 128), nn.ReLU(),
+            self.mode_head = nn.Sequential(nn.Linear(zdim, 128), nn.ReLU(),
                                            nn.Linear(128, modes * pred_steps * self.n_out))
-            self.mode_logits = nn.Sequential(nn.Linear(hidden + 4, 64), nn.ReLU(), nn.Linear(64, modes))
-            self.mode_sigma_head = nn.Sequential(nn.Linear(hidden + 4, 128), nn.ReLU(),
+            self.mode_logits = nn.Sequential(nn.Linear(zdim, 64), nn.ReLU(), nn.Linear(64, modes))
+            self.mode_sigma_head = nn.Sequential(nn.Linear(zdim, 128), nn.ReLU(),
                                                  nn.Linear(128, modes * pred_steps * 2))
 
     def _paths(self, y: torch.Tensor, cv: torch.Tensor) -> torch.Tensor:
@@ -104,23 +117,43 @@ class TrajectoryNet(nn.Module):
             cv = cv * (2.0 * torch.sigmoid(y[..., 2:3]))
         return cv + y[..., :2]
 
+    @staticmethod
+    def track_noise(own: torch.Tensor) -> torch.Tensor:
+        """How jittery a track is (B, 1): log of the RMS second difference of its observed positions
+        (metres per step^2; the first step's displacement is a placeholder and is skipped). A clean
+        walker gives a few centimetres, detector jitter of s metres adds about 2.4 s."""
+        acc = own[:, 2:, 2:4] - own[:, 1:-1, 2:4]
+        return torch.log(acc.pow(2).sum(-1).mean(-1, keepdim=True).sqrt() + 0.01)
+
     def forward(self, own: torch.Tensor, nb: torch.Tensor, nb_mask: torch.Tensor) -> NetOutput:
         B, T, _ = own.shape
         if self.k > 0:
             dist = nb[..., :2].norm(dim=-1, keepdim=True)  # (B,T,k,1)
             z = self.nb_net(torch.cat([nb, 1.0 / (1.0 + dist)], dim=-1))  # (B,T,k,E)
-            m = nb_mask[:, None, :, None]
-            pooled = (z * m).amax(dim=2)  # features >= 0 after ReLU, so masked zeros are neutral
+            m = nb_mask[:, None, :, None]  # (B,1,k,1) weight by distance, 0: no neighbour / beyond the range
+            if self.pool == "attention":
+                # softmax over the neighbours of score + log(weight), with a null slot of score 0: a
+                # neighbour of weight 0 gets attention exactly 0; with none, the pooled vector is 0
+                score = self.nb_score(torch.cat([z, own[:, :, None, :].expand(-1, -1, z.shape[2], -1)], dim=-1))
+                score = torch.where(m > 0, score + torch.log(m.clamp(min=1e-12)), torch.full_like(score, float("-inf")))
+                score = torch.cat([torch.zeros_like(score[:, :, :1]), score], dim=2)  # (B,T,k+1,1)
+                att = torch.softmax(score, dim=2)[:, :, 1:]
+                pooled = (att * z).sum(dim=2)
+            else:
+                pooled = (z * m).amax(dim=2)  # features >= 0 after ReLU, so masked zeros are neutral
         else:
             pooled = own.new_zeros(B, T, self.nb_net[-2].out_features)
         x = torch.cat([self.own_embed(own), pooled], dim=-1)
         out, _ = self.rnn(x)
         z = torch.cat([out[:, -1], own[:, -1]], dim=-1)
+        if self.noise_feature:
+            z = torch.cat([z, self.track_noise(own)], dim=-1)
         v = own[:, -1, 2:4]  # last displacement in canonical frame (= (speed, 0))
         steps = torch.arange(1, self.pred_steps + 1, device=own.device, dtype=own.dtype)
         cv = steps[None, :, None] * v[:, None, :]  # (B, P, 2)
         P, K = self.pred_steps, self.n_modes
         mean = self._paths(self.head(z).view(B, P, -1), cv)
+        mean = cv + self.cv_shrink[:, None] * (mean - cv)
         sigma = (softplus(self.sigma_head(z.detach()).view(B, P, 2)) + 1e-3) * self.sigma_scale[:, None]
         if K:
             modes = self._paths(self.mode_head(z).view(B, K, P, -1), cv[:, None])

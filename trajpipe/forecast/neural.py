@@ -49,6 +49,11 @@ class NeuralForecaster(Forecaster):
     meta: dict
     file_format: str
 
+    @property
+    def social_range(self) -> float:
+        """Metres: people this far or farther are no neighbours (0: no range, networks from before it)."""
+        return float(self.config.get("social_range", 0.0))
+
     @abstractmethod
     def _run_net(self, own: np.ndarray, nb: np.ndarray, nb_mask: np.ndarray) -> NetArrays:
         """Run the network: own (N, obs_steps, 4), nb (N, obs_steps, k, 4), nb_mask (N, k), all float32
@@ -91,7 +96,7 @@ class NeuralForecaster(Forecaster):
             if groups.shape[0] != N:
                 raise ValueError(f"groups must have shape ({N},), got {groups.shape}")
         native = self._to_native_grid(obs, dt)
-        inp = canonical_inputs(native, metres_per_unit(scale, N), groups, self.n_neighbours)
+        inp = canonical_inputs(native, metres_per_unit(scale, N), groups, self.n_neighbours, self.social_range)
         return self._run_net(inp["own"], inp["nb"], inp["nb_mask"]), inp, obs, dt
 
     def _to_caller(self, y: np.ndarray, sc: np.ndarray, inp: dict, obs: np.ndarray, dt: float):

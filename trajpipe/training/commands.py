@@ -108,7 +108,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         init = None
         if args.init:
             init = LSTMForecaster.from_checkpoint(args.init)
-            for k in ("cell", "hidden", "layers", "dropout", "k", "nb_embed", "obs_steps", "pred_steps", "head", "modes"):
+            for k in ("cell", "hidden", "layers", "dropout", "k", "nb_embed", "obs_steps", "pred_steps", "head", "modes",
+                      "social_range", "noise_feature", "pool"):
                 setattr(cfg, k, init.net.config.get(k, 0))
         _log(f"training {cfg.cell} for scene {scene or 'all'}: {len(tr)} train / {len(va)} val trajectories ({desc})")
         res = train(tr, va, cfg, log=_log, init=init.net.state_dict() if init else None)
@@ -228,6 +229,20 @@ def register(subparsers) -> None:
     tr.add_argument("--obs-noise", type=float, default=d.obs_noise,
                     help="metres of Gaussian jitter on observed positions (video-like inputs); 0: none")
     tr.add_argument("--noise-copies", type=int, default=d.noise_copies, help="noisy replicas of the training set")
+    tr.add_argument("--noise-range", action="store_true",
+                    help="with --obs-noise: keep the clean windows and give each noisy track its own level in [0, 2x]")
+    tr.add_argument("--noise-feature", action="store_true",
+                    help="the network reads each track's noise level (RMS second difference of its positions)")
+    tr.add_argument("--social-range", type=float, default=d.social_range,
+                    help="metres: people this far or farther are not neighbours; nearer ones weigh by distance (0: no range)")
+    tr.add_argument("--bystanders", type=float, default=d.bystanders,
+                    help="share of training windows given extra people beyond the social range")
+    tr.add_argument("--pool", choices=["max", "attention"], default=d.pool,
+                    help="pooling of the neighbours' embeddings: max over distance-weighted ones, or attention")
+    tr.add_argument("--no-cv-shrink", dest="cv_shrink", action="store_false",
+                    help="no per-step shrinkage of the forecast towards CV fit on validation")
+    tr.add_argument("--horizon-balance", type=float, default=d.horizon_balance,
+                    help="the forecast's loss at step t weighs (CV error at t)^-this: 1 balances the horizons, 0 plain ADE")
     tr.add_argument("--rot-deg", type=float, default=d.rot_deg, help="random rotation +-degrees of the canonical frame")
     tr.add_argument("--no-mirror", action="store_true", help="no mirror augmentation")
     tr.add_argument("--val-fraction", type=float, default=0.2)

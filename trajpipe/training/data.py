@@ -54,9 +54,33 @@ def _table_from_rows(name: str, frame_idx: np.ndarray, ids: np.ndarray, xy: np.n
     return TrackTable(name, pos, sc, dt)
 
 
+def eth_ucy_grid_index(frames: np.ndarray) -> np.ndarray:
+    """Grid index of each frame number of an ETH/UCY file, one annotation step per index.
+
+    The step is the most common spacing of the sorted distinct frame numbers. A *gap-free run* is a
+    stretch of frames each ``step`` after the previous; inside a run the index counts steps, so no two
+    frames share an index. After a gap (any other spacing) a new run starts: its index continues
+    ``round(gap / step)`` steps on, but always leaves at least one empty index, so no track continues
+    across a gap and no window spans one. Recordings whose gaps are whole multiples of the step (every
+    Social-GAN file) get the same indices as a single grid counted from the first frame; the ETH file
+    at its true 0.4 s step (frame step 6) has gaps after which the frame numbers are offset by 3 or 5,
+    which a single grid would round into their neighbours (merging frames, breaking tracks)."""
+    frames = np.asarray(frames, dtype=np.float64)
+    uniq, inverse = np.unique(frames, return_inverse=True)
+    if len(uniq) < 2:
+        return np.zeros(len(frames), dtype=np.int64)
+    diffs = np.diff(uniq)
+    step = max(int(np.bincount(np.round(diffs).astype(np.int64)).argmax()), 1)
+    in_run = np.abs(diffs - step) <= 1e-6 * step
+    advance = np.where(in_run, 1, np.maximum(2, np.round(diffs / step))).astype(np.int64)
+    grid = np.concatenate([[0], np.cumsum(advance)])
+    return grid[inverse.reshape(-1)]
+
+
 def load_eth_ucy(path: str | Path, dt: float = 0.4) -> TrackTable:
-    """One ETH/UCY ``frame id x y`` file (metres). Frame numbers are mapped onto the grid using their
-    most common spacing, so gaps in the recording stay gaps."""
+    """One ETH/UCY ``frame id x y`` file (metres). Frames go onto the grid by
+    :func:`eth_ucy_grid_index`: one index per annotated frame within each gap-free run, gaps in the
+    recording stay gaps."""
     path = Path(path)
     try:
         a = np.loadtxt(path, ndmin=2)
@@ -64,11 +88,7 @@ def load_eth_ucy(path: str | Path, dt: float = 0.4) -> TrackTable:
         raise TrajpipeError(f"cannot read ETH/UCY file {path}: {e}") from None
     if a.size == 0 or a.shape[1] < 4:
         raise TrajpipeError(f"{path} is not an ETH/UCY 'frame id x y' file")
-    frames = np.unique(a[:, 0])
-    diffs = np.diff(frames)
-    step = np.bincount(np.round(diffs).astype(np.int64)).argmax() if len(diffs) else 1
-    step = max(int(step), 1)
-    idx = np.round((a[:, 0] - frames[0]) / step).astype(np.int64)
+    idx = eth_ucy_grid_index(a[:, 0])
     return _table_from_rows(path.name, idx, a[:, 1], a[:, 2:4], np.full(len(a), np.nan), dt)
 
 

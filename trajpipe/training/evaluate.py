@@ -10,7 +10,10 @@ pedestrian-windows of a scene ("avg" is the mean over the scenes):
 * minADE / minFDE over ``k`` modes (``predict_modes(k=k)``; k = 20 is the literature's best-of-20),
   each the minimum over the k modes, taken separately as Social-GAN does;
 * calibration: the share of true x and y coordinates within +-1 sigma and +-2 sigma of the most likely
-  mode (per axis, so 68.3 % and 95.4 % for a calibrated Gaussian), at 1.2 s and 4.8 s ahead.
+  mode (per axis, so 68.3 % and 95.4 % for a calibrated Gaussian), at 1.2 s and 4.8 s ahead;
+* error / CV at 0.4, 1.2, 2.4 and 4.8 s ahead: the deterministic forecast's mean displacement at that
+  horizon divided by constant velocity's on the same windows (below 1: better than CV). The "avg" of a
+  ratio is the mean of the scenes' ratios.
 
 Several data roots can be evaluated in one run (e.g. the Social-GAN files and the copy with ETH at
 its true 0.4 s step); each gets its own table.
@@ -32,6 +35,7 @@ from .windows import Windows, make_windows
 SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
 BEST_OF = (20, 3)  # the k of the minADE/minFDE columns
 CALIBRATION_HORIZONS = (1.2, 4.8)  # seconds ahead
+RATIO_HORIZONS = (0.4, 1.2, 2.4, 4.8)  # seconds ahead: error / CV's error
 
 
 def scene_windows(root: str | Path, scene: str, split: str = "test") -> Windows:
@@ -55,6 +59,11 @@ def scene_metrics(forecaster: Forecaster, w: Windows) -> dict[str, float]:
     ade, fde = _ade_fde(pred, w)
     metrics = {"ade": ade, "fde": fde}
     truth = w.fut[w.is_target]
+    step_err = np.linalg.norm(np.asarray(pred)[w.is_target] - truth, axis=-1).mean(0)  # (T,)
+    for horizon in RATIO_HORIZONS:
+        step = int(round(horizon / forecaster.dt)) - 1
+        if 0 <= step < len(step_err):
+            metrics[f"err_{horizon:g}s"] = float(step_err[step])
     for k in BEST_OF:  # modes come most probable first: the top k are the first k
         d = np.linalg.norm(modes.points[w.is_target, :k] - truth[:, None], axis=-1)  # (N, k, T)
         metrics[f"min_ade_{k}"] = float(d.mean(-1).min(1).mean())
@@ -93,6 +102,11 @@ def evaluate(roots: dict[str, str | Path], models: dict[str, str], scenes=SCENES
                 methods.setdefault(name, {})[scene] = scene_metrics(per[scene], w)
             log(f"{label} {scene}: {samples[scene]} test trajectories done")
         for per in methods.values():
+            for scene in scenes:
+                for horizon in RATIO_HORIZONS:
+                    key, ref = f"err_{horizon:g}s", methods["cv"][scene].get(f"err_{horizon:g}s")
+                    if key in per[scene] and ref:
+                        per[scene][f"ratio_{horizon:g}s"] = per[scene][key] / ref
             per["avg"] = {m: float(np.mean([per[s][m] for s in scenes])) for m in per[scenes[0]]}
         versions[label] = {"root": str(root), "methods": methods, "samples": samples}
     return {"split": split, "scenes": list(scenes), "versions": versions, "train_seconds": train_s}
@@ -118,6 +132,12 @@ def format_table(res: dict) -> str:
         for name, per in methods.items():
             if cols[0] in per["avg"]:
                 lines.append(f"{name:<10}" + "".join(_pair(per["avg"], cols[i], cols[i + 1]) + "   " for i in (0, 2)))
+        lines += ["", f"{label}: error / CV at {', '.join(f'{h:g}' for h in RATIO_HORIZONS)} s ahead (below 1: better than CV)",
+                  f"{'method':<10}" + "".join(f"{s:>24}" for s in [*scenes, "avg"])]
+        for name, per in methods.items():
+            if name != "cv" and f"ratio_{RATIO_HORIZONS[0]:g}s" in per["avg"]:
+                cells = [" ".join("%.3f" % per[s]["ratio_%gs" % h] for h in RATIO_HORIZONS) for s in [*scenes, "avg"]]
+                lines.append(f"{name:<10}" + "".join(f"{c:>24}" for c in cells))
         cv = methods.get("cv")
         for name, per in methods.items():
             if cv and name != "cv":

@@ -46,10 +46,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def tensors_from_windows(w: Windows, k: int) -> dict:
+def tensors_from_windows(w: Windows, k: int, social_range: float = 0.0) -> dict:
     """Canonical model inputs + canonical targets for the target rows of ``w``."""
     factor = metres_per_unit(w.scale, len(w.obs))
-    inp = canonical_inputs(w.obs, factor, w.groups, k)
+    inp = canonical_inputs(w.obs, factor, w.groups, k, social_range)
     t = w.is_target
     sub = {key: val[t] for key, val in inp.items()}
     y = to_canonical(w.fut[t], sub)
@@ -61,16 +61,79 @@ def tensors_from_windows(w: Windows, k: int) -> dict:
     }
 
 
-def with_observation_noise(w: Windows, sigma_m: float, copies: int, rng: np.random.Generator) -> Windows:
+def with_observation_noise(w: Windows, sigma_m: float, copies: int, rng: np.random.Generator,
+                           spread: bool = False) -> Windows:
     """``copies`` replicas of ``w`` whose observed positions (targets and neighbours alike) carry
     Gaussian jitter of ``sigma_m`` metres per axis, like a detector's boxes on video; futures stay clean.
-    Each replica keeps its own groups, so neighbours come from the same replica."""
+    Each replica keeps its own groups, so neighbours come from the same replica.
+    ``spread``: a range of noise instead of one level: the clean windows are kept as one more replica,
+    and in the noisy ones every track gets its own level drawn uniformly in [0, 2 sigma_m]."""
     factor = metres_per_unit(w.scale, len(w.obs))  # metres per unit
-    replicas = []
+    replicas = [w] if spread else []
     for _ in range(copies):
-        noise = rng.normal(0.0, sigma_m, w.obs.shape) / factor[:, None, None]
+        level = rng.uniform(0.0, 2.0 * sigma_m, len(w.obs))[:, None, None] if spread else sigma_m
+        noise = rng.normal(0.0, 1.0, w.obs.shape) * level / factor[:, None, None]
         replicas.append(Windows(w.obs + noise.astype(np.float32), w.fut, w.scale, w.groups, w.is_target))
     return Windows.concat(replicas)
+
+
+def with_bystanders(w: Windows, share: float, social_range: float, rng: np.random.Generator) -> Windows:
+    """``w`` plus, in a random ``share`` of its windows, 1 to 30 extra people at or beyond the social
+    range of everyone in the window (1 to 50 ranges beyond the group, one in ten 1 km away), standing
+    or walking up to 2 m/s in any direction, as neighbours with no future. Under the range rule they are
+    no one's neighbours, so the model is trained on exactly what it sees when far people are in a frame."""
+    if share <= 0 or social_range <= 0 or not len(w.obs):
+        return w
+    T = w.obs.shape[1]
+    factor = metres_per_unit(w.scale, len(w.obs))
+    order = np.argsort(w.groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(w.groups[order])) + 1
+    obs_l, sc_l, grp_l = [], [], []
+    steps = np.arange(T) - (T - 1)  # last step at 0
+    for idx in np.split(order, bounds):
+        if rng.random() >= share or not w.is_target[idx].any():
+            continue
+        f = factor[idx].min()  # metres per unit of the group's smallest scale: far enough for everyone
+        last = w.obs[idx, -1].astype(np.float64)
+        centre = last.mean(0)
+        reach = np.linalg.norm(last - centre, axis=1).max() * factor[idx].max()  # metres
+        n = int(rng.integers(1, 31))
+        dist = reach + social_range * rng.uniform(1.0, 50.0, n) * 1.001
+        dist[rng.random(n) < 0.1] = reach + 1000.0
+        ang = rng.uniform(0, 2 * np.pi, n)
+        speed = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0.2, 2.0, n)) * 0.4  # metres per 0.4 s step
+        head = rng.uniform(0, 2 * np.pi, n)
+        end = np.stack([np.cos(ang), np.sin(ang)], -1) * dist[:, None]
+        vel = np.stack([np.cos(head), np.sin(head)], -1) * speed[:, None]
+        path = end[:, None] + vel[:, None] * steps[None, :, None]  # metres, relative to the group's centre
+        obs_l.append((centre + path / f).astype(np.float32))
+        sc_l.append(np.full(n, w.scale[idx[0]], np.float32))
+        grp_l.append(np.full(n, w.groups[idx[0]], np.int64))
+    if not obs_l:
+        return w
+    n_new = sum(len(o) for o in obs_l)
+    P = w.fut.shape[1]
+    return Windows(
+        obs=np.concatenate([w.obs, *obs_l]),
+        fut=np.concatenate([w.fut, np.full((n_new, P, 2), np.nan, np.float32)]),
+        scale=np.concatenate([w.scale, *sc_l]),
+        groups=np.concatenate([w.groups, *grp_l]),
+        is_target=np.concatenate([w.is_target, np.zeros(n_new, bool)]),
+    )
+
+
+def horizon_weights(data: dict, power: float) -> torch.Tensor:
+    """Per-step loss weights (P,), mean 1: (CV's mean error at step t)^-power on ``data``. With
+    power 1 every horizon's error counts relative to CV's there, so the 0.4 s forecast (errors of a
+    few centimetres) is not drowned by the 4.8 s one (a metre); 0: plain ADE."""
+    P = data["y"].shape[1]
+    if power <= 0:
+        return torch.ones(P)
+    steps = torch.arange(1, P + 1, dtype=torch.float32)
+    cv = steps[None, :, None] * data["own"][:, -1, None, 2:4]
+    err = (cv - data["y"]).norm(dim=-1).mean(0).clamp(min=1e-3)
+    w = err.pow(-power)
+    return w / w.mean()
 
 
 def _augment(own, nb, y, mirror: bool, rot_deg: float, gen: torch.Generator, scale_aug: float = 0.0):
@@ -104,7 +167,8 @@ def gaussian_nll(y: torch.Tensor, mean: torch.Tensor, sigma: torch.Tensor) -> to
     return 0.5 * (((y - mean.detach()) ** 2) / var + torch.log(var)).sum((-1, -2))
 
 
-def loss_fn(out: NetOutput, y: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def loss_fn(out: NetOutput, y: torch.Tensor, cfg: TrainConfig,
+            step_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Training loss and the deterministic head's per-step errors (B, P).
 
     Deterministic head: mean Euclidean error (the ADE metric itself). Modes (winner takes all): only
@@ -114,7 +178,7 @@ def loss_fn(out: NetOutput, y: torch.Tensor, cfg: TrainConfig) -> tuple[torch.Te
     predicted probability, so the most probable mode's sigma describes where the truth falls.
     """
     dist = (out.mean - y).norm(dim=-1)
-    loss = dist.mean()
+    loss = (dist * step_weights).mean() if step_weights is not None else dist.mean()
     if cfg.nll_weight > 0:
         loss = loss + cfg.nll_weight * gaussian_nll(y, out.mean, out.sigma).mean() / y.shape[1]
     if out.modes.shape[1]:
@@ -165,6 +229,23 @@ def _calibration_factors(z: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def fit_cv_shrink(net: TrajectoryNet, data: dict) -> None:
+    """Fit the net's per-step shrinkage towards constant velocity on ``data`` (validation tensors): for
+    each future step the factor in [0, 1] (grid of 0.02) that minimises the mean displacement error
+    of ``cv + factor * (net's path - cv)``. Where the net adds nothing to CV (0.4 s ahead on smooth
+    hand-annotated tracks) the factor goes to 0 and the forecast there is CV's; 1 keeps the path."""
+    net.eval()
+    net.cv_shrink.fill_(1.0)
+    out = net(data["own"], data["nb"], data["nb_mask"])
+    P = out.mean.shape[1]
+    steps = torch.arange(1, P + 1, dtype=out.mean.dtype)
+    cv = steps[None, :, None] * data["own"][:, -1, None, 2:4]
+    grid = torch.linspace(0, 1, 51)
+    err = torch.stack([(cv + g * (out.mean - cv) - data["y"]).norm(dim=-1).mean(0) for g in grid])  # (G, P)
+    net.cv_shrink.copy_(grid[err.argmin(0)])
+
+
+@torch.no_grad()
 def calibrate_sigma(net: TrajectoryNet, data: dict) -> None:
     """Fit the net's per-step sigma factors on ``data`` (validation tensors): the deterministic
     forecast's sigma, and the modes' sigma as seen from the most probable mode."""
@@ -186,15 +267,17 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
     torch.set_num_threads(max(1, int(cfg.threads)))
     seed_everything(cfg.seed)
     t0 = time.time()
+    rng = np.random.default_rng(cfg.seed)
     if cfg.obs_noise > 0:
-        rng = np.random.default_rng(cfg.seed)
-        train_w = with_observation_noise(train_w, cfg.obs_noise, cfg.noise_copies, rng)
-        val_w = with_observation_noise(val_w, cfg.obs_noise, 1, rng)  # validate on the same kind of input
-    tr = tensors_from_windows(train_w, cfg.k)
-    va = tensors_from_windows(val_w, cfg.k)
+        train_w = with_observation_noise(train_w, cfg.obs_noise, cfg.noise_copies, rng, spread=cfg.noise_range)
+        val_w = with_observation_noise(val_w, cfg.obs_noise, 1, rng, spread=cfg.noise_range)  # same kind of input
+    train_w = with_bystanders(train_w, cfg.bystanders, cfg.social_range, rng)
+    tr = tensors_from_windows(train_w, cfg.k, cfg.social_range)
+    va = tensors_from_windows(val_w, cfg.k, cfg.social_range)
+    step_w = horizon_weights(tr, cfg.horizon_balance)
     net = TrajectoryNet(cell=cfg.cell, hidden=cfg.hidden, layers=cfg.layers, dropout=cfg.dropout, k=cfg.k,
                         nb_embed=cfg.nb_embed, obs_steps=cfg.obs_steps, pred_steps=cfg.pred_steps, head=cfg.head,
-                        modes=cfg.modes)
+                        modes=cfg.modes, social_range=cfg.social_range, noise_feature=cfg.noise_feature, pool=cfg.pool)
     if init is not None:
         net.load_state_dict(init)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -216,7 +299,7 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
         for i in range(0, n, cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
             own, nb, y = _augment(tr["own"][idx], tr["nb"][idx], tr["y"][idx], cfg.mirror, cfg.rot_deg, gen, cfg.scale_aug)
-            loss, dist = loss_fn(net(own, nb, tr["nb_mask"][idx]), y, cfg)
+            loss, dist = loss_fn(net(own, nb, tr["nb_mask"][idx]), y, cfg, step_w)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -243,9 +326,12 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
                 break
     if best_state is not None:
         net.load_state_dict(best_state)
+    if cfg.cv_shrink:
+        fit_cv_shrink(net, va)
     calibrate_sigma(net, va)
     secs = time.time() - t0
     log(f"{cfg.cell}: best epoch {best_epoch}, val ADE {best_val['ade']:.3f} FDE {best_val['fde']:.3f}"
+        + f" (shrinkage towards CV per step: {' '.join(f'{x:.2f}' for x in net.cv_shrink.tolist())})"
         + (f", minADE/minFDE over {cfg.modes} modes {best_val['min_ade']:.3f} / {best_val['min_fde']:.3f}" if cfg.modes else "")
         + f", {len(tr['y'])} train samples, {secs:.0f}s")
     # what `trajpipe info` reports: the code version and when; commands.py adds the data

@@ -32,6 +32,13 @@ class TrainConfig:
     scale_aug: float = 0.2
     obs_noise: float = 0.0  # metres (per axis) of Gaussian jitter added to observed positions
     noise_copies: int = 2  # with obs_noise: noisy replicas of the training set
+    noise_range: bool = False  # with obs_noise: each replica's tracks get a level drawn in [0, 2 obs_noise], clean included
+    noise_feature: bool = False  # the net reads a per-track noise estimate (RMS second difference)
+    social_range: float = 10.0  # metres; people this far or farther are no neighbours; nearer ones weigh by distance
+    bystanders: float = 0.3  # share of training windows given extra far-away people (beyond the range)
+    pool: str = "max"  # neighbours pooled by "max" (over distance-weighted embeddings) or "attention"
+    cv_shrink: bool = True  # fit a per-step shrinkage of the forecast towards CV on validation after training
+    horizon_balance: float = 0.0  # step t of the forecast's loss weighs (CV error at t)^-this (0: plain ADE)
     seed: int = 0
     threads: int = 1
     progress: bool = True

@@ -279,3 +279,49 @@ def test_winner_takes_all_training_spreads_the_modes():
     ends_y = modes.points[:, :, -1, 1]  # the two most probable modes' final lateral positions
     assert (np.sort(ends_y, axis=1)[:, 0] < -2.0).all() and (np.sort(ends_y, axis=1)[:, 1] > 2.0).all()
     assert (np.abs(modes.probs - 0.5) < 0.15).all()
+
+
+@pytest.mark.parametrize("pool", ["max", "attention"])
+def test_people_beyond_the_social_range_change_nothing(pool):
+    """Far people are no neighbours by construction: the forecast with them equals the forecast without
+    them (to float rounding: a bigger batch may take other kernels), in metres and in pixels; nearer
+    people weigh by distance."""
+    from trajpipe.forecast.features import canonical_inputs, social_weight
+
+    torch.manual_seed(0)
+    fc = LSTMForecaster(TrajectoryNet(hidden=16, k=4, modes=3, social_range=8.0, noise_feature=True, pool=pool))
+    t = np.arange(8) * 0.4
+    walker = np.stack([1.3 * t, np.zeros(8)], -1).astype(np.float32)
+    alone = fc.predict(walker[None], dt=0.4)[0]
+    rng = np.random.default_rng(1)
+    for others in ([np.tile([2.0, 8.5], (8, 1))], [np.tile([0.0, 1000.0], (8, 1))],
+                   [np.tile(p + np.sign(p) * 9, (8, 1)) for p in rng.uniform(-1, 1, (40, 2)) * 100],
+                   [np.stack([20 - 1.3 * t, np.full(8, 9.0)], -1)]):
+        obs = np.stack([walker] + others).astype(np.float32)
+        out = fc.predict(obs, dt=0.4, groups=np.zeros(len(obs), int))[0]
+        np.testing.assert_allclose(out, alone, atol=1e-5)
+    near = np.stack([walker, np.tile([3.0, 1.0], (8, 1))]).astype(np.float32)
+    assert np.abs(fc.predict(near, dt=0.4, groups=[0, 0])[0] - alone).max() > 0  # a near person does count
+    # pixels: 60 px per person height (1.75 m); 9 m away = 308 px, beyond the 8 m range
+    px = (walker * 60 / 1.75).astype(np.float32)
+    a = fc.predict(px[None], dt=0.4, scale=np.array([60.0]))[0]
+    b = fc.predict(np.stack([px, np.tile([0, 308.0], (8, 1))]).astype(np.float32), dt=0.4,
+                   scale=np.array([60.0, 60.0]), groups=[0, 0])[0]
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    # the weights: 1 at 0, falling smoothly, 0 from the range on
+    wts = social_weight(np.array([0.0, 2.0, 4.0, 7.9, 8.0, 1e3]), 8.0)
+    assert wts[0] == 1 and (np.diff(wts) <= 0).all() and wts[3] > 0 and wts[4] == 0 and wts[5] == 0
+    inp = canonical_inputs(np.stack([walker, walker + [0, 3.0], walker + [0, 9.0]]), np.ones(3), np.zeros(3, int), 4, 8.0)
+    np.testing.assert_allclose(inp["nb_mask"][0], [social_weight(3.0, 8.0), 0, 0, 0], rtol=1e-6)
+    assert not inp["nb"][0, :, 1:].any()
+
+
+def test_training_windows_get_far_bystanders_that_are_no_neighbours():
+    from trajpipe.training.train import tensors_from_windows, with_bystanders
+
+    w = make_windows(synthetic_table(0))
+    more = with_bystanders(w, 1.0, 8.0, np.random.default_rng(0))
+    assert len(more.obs) > len(w.obs) and len(more) == len(w)
+    a, b = tensors_from_windows(w, 4, 8.0), tensors_from_windows(more, 4, 8.0)
+    for key in ("own", "nb", "nb_mask", "y"):
+        torch.testing.assert_close(a[key], b[key])

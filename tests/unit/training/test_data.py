@@ -197,3 +197,44 @@ def test_extra_training_data_defaults_to_sdd_where_it_exists(tmp_path, monkeypat
     assert _extra_train_files([str(sdd)]) == [sdd / "a.txt"] and _extra_train_files(["none"]) == []
     with pytest.raises(TrajpipeError, match="not found"):
         _extra_train_files([str(tmp_path / "missing")])
+
+
+ETH_04 = DATA.parent / "eth_ucy_0.4s" / "eth" / "test"
+
+
+def test_eth_ucy_grid_index_starts_a_new_run_after_every_gap():
+    from trajpipe.training.data import eth_ucy_grid_index
+
+    # step 6; after the gap the frame numbers are offset by 3 (half a step), as in the 0.4 s ETH file
+    frames = np.array([0, 6, 12, 18, 18 + 57, 18 + 63, 18 + 69, 18 + 75])
+    idx = eth_ucy_grid_index(frames)
+    np.testing.assert_array_equal(idx, [0, 1, 2, 3, 13, 14, 15, 16])  # 57/6 = 9.5 -> 10 steps on; no merge
+    # a gap of one missing annotation (two steps) stays an empty grid row, as with a single grid
+    np.testing.assert_array_equal(eth_ucy_grid_index(np.array([10, 20, 40, 50])), [0, 1, 3, 4])
+    # every gap leaves at least one empty row, even when it is shorter than a step
+    np.testing.assert_array_equal(eth_ucy_grid_index(np.array([0, 6, 9, 15])), [0, 1, 3, 4])
+
+
+@pytest.mark.skipif(not ETH_04.is_dir(), reason="ETH at its true 0.4 s step not available")
+def test_eth_04s_test_file_loads_without_merging_frames():
+    from trajpipe.training.data import eth_ucy_grid_index
+
+    for f in sorted(ETH_04.glob("*.txt")):
+        a = np.loadtxt(f, ndmin=2)
+        idx = eth_ucy_grid_index(a[:, 0])
+        frames = np.unique(a[:, 0])
+        per_frame = {}
+        for fr, i in zip(a[:, 0], idx):
+            per_frame.setdefault(i, set()).add(fr)
+        assert all(len(v) == 1 for v in per_frame.values()), "two distinct frames on one grid index"
+        assert len(per_frame) == len(frames)
+        # the gaps of this file put frames at three different offsets mod 6: all of them are kept
+        assert len(set((frames - frames[0]) % 6)) == 3
+        t = load_eth_ucy(f)
+        assert int(np.isfinite(t.pos[..., 0]).sum()) == len(np.unique(a[:, :2], axis=0))  # no row overwritten
+        # consecutive grid indices are one step (6 frames = 0.4 s) apart, never across a gap
+        order = np.argsort(idx)
+        fi, ii = a[order, 0], idx[order]
+        one = np.diff(ii) == 1
+        assert (np.diff(fi)[one] == 6).all()
+        assert len(make_windows(t)) == 2614  # every pedestrian with 20 consecutive annotated frames
