@@ -8,7 +8,7 @@ const SOON_SECONDS = 2.0;   // closest approaches sooner than this (and near: NE
 const NEAR_SHARE = 0.1;
 
 const state = window.trajpipeView = {
-  frames: 0, rows: 0, fps: 0, latency: null, dropped: 0, lastFrame: null, imageLoaded: false,
+  frames: 0, rows: 0, forecasts: 0, fps: 0, latency: null, dropped: 0, lastFrame: null, imageLoaded: false,
   imageSize: null, ground: null, target: null, connected: false,
 };
 const positions = new Map();   // track id -> [{t, p: [x, y]}], the last SPEED_WINDOW seconds
@@ -100,6 +100,7 @@ function renderTable(rows) {
   });
   body.replaceChildren(...cells);
   state.rows = rows.length;
+  state.forecasts = rows.filter((row) => row.approach && row.approach[0] !== null).length;
 }
 
 function drawPlot() {
