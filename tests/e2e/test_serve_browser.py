@@ -79,6 +79,7 @@ def test_page_shows_video_tracks_and_fps_in_headless_chromium(concourse, detecto
                 phone.goto(f"http://127.0.0.1:{port}/")
                 phone.wait_for_function(PAGE_READY, timeout=60_000)
                 overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+                phone_screenshot = phone.screenshot()
             finally:
                 browser.close()
     finally:
@@ -86,6 +87,7 @@ def test_page_shows_video_tracks_and_fps_in_headless_chromium(concourse, detecto
             run.send_signal(signal.SIGINT)  # Ctrl-C: stop after the current frame, outputs finalised
         out, err = run.communicate(timeout=120)
     (tmp_path / "live_view.png").write_bytes(screenshot)
+    (tmp_path / "live_view_phone.png").write_bytes(phone_screenshot)
     if os.environ.get("TRAJPIPE_SCREENSHOT"):
         (REPO / os.environ["TRAJPIPE_SCREENSHOT"]).write_bytes(screenshot)
     assert state["rows"] > 0 and state["fps"] > 0 and float(state["shown"]) > 0, state

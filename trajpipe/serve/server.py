@@ -28,6 +28,13 @@ from ..draw.overlay import Overlay
 from ..errors import TrajpipeError
 from .hub import FrameHub
 
+try:  # the optional extra trajpipe[serve]: without it LiveServer says in one line how to install it
+    import uvicorn
+    from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+    from starlette.routing import Route, Router
+except ImportError:
+    uvicorn = None
+
 INSTALL_HINT = "the live view (--serve) needs Starlette and uvicorn: pip install 'trajpipe[serve]'"
 BOUNDARY = "trajpipeframe"
 EVENTS_BACKLOG = 64  # JSON lines kept for a slow /events viewer; older ones are dropped for it alone
@@ -39,16 +46,6 @@ PAGE_HEADERS = {  # the page talks to its own origin only, and the token never l
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "connect-src 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-
-
-def _uvicorn():
-    """uvicorn, once Starlette is known to be there too; else a one-line TrajpipeError saying how to install them."""
-    try:
-        import starlette.routing  # noqa: F401
-        import uvicorn
-    except ImportError:
-        raise TrajpipeError(INSTALL_HINT) from None
-    return uvicorn
 
 
 class _Viewer:
@@ -81,7 +78,8 @@ class LiveServer:
     def __init__(self, port: int = 8090, host: str = "127.0.0.1", *, fps: float = 15.0, width: int = 960,
                  token: str | None = None, max_clients: int = 8, overlay: Overlay | None = None,
                  ground: np.ndarray | None = None, quality: int = 80):
-        uvicorn = _uvicorn()
+        if uvicorn is None:
+            raise TrajpipeError(INSTALL_HINT)
         if fps <= 0 or width < 16 or max_clients < 1:
             raise TrajpipeError(f"live view needs fps > 0, width >= 16 and max_clients >= 1 "
                                 f"(got {fps}, {width}, {max_clients})")
@@ -99,6 +97,8 @@ class LiveServer:
         self._socket = self._bind(host, port)
         self.port = self._socket.getsockname()[1]
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.hub = FrameHub(overlay if overlay is not None else Overlay.from_config(Config()), fps, width, quality,
+                            on_line=self._from_hub(self._deliver_line), on_jpeg=self._from_hub(self._deliver_jpeg))
         config = uvicorn.Config(self._app(), log_level="warning", access_log=False, lifespan="off",
                                 ws="none", timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
@@ -108,10 +108,9 @@ class LiveServer:
         while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
         if not self._server.started:
+            self.hub.close()
             self._socket.close()
             raise TrajpipeError(f"the live view did not start on {self.host}:{self.port}")
-        self.hub = FrameHub(overlay if overlay is not None else Overlay.from_config(Config()), fps, width, quality,
-                            on_line=self._from_hub(self._deliver_line), on_jpeg=self._from_hub(self._deliver_jpeg))
 
     @classmethod
     def from_config(cls, config: Config, overlay: Overlay | None = None,
@@ -191,7 +190,7 @@ class LiveServer:
         def call(payload: bytes) -> None:
             try:
                 self._loop.call_soon_threadsafe(deliver, payload)
-            except RuntimeError:  # the loop is closed: nobody to deliver to
+            except (AttributeError, RuntimeError):  # the loop is not running (yet, or any more): nobody to deliver to
                 pass
         return call
 
@@ -227,100 +226,94 @@ class LiveServer:
 
     # -- the web application -------------------------------------------------------------------
 
-    def _app(self):
-        from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
-        from starlette.routing import Route, Router
-
-        server = self
-
-        class ViewerResponse(StreamingResponse):
-            """A stream that gives its viewer's place back however it ends (also when never started)."""
-
-            def __init__(self, viewer: _Viewer, content, media_type: str):
-                super().__init__(content, media_type=media_type,
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-                self.viewer = viewer
-
-            async def __call__(self, scope, receive, send):
-                try:
-                    await super().__call__(scope, receive, send)
-                finally:
-                    server._viewers.discard(self.viewer)
-
-        def asset(request):
-            body, media = self._assets[request.url.path]
-            return Response(body, media_type=media, headers=PAGE_HEADERS)
-
-        def open_viewer(kind: str) -> _Viewer | None:
-            if self._closing or len(self._viewers) >= self.max_clients:
-                return None
-            viewer = _Viewer(kind)
-            self._viewers.add(viewer)
-            return viewer
-
-        def too_many() -> Response:
-            why = ("the live view is shutting down" if self._closing else
-                   f"too many viewers: at most {self.max_clients} open streams (serve_max_clients); try again later")
-            return PlainTextResponse(why + "\n", status_code=503, headers={"Retry-After": "5"})
-
-        async def stream(request):
-            viewer = open_viewer("video")
-            if viewer is None:
-                return too_many()
-            viewer.jpeg = self._newest_jpeg  # start with the newest frame, not a blank
-
-            async def parts():
-                while not self._closing:
-                    if viewer.jpeg is None:
-                        await viewer.wake.wait()
-                        viewer.wake.clear()
-                        continue
-                    jpeg, viewer.jpeg = viewer.jpeg, None
-                    viewer.sent += 1
-                    yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
-                           .encode() + jpeg + b"\r\n")
-
-            return ViewerResponse(viewer, parts(), f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-
-        async def events(request):
-            viewer = open_viewer("events")
-            if viewer is None:
-                return too_many()
-            if self._newest_line is not None:  # the current tracks at once, then every frame
-                viewer.lines.append(self._newest_line)
-
-            async def messages():
-                yield b": trajpipe live view\n\n"  # the stream is open before the first frame
-                while not self._closing:
-                    if not viewer.lines:
-                        try:
-                            await asyncio.wait_for(viewer.wake.wait(), KEEPALIVE_SECONDS)
-                        except asyncio.TimeoutError:
-                            yield b": keep-alive\n\n"
-                        viewer.wake.clear()
-                        continue
-                    line = viewer.lines.popleft()
-                    viewer.sent += 1
-                    yield b"data: " + line + b"\n\n"
-
-            return ViewerResponse(viewer, messages(), "text/event-stream")
-
-        def snapshot(request):
-            if self.hub.jpeg is None:
-                return PlainTextResponse("no frame yet\n", status_code=503, headers={"Retry-After": "1"})
-            return Response(self.hub.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
-
-        def healthz(request):
-            return JSONResponse({"status": "ok", "frames": self.hub.published,
-                                 "seconds_since_last_frame": self._since_last_frame()})
-
-        def stats(request):
-            return JSONResponse(self.stats())
-
-        routes = [Route(path, asset) for path in ASSETS] + [
-            Route("/stream.mjpg", stream), Route("/events", events), Route("/snapshot.jpg", snapshot),
-            Route("/healthz", healthz), Route("/stats", stats)]
+    def _app(self) -> "_Guard":
+        routes = [Route(path, self._asset) for path in ASSETS] + [
+            Route("/stream.mjpg", self._stream), Route("/events", self._events), Route("/snapshot.jpg", self._snapshot),
+            Route("/healthz", self._healthz), Route("/stats", self._stats)]
         return _Guard(Router(routes, redirect_slashes=False), self)
+
+    def _asset(self, request) -> Response:
+        body, media = self._assets[request.url.path]
+        return Response(body, media_type=media, headers=PAGE_HEADERS)
+
+    def _open_viewer(self, kind: str) -> _Viewer | None:
+        """A place for a new stream, or None when closing or full."""
+        if self._closing or len(self._viewers) >= self.max_clients:
+            return None
+        viewer = _Viewer(kind)
+        self._viewers.add(viewer)
+        return viewer
+
+    def _viewer_stream(self, viewer: _Viewer, content, media_type: str):
+        """The streaming response of ``viewer``, which gives its place back however it ends."""
+        response = StreamingResponse(content, media_type=media_type,
+                                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+        async def respond(scope, receive, send):
+            try:
+                await response(scope, receive, send)
+            finally:
+                self._viewers.discard(viewer)
+        return respond
+
+    def _unavailable(self) -> Response:
+        why = ("the live view is shutting down" if self._closing else
+               f"too many viewers: at most {self.max_clients} open streams (serve_max_clients); try again later")
+        return PlainTextResponse(why + "\n", status_code=503, headers={"Retry-After": "5"})
+
+    async def _stream(self, request):
+        viewer = self._open_viewer("video")
+        if viewer is None:
+            return self._unavailable()
+        viewer.jpeg = self._newest_jpeg  # start with the newest frame, not a blank
+
+        async def parts():
+            while not self._closing:
+                if viewer.jpeg is None:
+                    await viewer.wake.wait()
+                    viewer.wake.clear()
+                    continue
+                jpeg, viewer.jpeg = viewer.jpeg, None
+                viewer.sent += 1
+                yield (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                       .encode() + jpeg + b"\r\n")
+
+        return self._viewer_stream(viewer, parts(), f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+
+    async def _events(self, request):
+        viewer = self._open_viewer("events")
+        if viewer is None:
+            return self._unavailable()
+        if self._newest_line is not None:  # the current tracks at once, then every frame
+            viewer.lines.append(self._newest_line)
+
+        async def messages():
+            yield b": trajpipe live view\n\n"  # the stream is open before the first frame
+            while not self._closing:
+                if not viewer.lines:
+                    try:
+                        await asyncio.wait_for(viewer.wake.wait(), KEEPALIVE_SECONDS)
+                    except asyncio.TimeoutError:
+                        yield b": keep-alive\n\n"
+                    viewer.wake.clear()
+                    continue
+                line = viewer.lines.popleft()
+                viewer.sent += 1
+                yield b"data: " + line + b"\n\n"
+
+        return self._viewer_stream(viewer, messages(), "text/event-stream")
+
+    def _snapshot(self, request) -> Response:
+        if self.hub.jpeg is None:
+            return PlainTextResponse("no frame yet\n", status_code=503, headers={"Retry-After": "1"})
+        return Response(self.hub.jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    def _healthz(self, request) -> Response:
+        return JSONResponse({"status": "ok", "frames": self.hub.published,
+                             "seconds_since_last_frame": self._since_last_frame()})
+
+    def _stats(self, request) -> Response:
+        return JSONResponse(self.stats())
 
     def _since_last_frame(self) -> float | None:
         last = self.hub.last_publish
@@ -362,8 +355,6 @@ class _Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        from starlette.responses import PlainTextResponse
-
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         token = self.server.token
         if token is None:
