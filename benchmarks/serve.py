@@ -8,7 +8,8 @@
     stalled) and one that reads the MJPEG stream and the events as fast as they come (two ``curl``
     processes: a browser is not in the pipeline's process either).
 Arms alternate a b a b ... (the machine's load drifts); prints every run, the medians, the ratio
-(b)/(a) within each pair, and how long ``publish`` held the pipeline's output thread.
+(b)/(a) within each pair, the process's CPU time per frame (less sensitive than FPS to other
+programs on a shared machine), and how long ``publish`` held the pipeline's output thread.
 Target: (b) within 10 % of (a).
 """
 
@@ -30,14 +31,19 @@ sys.path.insert(0, str(REPO / "tests"))
 from live_client import stalled_viewer, wait_for  # noqa: E402
 
 
-def plain(pipe: Pipeline, video: str, frames: int) -> float:
+def plain(pipe: Pipeline, video: str, frames: int) -> tuple[float, float]:
+    """(FPS, CPU ms per frame) of a run writing both outputs."""
     pipe.reset()
+    cpu = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
-        return run(pipe, video, f"{tmp}/o.mp4", f"{tmp}/o.jsonl", max_frames=frames, progress=False).fps
+        fps = run(pipe, video, f"{tmp}/o.mp4", f"{tmp}/o.jsonl", max_frames=frames, progress=False).fps
+    return fps, 1000 * (time.process_time() - cpu) / frames
 
 
-def served(pipe: Pipeline, video: str, frames: int, publish_seconds: list[float]) -> tuple[float, dict]:
+def served(pipe: Pipeline, video: str, frames: int, publish_seconds: list[float]) -> tuple[float, float, dict]:
+    """(FPS, CPU ms per frame of this process, /stats at the end) of the same run with a live view and viewers."""
     pipe.reset()
+    cpu = time.process_time()
     with tempfile.TemporaryDirectory() as tmp, LiveServer(0) as live:
         publish = live.publish
 
@@ -52,11 +58,12 @@ def served(pipe: Pipeline, video: str, frames: int, publish_seconds: list[float]
         wait_for(lambda: live.stats()["viewers"]["video"] == 2 and live.stats()["viewers"]["events"] == 2)
         fps = run(pipe, video, f"{tmp}/o.mp4", f"{tmp}/o.jsonl", max_frames=frames, progress=False, live=live).fps
         stats = live.stats()
+    cpu_ms = 1000 * (time.process_time() - cpu) / frames
     for reader in readers:  # the server's close ended their streams
         reader.wait(10)
     for sock in stalled:
         sock.close()
-    return fps, stats
+    return fps, cpu_ms, stats
 
 
 def main() -> None:
@@ -66,15 +73,18 @@ def main() -> None:
     args = parser.parse_args()
     with Pipeline(model=args.weights, forecaster=args.forecaster) as pipe:
         plain(pipe, args.video, 10)  # warm-up: model loading, first inferences
-        without, with_view, publish_seconds = [], [], []
+        without, with_view, cpu_without, cpu_with, publish_seconds = [], [], [], [], []
         for repeat in range(args.repeats):
-            without.append(plain(pipe, args.video, args.frames))
-            fps, stats = served(pipe, args.video, args.frames, publish_seconds)
+            fps, cpu_ms = plain(pipe, args.video, args.frames)
+            without.append(fps)
+            cpu_without.append(cpu_ms)
+            fps, cpu_ms, stats = served(pipe, args.video, args.frames, publish_seconds)
             with_view.append(fps)
-            print(f"repeat {repeat + 1}: without {without[-1]:.2f} FPS, with live view {fps:.2f} FPS "
-                  f"(ratio {fps / without[-1]:.3f}); JPEGs {stats['jpeg']['encoded']} "
-                  f"({stats['jpeg']['mean_encode_ms']} ms each), viewer frames skipped {stats['viewers']['skipped']}",
-                  flush=True)
+            cpu_with.append(cpu_ms)
+            print(f"repeat {repeat + 1}: without {without[-1]:.2f} FPS ({cpu_without[-1]:.0f} CPU ms/frame), "
+                  f"with live view {fps:.2f} FPS ({cpu_ms:.0f} CPU ms/frame) (ratio {fps / without[-1]:.3f}); "
+                  f"JPEGs {stats['jpeg']['encoded']} ({stats['jpeg']['mean_encode_ms']} ms each), "
+                  f"viewer frames skipped {stats['viewers']['skipped']}", flush=True)
     ratios = [b / a for a, b in zip(without, with_view)]
     publish_us = sorted(s * 1e6 for s in publish_seconds)
     print(f"\n{args.frames} frames of {Path(args.video).name}, {args.repeats} pairs, interleaved")
@@ -83,6 +93,9 @@ def main() -> None:
           f"(runs: {', '.join(f'{x:.2f}' for x in with_view)})")
     print(f"ratio with/without per pair: median {statistics.median(ratios):.3f} "
           f"(min {min(ratios):.3f}, max {max(ratios):.3f}); target >= 0.90")
+    print(f"CPU ms per frame (this process): median {statistics.median(cpu_without):.1f} without, "
+          f"{statistics.median(cpu_with):.1f} with the live view "
+          f"(+{100 * (statistics.median(cpu_with) / statistics.median(cpu_without) - 1):.1f} %)")
     print(f"publish() on the output thread: median {statistics.median(publish_us):.1f} us, "
           f"p99 {publish_us[int(0.99 * (len(publish_us) - 1))]:.1f} us, max {publish_us[-1]:.1f} us "
           f"over {len(publish_us)} calls")

@@ -88,7 +88,7 @@ function renderTable(rows) {
     const tr = document.createElement("tr");
     const [t, d] = row.approach || [null, null];
     const distance = d === null ? "–" : row.unit === "m" ? `${d.toFixed(1)} m` : `${Math.round(d)} px`;
-    const when = t === null ? "now" : `in ${t.toFixed(1)} s`;
+    const when = t === null || t < 0.05 ? "now" : `in ${t.toFixed(1)} s`;  // t = 0: nearest now, moving away
     const speed = row.speed === null ? "–" : row.unit === "m" ? `${row.speed.toFixed(1)} m/s` : `${Math.round(row.speed)} px/s`;
     for (const text of [row.id, row.cls, speed, d === null ? "–" : `${distance} ${when}`]) {
       const td = document.createElement("td");
@@ -112,12 +112,14 @@ function drawPlot() {
   g.clearRect(0, 0, width, height);
   if (!counts.length) return;
   const end = counts[counts.length - 1].t, top = Math.max(5, ...counts.map((c) => c.n));
-  const x = (t) => width - (end - t) / PLOT_SECONDS * width, y = (n) => height - 4 - n / top * (height - 18);
+  const span = Math.min(PLOT_SECONDS, Math.max(5, end - counts[0].t));  // fill the width from the start
+  const x = (t) => width - (end - t) / span * width, y = (n) => height - 4 - n / top * (height - 18);
   g.strokeStyle = "#4fc3f7"; g.lineWidth = 1.5; g.beginPath();
   counts.forEach((c, i) => (i ? g.lineTo(x(c.t), y(c.n)) : g.moveTo(x(c.t), y(c.n))));
   g.stroke();
   g.fillStyle = "#9a9a9a"; g.font = "11px system-ui, sans-serif";
   g.fillText(`max ${top}`, 4, 11); g.fillText(`now ${counts[counts.length - 1].n}`, width - 48, 11);
+  g.fillText(`${Math.round(span)} s`, 4, height - 6);
 }
 
 // --- connections ----------------------------------------------------------------------------------
