@@ -48,7 +48,6 @@ class FrameHub:
         # A C-level queue: its put is the cheapest wake-up of another thread Python has (measured:
         # 0.15 us against 1.5 us for threading.Event.set, uncontended)
         self._pending: queue.SimpleQueue[_Published | None] = queue.SimpleQueue()
-        self._closed = False
         # Counters, read by /stats and /healthz (written by one thread each: no lock needed).
         self.published = 0  # results published (pipeline thread)
         self.lines = 0  # JSON lines handed to on_line
@@ -58,6 +57,7 @@ class FrameHub:
         self.source_dropped = 0  # frames the source skipped (gaps in frame_index: live sources drop stale frames)
         self.jpeg: bytes | None = None  # the newest JPEG (what /snapshot.jpg serves)
         self.image_size: tuple[int, int] | None = None  # (width, height) of the published frames, pixels
+        self.error: str | None = None  # the last failure to turn a result into a line or a JPEG (that frame is skipped)
         self.latest: FrameResult | None = None
         self.last_publish: float | None = None  # time.monotonic() of the newest publish
         self._times: collections.deque[float] = collections.deque()  # publish times over the last FPS_WINDOW
@@ -87,7 +87,6 @@ class FrameHub:
 
     def close(self, timeout: float = 5.0) -> None:
         """Finish what is pending (its JSON lines and a last JPEG) and stop the thread."""
-        self._closed = True
         self._pending.put(None)
         self._thread.join(timeout)
 
@@ -106,12 +105,22 @@ class FrameHub:
                 if item is None:  # close(): finish what came before
                     closing = True
                     continue
-                self._take(item)
-                unencoded = item
+                if self._guarded(self._take, item):
+                    unencoded = item
             if unencoded is not None and (time.monotonic() >= next_encode or closing):
                 next_encode = time.monotonic() + 1.0 / self.fps
-                self._encode(unencoded)
+                self._guarded(self._encode, unencoded)
                 unencoded = None
+
+    def _guarded(self, step, item: _Published) -> bool:
+        """``step(item)``; a failure skips that frame for the viewers (shown in /stats) and never
+        reaches the pipeline, whose outputs do not depend on the live view."""
+        try:
+            step(item)
+            return True
+        except Exception as exc:
+            self.error = f"frame {item.result.frame_index}: {type(exc).__name__}: {exc}"
+            return False
 
     def _take(self, item: _Published) -> None:
         """Count ``item`` and pass its JSON line on."""

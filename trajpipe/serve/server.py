@@ -330,7 +330,7 @@ class LiveServer:
             "latency": None if latest is None else round(latest.latency if latest.latency is not None
                                                          else latest.process_seconds, 4),
             "latency_kind": None if latest is None else ("capture" if latest.latency is not None else "processing"),
-            "dropped": hub.source_dropped, "lost": hub.lost,
+            "dropped": hub.source_dropped, "lost": hub.lost, "error": hub.error,
             "seconds_since_last_frame": self._since_last_frame(),
             "image_size": hub.image_size, "ground": None if self.ground is None else self.ground.tolist(),
             "jpeg": {"encoded": hub.encoded, "bytes": len(hub.jpeg or b""), "fps_limit": hub.fps,

@@ -222,3 +222,13 @@ def test_without_the_extra_serve_says_how_to_install_it():
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "trajpipe: error: the live view (--serve) needs Starlette and uvicorn: pip install 'trajpipe[serve]'"]
+
+
+def test_a_frame_that_cannot_be_drawn_is_skipped_for_the_viewers_only():
+    with LiveServer(0) as server:
+        broken = FrameResult(0, 0.0, image=np.zeros((8, 8, 3), object))  # no JPEG can be made of this
+        server.publish(broken)
+        wait_for(lambda: server.hub.error is not None)
+        server.publish(result(1))
+        wait_for(lambda: server.hub.encoded == 1)
+        assert server.stats()["error"].startswith("frame 0: ") and server.hub.lines == 2
