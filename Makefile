@@ -9,7 +9,7 @@ BIN     = $(VENV)/bin
 
 NODE_CLIENT = examples/node
 
-.PHONY: install assets demo test readme-image node-client
+.PHONY: install assets demo test readme-image live-image node-client
 
 install: $(VENV)/.installed
 
@@ -60,3 +60,7 @@ readme-image: install assets
 	@mkdir -p runs
 	$(BIN)/trajpipe run videos/concourse.mp4 --max-frames 151 --output-video runs/readme.mp4 --output-jsonl none --quiet
 	$(BIN)/python -c "import cv2; c = cv2.VideoCapture('runs/readme.mp4'); c.set(cv2.CAP_PROP_POS_FRAMES, 150); ok, f = c.read(); cv2.imwrite('docs/concourse.png', f)"
+
+# The live view's picture (docs/live_view.png): the browser test's screenshot of the page during a run.
+live-image: install assets
+	TRAJPIPE_SCREENSHOT=docs/live_view.png $(BIN)/python -m pytest -q tests/e2e/test_serve_browser.py

@@ -44,6 +44,11 @@ class Config:
     reconnect_max_delay: float = 4.0  # live sources: longest wait between reconnection attempts
     read_timeout: float = 5.0  # live sources: a stream silent this long counts as lost
     outage_grace: float = 5.0  # live sources: keep tracks through outages up to this long
+    serve: str | None = None  # live view in the browser at [HOST:]PORT (docs/live.md); None: off. Host default 127.0.0.1
+    serve_fps: float = 15.0  # live view: most video frames a second sent to viewers
+    serve_width: int = 960  # live view: frames scaled down to at most this many pixels wide
+    serve_token: str | None = None  # live view: token every request needs; None: generated for non-loopback hosts
+    serve_max_clients: int = 8  # live view: most open streams (a page uses two), 503 beyond
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -86,6 +91,25 @@ class Config:
             raise bad("tracker", "must be bytetrack, botsort or a tracker YAML path")
         if not self.forecaster:
             raise bad("forecaster", "must be lstm, cv or a checkpoint path")
+        if self.serve is not None:
+            serve_address(self.serve)
+        if self.serve_fps <= 0:
+            raise bad("serve_fps", "must be > 0 frames a second")
+        if self.serve_width < 16:
+            raise bad("serve_width", "must be >= 16 pixels")
+        if self.serve_max_clients < 1:
+            raise bad("serve_max_clients", "must be >= 1")
+        if self.serve_token is not None and not self.serve_token.strip():
+            raise bad("serve_token", "must not be empty")
+
+
+def serve_address(text: str) -> tuple[str, int]:
+    """``"8090"`` -> ``("127.0.0.1", 8090)``; ``"0.0.0.0:8090"``, ``"[::1]:8090"`` -> (host, port)."""
+    host, sep, port = str(text).strip().rpartition(":")
+    host = host.strip("[]") if sep else "127.0.0.1"
+    if not port.isdigit() or not 0 <= int(port) <= 65535 or (sep and not host):
+        raise TrajpipeError(f"invalid value for serve={text!r}: expected [HOST:]PORT, e.g. 8090 or 0.0.0.0:8090")
+    return host, int(port)
 
 
 _TYPES = {f.name: f.type for f in fields(Config)}
@@ -94,6 +118,9 @@ _TYPES = {f.name: f.type for f in fields(Config)}
 def _coerce(key: str, value: Any) -> Any:
     """Turn a YAML/CLI value into the field's type, with a clear error when it can't be."""
     kind = _TYPES[key]
+    if isinstance(value, str) and kind == "str | None":
+        # Taken as written, except YAML's nulls: YAML would read a token "yes" as true and "1:30" as 90.
+        return None if value.strip() in ("", "~", "null", "Null", "NULL") else value
     if isinstance(value, str) and kind != "str":
         value = yaml.safe_load(value) if value.strip() else None
     try:

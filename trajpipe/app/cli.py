@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from .. import __version__
@@ -33,8 +34,8 @@ def _default_output(source: str, suffix: str) -> str:
 def _config(args: argparse.Namespace) -> Config:
     """The config of ``run`` and ``batch``: defaults, --config, key=value, --model, --forecaster."""
     overrides = parse_overrides(args.overrides)
-    for key in ("model", "forecaster"):
-        if getattr(args, key) is not None:
+    for key in ("model", "forecaster", "serve"):
+        if getattr(args, key, None) is not None:
             overrides[key] = getattr(args, key)
     return load_config(args.config, overrides)
 
@@ -56,9 +57,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not is_live(args.source):
         open_source(args.source).close()
     check_outputs(args.source, output_video, output_jsonl)
-    with Pipeline(config) as pipeline:
+    with ExitStack() as stack:
+        live = None
+        if config.serve is not None:  # bound before the models load: a busy port fails at once
+            from ..serve import LiveServer
+
+            live = stack.enter_context(LiveServer.from_config(config))
+            print(f"trajpipe: live view at {live.url}", file=sys.stderr, flush=True)
+        pipeline = stack.enter_context(Pipeline(config))
+        if live is not None and pipeline.ground is not None:
+            live.ground = pipeline.ground.matrix
         summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
-                      progress=not args.quiet and sys.stderr.isatty())
+                      progress=not args.quiet and sys.stderr.isatty(), live=live)
     print(summary, file=sys.stderr if output_jsonl == "-" else sys.stdout)
     return 130 if summary.interrupted else 0
 
@@ -120,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output-jsonl", metavar="PATH", help="JSON lines, one per frame; '-' for stdout; 'none' to skip")
     run.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     run.add_argument("--show", action="store_true", help="show the overlay in a window (q or Esc quits)")
+    run.add_argument("--serve", metavar="[HOST:]PORT",
+                     help="live view in the browser while the run goes on (host default 127.0.0.1; other hosts "
+                          "need a token); needs pip install 'trajpipe[serve]'")
     run.add_argument("overrides", nargs="*", metavar="key=value",
                      help="config overrides anywhere on the line, e.g. conf=0.3 tracker=botsort")
     run.set_defaults(func=cmd_run)

@@ -10,15 +10,18 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..core.results import FrameResult
 from ..draw.overlay import Overlay
 from ..errors import TrajpipeError
-from ..io.sinks import JsonlSink, VideoSink, check_output_path, video_codec
+from ..io.sinks import JsonlSink, VideoSink, check_output_path, json_line, video_codec
 from ..pipeline import Pipeline
 from ..video.sources import Outage
 from .display import Display
+
+if TYPE_CHECKING:
+    from ..serve import LiveServer
 
 MAX_REPEATS = 25  # live recordings repeat a frame to cover dropped ones, up to this many times
 
@@ -66,10 +69,12 @@ class RunSummary:
 class _OutputWriter:
     """Draws the overlay and writes video frames and JSON lines on a background thread, so that
     output costs the detector (which runs on the other core) almost nothing. Order is kept; the
-    bounded queue keeps memory flat when the disk is slower than the pipeline."""
+    bounded queue keeps memory flat when the disk is slower than the pipeline. With a live view,
+    it hands the same JSON line and annotated frame on to it (nothing encoded or drawn twice)."""
 
-    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None, queue_size: int = 8):
-        self.overlay, self.video, self.jsonl = overlay, video, jsonl
+    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None,
+                 live: "LiveServer | None" = None, queue_size: int = 8):
+        self.overlay, self.video, self.jsonl, self.live = overlay, video, jsonl, live
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._work, name="trajpipe-writer", daemon=True)
@@ -79,7 +84,7 @@ class _OutputWriter:
         """Queue ``result`` for output (``drawn``: its frame already carries the overlay)."""
         if self.error is not None:
             raise self.error
-        if self.video or self.jsonl:
+        if self.video or self.jsonl or self.live:
             self._queue.put((result, drawn, repeats))
 
     def _work(self) -> None:
@@ -88,13 +93,17 @@ class _OutputWriter:
                 continue  # drain without writing after a failure
             result, drawn, repeats = item
             try:
+                line = json_line(result.to_json()) if self.jsonl or self.live else None
                 if self.jsonl:
-                    self.jsonl.write(result.to_json())
+                    self.jsonl.write_line(line)
                 if self.video:
                     if not drawn:
                         self.overlay.draw(result.image, result)
+                        drawn = True
                     for _ in range(repeats):
                         self.video.write(result.image)
+                if self.live:  # not drawn: the live view draws the few frames it encodes itself
+                    self.live.publish(result, result.image if drawn else None, line)
             except BaseException as exc:  # re-raised in the main thread
                 self.error = exc
 
@@ -187,14 +196,17 @@ class _RunStats:
 def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
         max_frames: int | None = None, show: bool = False, progress: bool = True,
         on_result: Callable[[FrameResult], None] | None = None, handle_signals: bool = True,
-        keep_incomplete: bool = True) -> RunSummary:
+        keep_incomplete: bool = True, live: "LiveServer | None" = None) -> RunSummary:
     """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
     outputs finalised (a second one stops at once, outputs still finalised). ``on_result`` is called
     with every result, after it is queued for output.
 
     ``handle_signals`` False leaves SIGINT/SIGTERM to the caller (batch workers). ``keep_incomplete``
     False discards the outputs of a run that did not reach its end (interrupt or error), so a file
-    under its final name always holds a whole video."""
+    under its final name always holds a whole video.
+
+    ``live``: a :class:`~trajpipe.serve.LiveServer` shown every result (with this run's overlay and
+    JSON lines, from the output thread); the caller starts and closes it."""
     if max_frames is not None and max_frames < 1:
         raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
     check_outputs(source, output_video, output_jsonl)
@@ -208,7 +220,9 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         jsonl = stack.enter_context(JsonlSink(output_jsonl, keep_incomplete)) if output_jsonl else None
         display = stack.enter_context(Display(show))
         overlay = Overlay.from_config(pipeline.config, hud_lines=_hud(pipeline, frames_in, stats))
-        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl))
+        if live is not None:
+            live.overlay = overlay
+        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl, live))
         total = min(frames_in.frame_count, max_frames or frames_in.frame_count) or None
         bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
         stop = stack.enter_context(_StopRequest()) if handle_signals else _StopRequest()

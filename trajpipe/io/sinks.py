@@ -102,6 +102,14 @@ class VideoSink(_Sink):
             self.file.discard()
 
 
+def json_line(record: dict) -> bytes:
+    """``record`` as one line of JSON (no newline): what JsonlSink writes and the live view sends.
+
+    orjson: a frame's record is thousands of floats, which the standard json module writes 8x slower
+    (1.4 against 0.17 ms a frame with 30 tracks and 3 modes each)."""
+    return orjson.dumps(record)
+
+
 class JsonlSink(_Sink):
     """One JSON object per line, flushed per frame; ``-`` writes to standard output."""
 
@@ -113,9 +121,11 @@ class JsonlSink(_Sink):
         self.lines = 0
 
     def write(self, record: dict) -> None:
-        # orjson: a frame's record is thousands of floats, which the standard json module writes
-        # 8x slower (1.4 against 0.17 ms a frame with 30 tracks and 3 modes each)
-        self.stream.write(orjson.dumps(record).decode() + "\n")
+        self.write_line(json_line(record))
+
+    def write_line(self, line: bytes) -> None:
+        """Write a record already encoded by :func:`json_line`."""
+        self.stream.write(line.decode() + "\n")
         self.stream.flush()
         self.lines += 1
 
