@@ -1,0 +1,60 @@
+"""Frames per second of ``trajpipe run`` with and without ``--output-mcap`` on the same video frames.
+
+    nice python benchmarks/mcap_throughput.py [--video videos/concourse.mp4] [--frames 150] [--repeats 5]
+                                              [--mcap-image raw|annotated|none] [--ground]
+
+Arm "without": the default outputs (annotated MP4 and JSON lines). Arm "with": the same plus an MCAP
+recording (``mcap_image`` as given; ``--ground`` adds a ground homography, so the 3D scene and the
+ROS 2 markers are written too). The arms alternate (without, with, without, with, ...) on one warm
+pipeline, so that a slow spell of a shared machine hits both; prints every repetition, the median FPS
+of each arm and the median of the per-pair ratios with/without. Target: ratio >= 0.95.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import tempfile
+
+from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from trajpipe import Pipeline  # noqa: E402
+from trajpipe.app.runner import run  # noqa: E402
+
+# pixel (u, v) -> ground (x, y) metres for the concourse view (made up, but a proper homography)
+GROUND_POINTS = [[100, 470, 2, 1.5], [750, 470, 2, -1.5], [300, 200, 8, 1.5], [560, 200, 8, -1.5]]
+
+
+def one_run(pipe: Pipeline, video: str, frames: int, mcap: bool) -> float:
+    pipe.reset()
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = run(pipe, video, f"{tmp}/o.mp4", f"{tmp}/o.jsonl", max_frames=frames, progress=False,
+                      output_mcap=f"{tmp}/o.mcap" if mcap else None)
+    return summary.fps
+
+
+def main() -> None:
+    parser = pipeline_parser(__doc__, "videos/concourse.mp4")
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--mcap-image", default="raw", choices=["raw", "annotated", "none"])
+    parser.add_argument("--ground", action="store_true", help="with a ground homography: scene and markers too")
+    args = parser.parse_args()
+    overrides = {"homography_points": GROUND_POINTS} if args.ground else {}
+    with Pipeline(model=args.weights, forecaster=args.forecaster, mcap_image=args.mcap_image, **overrides) as pipe:
+        one_run(pipe, args.video, 20, True)  # warm-up: models, the MCAP libraries, the ROS 2 type store
+        without, with_mcap = [], []
+        for repeat in range(args.repeats):
+            without.append(one_run(pipe, args.video, args.frames, False))
+            with_mcap.append(one_run(pipe, args.video, args.frames, True))
+            print(f"repeat {repeat + 1}: without {without[-1]:.2f} FPS, with MCAP {with_mcap[-1]:.2f} FPS "
+                  f"(ratio {with_mcap[-1] / without[-1]:.3f})", flush=True)
+    ratios = [w / wo for w, wo in zip(with_mcap, without)]
+    print(f"\n{platform.processor() or platform.machine()}, {args.frames} frames of {args.video}, "
+          f"mcap_image={args.mcap_image}{', ground homography' if args.ground else ''}, {args.repeats} interleaved pairs")
+    print(f"median FPS without MCAP {statistics.median(without):.2f}, with MCAP {statistics.median(with_mcap):.2f}")
+    print(f"median ratio with/without {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
+          f"target >= 0.95")
+
+
+if __name__ == "__main__":
+    main()
