@@ -8,6 +8,9 @@ recording (``mcap_image`` as given; ``--ground`` adds a ground homography, so th
 ROS 2 markers are written too). The arms alternate (without, with, without, with, ...) on one warm
 pipeline, so that a slow spell of a shared machine hits both; prints every repetition, the median FPS
 of each arm and the median of the per-pair ratios with/without. Target: ratio >= 0.95.
+
+Also the process's CPU time per frame (all threads) of each arm: on a machine whose cores are busy
+with other work, throughput follows CPU time, and CPU time is far less noisy than wall time there.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import platform
 import statistics
 import tempfile
+import time
 
 from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
@@ -24,12 +28,15 @@ from trajpipe.app.runner import run  # noqa: E402
 GROUND_POINTS = [[100, 470, 2, 1.5], [750, 470, 2, -1.5], [300, 200, 8, 1.5], [560, 200, 8, -1.5]]
 
 
-def one_run(pipe: Pipeline, video: str, frames: int, mcap: bool) -> float:
+def one_run(pipe: Pipeline, video: str, frames: int, mcap: bool) -> tuple[float, float]:
+    """(frames per second, CPU milliseconds per frame) of one run."""
     pipe.reset()
     with tempfile.TemporaryDirectory() as tmp:
+        cpu = time.process_time()
         summary = run(pipe, video, f"{tmp}/o.mp4", f"{tmp}/o.jsonl", max_frames=frames, progress=False,
                       output_mcap=f"{tmp}/o.mcap" if mcap else None)
-    return summary.fps
+        cpu = time.process_time() - cpu
+    return summary.fps, 1000 * cpu / summary.frames
 
 
 def main() -> None:
@@ -42,18 +49,24 @@ def main() -> None:
     overrides = {"homography_points": GROUND_POINTS} if args.ground else {}
     with Pipeline(model=args.weights, forecaster=args.forecaster, mcap_image=args.mcap_image, **overrides) as pipe:
         one_run(pipe, args.video, 20, True)  # warm-up: models, the MCAP libraries, the ROS 2 type store
-        without, with_mcap = [], []
+        without, with_mcap, cpu_without, cpu_with = [], [], [], []
         for repeat in range(args.repeats):
-            without.append(one_run(pipe, args.video, args.frames, False))
-            with_mcap.append(one_run(pipe, args.video, args.frames, True))
-            print(f"repeat {repeat + 1}: without {without[-1]:.2f} FPS, with MCAP {with_mcap[-1]:.2f} FPS "
-                  f"(ratio {with_mcap[-1] / without[-1]:.3f})", flush=True)
+            fps, cpu = one_run(pipe, args.video, args.frames, False)
+            without.append(fps), cpu_without.append(cpu)
+            fps, cpu = one_run(pipe, args.video, args.frames, True)
+            with_mcap.append(fps), cpu_with.append(cpu)
+            print(f"repeat {repeat + 1}: without {without[-1]:.2f} FPS ({cpu_without[-1]:.0f} ms CPU a frame), "
+                  f"with MCAP {with_mcap[-1]:.2f} FPS ({cpu_with[-1]:.0f} ms CPU a frame); "
+                  f"ratio {with_mcap[-1] / without[-1]:.3f}", flush=True)
     ratios = [w / wo for w, wo in zip(with_mcap, without)]
+    cpu_ratios = [wo / w for w, wo in zip(cpu_with, cpu_without)]
     print(f"\n{platform.processor() or platform.machine()}, {args.frames} frames of {args.video}, "
           f"mcap_image={args.mcap_image}{', ground homography' if args.ground else ''}, {args.repeats} interleaved pairs")
     print(f"median FPS without MCAP {statistics.median(without):.2f}, with MCAP {statistics.median(with_mcap):.2f}")
     print(f"median ratio with/without {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
           f"target >= 0.95")
+    print(f"median CPU per frame without MCAP {statistics.median(cpu_without):.1f} ms, with {statistics.median(cpu_with):.1f} ms; "
+          f"median ratio of CPU time without/with {statistics.median(cpu_ratios):.3f} (the throughput ratio on saturated cores)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,8 +134,10 @@ class McapSink(_Sink):
             self._stream = open(self.file.partial, "wb")
         except OSError as exc:
             raise TrajpipeError(f"cannot write MCAP {self.file.path}: {exc.strerror}") from None
-        # LZ4: compresses the JSON and the geometry 4-5x at a tenth of zstd's CPU (JPEG does not compress anyway)
-        self._writer = Writer(self._stream, compression=CompressionType.LZ4)
+        # Chunks compressed only without images: JPEG does not compress, and LZ4 over it cost the writer
+        # thread 1-4 ms a frame; without images, LZ4 shrinks the JSON and the geometry 4-5x for little CPU.
+        compression = CompressionType.LZ4 if image == "none" else CompressionType.NONE
+        self._writer = Writer(self._stream, compression=compression)
         from .. import __version__
 
         self._writer.start(profile="", library=f"trajpipe {__version__}")
@@ -269,7 +272,9 @@ def _timestamp(seconds: float):
     return fm.Timestamp(sec=nanoseconds // 1_000_000_000, nsec=nanoseconds % 1_000_000_000)
 
 
-def _colour(bgr, alpha: float = 1.0):
+@lru_cache(maxsize=1024)
+def _colour(bgr: tuple[int, int, int], alpha: float = 1.0):
+    """foxglove.Color of a BGR colour (0-255) and an alpha (0-1); cached: a frame uses a few, many times."""
     import foxglove.messages as fm
 
     return fm.Color(r=bgr[2] / 255, g=bgr[1] / 255, b=bgr[0] / 255, a=float(alpha))
@@ -294,17 +299,18 @@ def image_annotations(result: FrameResult, trail_seconds: float = 2.0):
 
     stamp = _timestamp(result.timestamp)
     strip, loop = fm.PointsAnnotationType.LineStrip, fm.PointsAnnotationType.LineLoop
+    Point2 = fm.Point2
 
-    def polyline(kind, points, colour, thickness):
-        return fm.PointsAnnotation(timestamp=stamp, type=kind, points=[fm.Point2(x=x, y=y) for x, y in points.tolist()],
+    def polyline(kind, points: list, colour, thickness):
+        return fm.PointsAnnotation(timestamp=stamp, type=kind, points=[Point2(x=x, y=y) for x, y in points],
                                    outline_color=colour, thickness=thickness)
 
     points, circles, texts = [], [], []
     for track in result.tracks:
         colour = _colour(track_colour(track.id))
-        x1, y1, x2, y2 = (float(v) for v in track.box)
-        points.append(polyline(loop, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]), colour, 1.5))
-        texts.append(fm.TextAnnotation(timestamp=stamp, position=fm.Point2(x=x1, y=max(y1 - 2, 12.0)),
+        x1, y1, x2, y2 = track.box.tolist()
+        points.append(polyline(loop, [(x1, y1), (x2, y1), (x2, y2), (x1, y2)], colour, 1.5))
+        texts.append(fm.TextAnnotation(timestamp=stamp, position=Point2(x=x1, y=max(y1 - 2, 12.0)),
                                        text=f"{track.id} {track.class_name}", font_size=12,
                                        text_color=_colour((0, 0, 0)), background_color=colour))
         trail = track.history[track.history_times >= result.timestamp - trail_seconds]
@@ -312,21 +318,21 @@ def image_annotations(result: FrameResult, trail_seconds: float = 2.0):
         if len(trail) > MAX_TRAIL_POINTS:  # every k-th point, counted back from the newest (the track's position)
             trail = trail[::-1][::-(-len(trail) // MAX_TRAIL_POINTS)][::-1]
         if len(trail) >= 2:
-            points.append(polyline(strip, trail, colour, 2.0))
-        forecast, start = track.forecast, track.history[-1:]
-        if forecast is None or not _finite(start):
+            points.append(polyline(strip, trail.tolist(), colour, 2.0))
+        forecast, start = track.forecast, track.history[-1].tolist()
+        if forecast is None or not _finite(track.history[-1]):
             continue
         if forecast.modes is not None:
-            for mode, p in zip(forecast.modes.points, forecast.modes.probs.tolist()):
-                if _finite(mode):
-                    points.append(polyline(strip, np.vstack([start, mode]),
-                                           _colour(FORECAST_COLOUR, max(p, MIN_MODE_ALPHA)), 1.5))
+            finite = np.isfinite(forecast.modes.points).all(axis=(1, 2)).tolist()
+            for mode, p, ok in zip(forecast.modes.points.tolist(), forecast.modes.probs.tolist(), finite):
+                if ok:
+                    points.append(polyline(strip, [start, *mode], _colour(FORECAST_COLOUR, max(p, MIN_MODE_ALPHA)), 1.5))
         if _finite(forecast.points):
-            points.append(polyline(strip, np.vstack([start, forecast.points]), _colour(FORECAST_COLOUR), 3.0))
+            points.append(polyline(strip, [start, *forecast.points.tolist()], _colour(FORECAST_COLOUR), 3.0))
             if forecast.sigma is not None and np.isfinite(forecast.sigma[-1]).all():
-                radius = math.sqrt(float(forecast.sigma[-1][0]) * float(forecast.sigma[-1][1]))
+                sx, sy = forecast.sigma[-1].tolist()
                 x, y = forecast.points[-1].tolist()
-                circles.append(fm.CircleAnnotation(timestamp=stamp, position=fm.Point2(x=x, y=y), diameter=2 * radius,
+                circles.append(fm.CircleAnnotation(timestamp=stamp, position=Point2(x=x, y=y), diameter=2 * math.sqrt(sx * sy),
                                                    thickness=1.0, outline_color=_colour(FORECAST_COLOUR, 0.6)))
     return fm.ImageAnnotations(circles=circles, points=points, texts=texts)
 
