@@ -14,20 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
-pytest.importorskip("mcap")
-pytest.importorskip("mcap_ros2")
-pytest.importorskip("mcap_protobuf")
-
-from mcap.decoder import DecoderFactory  # noqa: E402
-from mcap.reader import make_reader  # noqa: E402
-from mcap_protobuf.decoder import DecoderFactory as ProtobufDecoders  # noqa: E402
-from mcap_ros2.decoder import DecoderFactory as Ros2Decoders  # noqa: E402
-
-from conftest import REPO  # noqa: E402
-from trajpipe import Pipeline  # noqa: E402
-from trajpipe.app.cli import main  # noqa: E402
-from trajpipe.io import mcap as M  # noqa: E402
-from trajpipe.io.sinks import JsonlSink  # noqa: E402
+from conftest import REPO, read_mcap as read
+from trajpipe import Pipeline
+from trajpipe.app.cli import main
+from trajpipe.io import mcap as M
+from trajpipe.io.sinks import JsonlSink
 
 FRAMES = 40
 FPS = 25
@@ -47,24 +38,6 @@ def robot_pose(frame: int) -> tuple[float, float, float]:
     """A robot driving at 0.5 m/s along a gentle left curve (metres, radians)."""
     t = frame / FPS
     return 1.0 + 0.5 * t, -0.5 + 0.05 * t * t, 0.1 * t
-
-
-class JsonDecoders(DecoderFactory):
-    """JSON messages (the forecasts channel), as Foxglove reads them: the message is a JSON document."""
-
-    def decoder_for(self, message_encoding, schema):
-        return json.loads if message_encoding == "json" else None
-
-
-def read(path):
-    """{topic: [(log time, decoded message), ...]} and the file's summary."""
-    with open(path, "rb") as stream:
-        reader = make_reader(stream, decoder_factories=[Ros2Decoders(), ProtobufDecoders(), JsonDecoders()])
-        summary = reader.get_summary()
-        messages = {}
-        for _, channel, message, decoded in reader.iter_decoded_messages(log_time_order=True):
-            messages.setdefault(channel.topic, []).append((message.log_time, decoded))
-    return messages, summary
 
 
 @pytest.fixture(scope="module")

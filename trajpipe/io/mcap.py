@@ -499,3 +499,21 @@ def ros2_markers(tracks: list[WorldTrack], timestamp: float, frame_id: str) -> b
                                   colour(FORECAST_COLOUR, max(p, MIN_MODE_ALPHA)), points=path.tolist()))
     return bytes(types.serialize_cdr(T["visualization_msgs/msg/MarkerArray"](markers=markers),
                                      "visualization_msgs/msg/MarkerArray"))
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def read_records(path: str | Path):
+    """``(timestamp s, record)`` of each frame of an MCAP written by :class:`McapSink`, in time order: the
+    records of its ``/trajpipe/forecasts`` topic, the JSON-lines records of docs/outputs.md."""
+    require_robotics()
+    from mcap.exceptions import McapError
+    from mcap.reader import make_reader
+
+    try:
+        with open(path, "rb") as stream:
+            for _, _, message in make_reader(stream).iter_messages(topics=[TOPIC_FORECASTS], log_time_order=True):
+                yield message.log_time / 1e9, orjson.loads(message.data)
+    except (OSError, McapError) as exc:
+        raise TrajpipeError(f"cannot read MCAP {path}: {exc}") from None
