@@ -123,3 +123,23 @@ def test_batch_plans_one_mcap_per_video(tmp_path):
     job, = plan_jobs([str(tmp_path / "a.mp4")], tmp_path / "out", mcap=True)
     assert job.mcap == str((tmp_path / "out" / "a.mcap").resolve()) and job.mcap in job.outputs
     assert plan_jobs([str(tmp_path / "a.mp4")], tmp_path / "out")[0].mcap is None
+
+
+def test_points_laid_out_by_numpy_decode_as_the_sdk_encodes_them():
+    """The fast path of the annotations' points against foxglove-sdk encoding the same annotation."""
+    import foxglove.messages as fm
+    from mcap.records import Schema
+    from mcap_protobuf.decoder import DecoderFactory
+
+    schema = fm.ImageAnnotations.get_schema()
+    decode = DecoderFactory().decoder_for("protobuf", Schema(id=1, name=schema.name, encoding=schema.encoding, data=bytes(schema.data)))
+    stamp = fm.Timestamp(sec=3, nsec=250)
+    points = np.array([[1.5, -2.0], [1e6, 0.125], [0.0, 0.0]])
+    head = M._points_head("LineStrip", (0, 255, 255), 0.42, 1.5)
+    fast = M._points_annotations([(head, points), (head, np.array([[1.0, np.nan]]))],
+                                 fm.PointsAnnotation(timestamp=stamp).encode())
+    sdk = fm.ImageAnnotations(points=[fm.PointsAnnotation(
+        timestamp=stamp, type=fm.PointsAnnotationType.LineStrip, points=[fm.Point2(x=x, y=y) for x, y in points.tolist()],
+        outline_color=M._colour((0, 255, 255), 0.42), thickness=1.5)]).encode()
+    assert decode(fast) == decode(sdk)  # the polyline with a NaN point is left out
+    assert [[p.x, p.y] for p in decode(fast).points[0].points] == points.tolist()
