@@ -224,14 +224,17 @@ class McapSink(_Sink):
             if self._closed:
                 return
             self._closed = True
+            committed = False
             try:
-                self._writer.finish()
-            finally:
+                self._writer.finish()  # the summary and the index: what makes the file whole
                 self._stream.close()
-        if self.frames and commit:
-            self.file.commit()
-        else:
-            self.file.discard()
+                if self.frames and commit:
+                    self.file.commit()
+                    committed = True
+            finally:  # also when finishing failed or was interrupted (a second Ctrl-C): no half file is left
+                self._stream.close()
+                if not committed:
+                    self.file.discard()
 
 
 # ------------------------------------------------------------------------------------------ schemas
