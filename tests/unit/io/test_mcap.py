@@ -51,8 +51,10 @@ def test_three_frames_round_trip(tmp_path):
     # box, trail, two modes, forecast for 7; box for 8 (one point: no trail)
     assert len(annotations.points) == 6 and len(annotations.circles) == 1
     assert annotations.circles[0].diameter == pytest.approx(8.0)  # 2 sigma
-    alphas = [p.outline_color.a for p in annotations.points[2:4]]
-    assert alphas == pytest.approx([0.7, 0.3])
+    modes = [p for p in annotations.points if p.type == 3 and p.thickness == 1.5]  # LINE_STRIP; the forecast is 3 thick
+    assert [p.outline_color.a for p in modes] == pytest.approx([0.7, 0.3])
+    forecast = [p for p in annotations.points if p.thickness == 3.0]
+    assert [[q.x, q.y] for q in forecast[0].points] == [[100.0, 200.0], [110.0, 200.0], [120.0, 200.0], [130.0, 201.0]]
     scene = messages[M.TOPIC_SCENE][1][1]
     assert [e.id for e in scene.entities] == ["track/7", "track/8"] and scene.entities[0].frame_id == "world"
     assert [(p.x, p.y) for p in scene.entities[0].lines[0].points] == [(0.5, 2.0), (1.0, 2.0), (1.5, 2.0), (2.0, 2.1)]
