@@ -11,6 +11,9 @@ of each arm and the median of the per-pair ratios with/without. Target: ratio >=
 
 Also the process's CPU time per frame (all threads) of each arm: on a machine whose cores are busy
 with other work, throughput follows CPU time, and CPU time is far less noisy than wall time there.
+And the cost of the MCAP itself: the thread CPU time of ``McapSink.write`` per frame (everything the
+output thread does for the MCAP: JPEG, annotations, scene, markers, JSON, file), median over the
+frames of one run, with the share of a frame's CPU time it adds.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.io.mcap import McapSink  # noqa: E402
 
 # pixel (u, v) -> ground (x, y) metres for the concourse view (made up, but a proper homography)
 GROUND_POINTS = [[100, 470, 2, 1.5], [750, 470, 2, -1.5], [300, 200, 8, 1.5], [560, 200, 8, -1.5]]
@@ -37,6 +41,20 @@ def one_run(pipe: Pipeline, video: str, frames: int, mcap: bool) -> tuple[float,
                       output_mcap=f"{tmp}/o.mcap" if mcap else None)
         cpu = time.process_time() - cpu
     return summary.fps, 1000 * cpu / summary.frames
+
+
+def mcap_write_cpu(pipe: Pipeline, video: str, frames: int) -> list[float]:
+    """Thread CPU milliseconds of ``McapSink.write`` for each frame's result (as the output thread writes it:
+    the JSON record made beforehand, shared with the JSON lines)."""
+    pipe.reset()
+    costs = []
+    with tempfile.TemporaryDirectory() as tmp, McapSink.for_pipeline(f"{tmp}/o.mcap", pipe) as sink:
+        for result in pipe.stream(video, max_frames=frames):
+            record = result.to_json()
+            started = time.thread_time()
+            sink.write(result, record=record)
+            costs.append(1000 * (time.thread_time() - started))
+    return costs
 
 
 def main() -> None:
@@ -58,6 +76,7 @@ def main() -> None:
             print(f"repeat {repeat + 1}: without {without[-1]:.2f} FPS ({cpu_without[-1]:.0f} ms CPU a frame), "
                   f"with MCAP {with_mcap[-1]:.2f} FPS ({cpu_with[-1]:.0f} ms CPU a frame); "
                   f"ratio {with_mcap[-1] / without[-1]:.3f}", flush=True)
+        write_cpu = statistics.median(mcap_write_cpu(pipe, args.video, args.frames))
     ratios = [w / wo for w, wo in zip(with_mcap, without)]
     cpu_ratios = [wo / w for w, wo in zip(cpu_with, cpu_without)]
     print(f"\n{platform.processor() or platform.machine()}, {args.frames} frames of {args.video}, "
@@ -67,6 +86,9 @@ def main() -> None:
           f"target >= 0.95")
     print(f"median CPU per frame without MCAP {statistics.median(cpu_without):.1f} ms, with {statistics.median(cpu_with):.1f} ms; "
           f"median ratio of CPU time without/with {statistics.median(cpu_ratios):.3f} (the throughput ratio on saturated cores)")
+    base = statistics.median(cpu_without)
+    print(f"McapSink.write: {write_cpu:.2f} ms thread CPU a frame (median); {base:.1f} ms of CPU a frame without MCAP "
+          f"-> {base / (base + write_cpu):.3f} expected on saturated cores")
 
 
 if __name__ == "__main__":
