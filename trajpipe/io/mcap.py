@@ -198,6 +198,8 @@ class McapSink(_Sink):
         return out
 
     def _jpeg(self, result: FrameResult, image: np.ndarray | None) -> bytes:
+        """JPEG bytes of ``image`` (BGR), else of the result's frame (with the overlay drawn on a copy for
+        ``annotated``)."""
         if image is None:
             if result.image is None:
                 raise TrajpipeError("this result carries no image: pass one to write(), or use mcap_image=none")
