@@ -38,3 +38,26 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.e2e)
+
+
+def read_mcap(path) -> tuple[dict, object]:
+    """``({topic: [(log time ns, decoded message), ...]}, summary)`` of an MCAP file, every message decoded
+    with the schemas the file carries: ROS 2 (mcap_ros2), protobuf (mcap_protobuf) and JSON."""
+    import json
+
+    from mcap.decoder import DecoderFactory
+    from mcap.reader import make_reader
+    from mcap_protobuf.decoder import DecoderFactory as ProtobufDecoders
+    from mcap_ros2.decoder import DecoderFactory as Ros2Decoders
+
+    class JsonDecoders(DecoderFactory):
+        def decoder_for(self, message_encoding, schema):
+            return json.loads if message_encoding == "json" else None
+
+    with open(path, "rb") as stream:
+        reader = make_reader(stream, decoder_factories=[Ros2Decoders(), ProtobufDecoders(), JsonDecoders()])
+        summary = reader.get_summary()
+        messages: dict = {}
+        for _, channel, message, decoded in reader.iter_decoded_messages(log_time_order=True):
+            messages.setdefault(channel.topic, []).append((message.log_time, decoded))
+    return messages, summary

@@ -14,6 +14,7 @@ from .errors import TrajpipeError
 from .registry import CAMERA_MOTION
 from .resources import resolve
 
+MCAP_IMAGES = ("raw", "annotated", "none")  # what --output-mcap records as the camera image
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 
 
@@ -36,6 +37,7 @@ class Config:
     draw_boxes: bool = True
     draw_hud: bool = True
     draw_uncertainty: bool = True  # ring of one standard deviation around each forecast's end point
+    mcap_image: str = "raw"  # --output-mcap's image topic: raw | annotated (the overlay drawn in) | none
     camera_motion: str = "flow"  # none | flow: compensate the camera's own motion (optical flow, RANSAC)
     homography: str | None = None  # file with a 3x3 image->ground matrix (.npy, .json, text)
     homography_points: list[list[float]] | None = None  # or >= 4 rows [u, v, x, y]: pixel (u, v) is ground (x, y)
@@ -85,6 +87,8 @@ class Config:
                 raise bad(key, "must be > 0 seconds")
         if self.homography is not None and self.homography_points is not None:
             raise bad("homography", "set homography or homography_points, not both")
+        if self.mcap_image not in MCAP_IMAGES:
+            raise bad("mcap_image", f"must be one of {', '.join(MCAP_IMAGES)}")
         if self.camera_motion not in CAMERA_MOTION:
             raise bad("camera_motion", f"must be one of {', '.join(CAMERA_MOTION)}")
         if not self.tracker:

@@ -34,6 +34,7 @@ class _Observation:
     histories: list[tuple[int, int, Samples]]  # (track id, class id, history) per detection
     frame_map: FrameMap  # this frame's pixels <-> the histories' coordinates <-> the ground
     camera: np.ndarray | None  # (2, 3) warp from the previous frame's pixels to this one's, when estimated
+    pose: np.ndarray | None  # (3,) the robot's (x, y, yaw) given with the frame
 
 
 class Pipeline:
@@ -111,7 +112,8 @@ class Pipeline:
         # Samples are never rewritten once appended, so these views stay this frame's histories.
         histories = [(h.track_id, h.class_id, h.samples()) for h in seen]
         return _Observation(frame_bgr, timestamp, frame_index, captured_at, time.perf_counter() - started,
-                            detections, histories, frame_map, warp)
+                            detections, histories, frame_map, warp,
+                            None if pose is None else np.asarray(pose, np.float64).ravel())
 
     def _frame_map(self, pose, detections: Detections) -> FrameMap:
         """This frame's map between pixels, history coordinates and the ground: from the robot's pose,
@@ -152,7 +154,7 @@ class Pipeline:
             ))
         latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at
         seconds = obs.seconds + time.perf_counter() - started
-        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera)
+        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera, obs.pose)
 
     def open(self, source) -> VideoFileSource | LiveSource:
         """The frame source for ``source`` with this pipeline's live-stream settings."""

@@ -20,6 +20,7 @@ from conftest import REPO, find_asset
 from trajpipe.app.batch import RAY_INSTALL_HINT, find_videos, format_summary, output_names, ray_actor_options, run_batch
 from trajpipe.app.cli import build_parser, main, parse_args
 from trajpipe.errors import TrajpipeError
+from trajpipe.io.mcap import read_records
 from trajpipe.io.tracks_table import video_table, write_tracks_parquet
 
 CLIP_FRAMES = 18
@@ -68,7 +69,7 @@ def local_run(clips, detector_weights, tmp_path_factory):
     """The command line with the local engine, twice: (out, first exit code and summary, rerun's)."""
     out = tmp_path_factory.mktemp("local")
     # key=value before the inputs, between options and at the end: all are config overrides
-    argv = ["batch", "conf=0.25", str(clips), "--out", str(out), "--workers", "2", "--quiet",
+    argv = ["batch", "conf=0.25", str(clips), "--out", str(out), "--workers", "2", "--quiet", "--output-mcap",
             "--model", str(detector_weights), *CONFIG]
     workers_tmp = tmp_path_factory.mktemp("workers_tmp")
     with pytest.MonkeyPatch.context() as patch:
@@ -94,6 +95,9 @@ def test_local_batch_isolates_the_failure_and_resumes(local_run, clips):
         assert entry["frames"] == CLIP_FRAMES and entry["track_ids"] > 0 and entry["seconds"] > 0
         assert len(Path(jsonl).read_text().splitlines()) == CLIP_FRAMES
         assert cv2.VideoCapture(video).get(cv2.CAP_PROP_FRAME_COUNT) == CLIP_FRAMES
+        assert entry["outputs"]["mcap"] == str(Path(jsonl).with_suffix(".mcap"))  # --output-mcap: DIR/<name>.mcap
+        lines = [json.loads(line) for line in Path(jsonl).read_text().splitlines()]
+        assert [record for _, record in read_records(entry["outputs"]["mcap"])] == lines
     totals = summary["totals"]
     assert (totals["ok"], totals["failed"], totals["skipped"], totals["frames"]) == (2, 1, 0, 2 * CLIP_FRAMES)
 

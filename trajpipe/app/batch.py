@@ -1,7 +1,7 @@
 """Many videos at once (``trajpipe batch``): a pool of worker processes on this machine, or Ray
 actors on this machine or a cluster, each running the ``trajpipe run`` path over whole videos.
 
-Per video ``DIR/<name>.jsonl`` (and ``DIR/<name>.mp4``), written atomically; then ``DIR/tracks.parquet``
+Per video ``DIR/<name>.jsonl`` (and ``DIR/<name>.mp4``, ``DIR/<name>.mcap``), written atomically; then ``DIR/tracks.parquet``
 (every track of every frame) and ``DIR/summary.json``. A rerun skips videos whose outputs exist.
 """
 
@@ -25,6 +25,7 @@ from typing import Any, Iterator
 
 from ..config import Config
 from ..errors import TrajpipeError, first_line
+from ..io.mcap import require_robotics
 from ..io.sinks import AtomicFile
 from ..registry import forecaster_checkpoint
 from ..video.detector import resolve_weights
@@ -44,10 +45,11 @@ class VideoJob:
     path: str  # absolute input path
     jsonl: str
     video: str | None  # None: --no-video
+    mcap: str | None = None  # None: no --output-mcap
 
     @property
     def outputs(self) -> list[str]:
-        return [p for p in (self.jsonl, self.video) if p]
+        return [p for p in (self.jsonl, self.video, self.mcap) if p]
 
     def complete(self) -> bool:
         """Every output is there under its final name (written only once a whole video is done)."""
@@ -64,7 +66,7 @@ class VideoJob:
         return {"input": self.input, "status": status, "frames": frames,
                 "seconds": None if seconds is None else round(seconds, 3),
                 "fps": round(frames / seconds, 2) if frames and seconds else None,
-                "track_ids": track_ids, "outputs": {"jsonl": self.jsonl, "video": self.video}, "error": error}
+                "track_ids": track_ids, "outputs": {"jsonl": self.jsonl, "video": self.video, "mcap": self.mcap}, "error": error}
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -109,14 +111,14 @@ def output_names(inputs: list[str]) -> list[str]:
             for stem, p in zip(stems, inputs)]
 
 
-def plan_jobs(inputs: list[str], out: str | Path, video: bool = True) -> list[VideoJob]:
+def plan_jobs(inputs: list[str], out: str | Path, video: bool = True, mcap: bool = False) -> list[VideoJob]:
     """One :class:`VideoJob` per input video (see :func:`find_videos`), outputs under ``out``."""
     out = Path(out).resolve()
     found = find_videos(inputs, out)
     if not found:
         raise TrajpipeError(f"no input videos in {' '.join(inputs)}")
     return [VideoJob(spec, str(Path(spec).resolve()), str(out / f"{name}.jsonl"),
-                     str(out / f"{name}.mp4") if video else None)
+                     str(out / f"{name}.mp4") if video else None, str(out / f"{name}.mcap") if mcap else None)
             for spec, name in zip(found, output_names(found))]
 
 
@@ -169,7 +171,7 @@ class VideoWorker:
         self.pipeline.reset()
         try:
             summary = run(self.pipeline, job.path, job.video, job.jsonl, progress=False,
-                          handle_signals=False, keep_incomplete=False)
+                          handle_signals=False, keep_incomplete=False, output_mcap=job.mcap)
         except Exception as exc:  # noqa: BLE001 - any failure of one video is that video's, not the batch's
             reason = first_line(exc) if isinstance(exc, TrajpipeError) else f"{type(exc).__name__}: {first_line(exc)}"
             return job.entry("failed", error=reason)
@@ -317,7 +319,8 @@ def default_workers(cores: int | None = None) -> int:
 
 
 def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", address: str | None = None,
-              workers: int | None = None, video: bool = True, force: bool = False, config: Config | None = None,
+              workers: int | None = None, video: bool = True, mcap: bool = False, force: bool = False,
+              config: Config | None = None,
               gpus_per_worker: float = 0.0, progress: bool = False, **overrides) -> dict:
     """Process many videos; returns the summary written to ``out/summary.json``:
     ``{"videos": [one entry per input], "totals": {...}}``, entries with the keys ``input``, ``status``
@@ -325,7 +328,7 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
 
     ``inputs``: video files, directories (searched recursively) or glob patterns. ``engine``: ``local``
     (worker processes) or ``ray``. ``workers``: default :func:`default_workers`. ``video`` False: JSON
-    lines only. ``force``: rerun videos whose outputs exist. ``overrides``: config keys. Raises
+    lines only. ``mcap``: also ``out/<name>.mcap`` per video (needs the ``robotics`` extra). ``force``: rerun videos whose outputs exist. ``overrides``: config keys. Raises
     :class:`TrajpipeError` on bad arguments or config (nothing run); a failing video is only ``failed``.
     Ctrl-C stops the workers and raises :class:`KeyboardInterrupt` after writing the summary (finished
     videos stay; no half-written file is left under a final name)."""
@@ -336,10 +339,12 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
     if engine == "local" and (address or gpus_per_worker):
         raise TrajpipeError("--address and --gpus-per-worker are for --engine ray")
     config = _absolute((config or Config()).merged(overrides))
+    if mcap:
+        require_robotics()  # one error now, not one per video
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise TrajpipeError(f"--out is not a directory: {out}")
-    jobs = plan_jobs([inputs] if isinstance(inputs, str) else list(inputs), out, video)
+    jobs = plan_jobs([inputs] if isinstance(inputs, str) else list(inputs), out, video, mcap)
     out.mkdir(parents=True, exist_ok=True)
     entries: dict[str, dict] = {}
     todo, frames_known = [], 0

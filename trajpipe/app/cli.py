@@ -46,17 +46,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import check_outputs, run
 
     config = _config(args)
-    output_video, output_jsonl = args.output_video, args.output_jsonl
-    if output_video is None and output_jsonl is None:
+    output_video, output_jsonl, output_mcap = args.output_video, args.output_jsonl, args.output_mcap
+    if output_video is None and output_jsonl is None and output_mcap is None:
         output_video = _default_output(args.source, ".mp4")
         output_jsonl = _default_output(args.source, ".jsonl")
     none = {"", "none"}
     output_video = None if output_video is None or output_video.lower() in none else output_video
     output_jsonl = None if output_jsonl is None or output_jsonl.lower() in none else output_jsonl
+    output_mcap = None if output_mcap is None or output_mcap.lower() in none else output_mcap
     # Check file sources and outputs before paying for model loading.
     if not is_live(args.source):
         open_source(args.source).close()
-    check_outputs(args.source, output_video, output_jsonl)
+    check_outputs(args.source, output_video, output_jsonl, output_mcap)
     with ExitStack() as stack:
         live = None
         if config.serve is not None:  # bound before the models load: a busy port fails at once
@@ -68,7 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if live is not None and pipeline.ground is not None:
             live.ground = pipeline.ground.matrix
         summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
-                      progress=not args.quiet and sys.stderr.isatty(), live=live)
+                      progress=not args.quiet and sys.stderr.isatty(), output_mcap=output_mcap, live=live)
     print(summary, file=sys.stderr if output_jsonl == "-" else sys.stdout)
     return 130 if summary.interrupted else 0
 
@@ -77,7 +78,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from .batch import format_summary, run_batch
 
     summary = run_batch(args.inputs, args.out, engine=args.engine, address=args.address, workers=args.workers,
-                        video=not args.no_video, force=args.force, config=_config(args),
+                        video=not args.no_video, mcap=args.output_mcap, force=args.force, config=_config(args),
                         gpus_per_worker=args.gpus_per_worker, progress=not args.quiet and sys.stderr.isatty())
     print(format_summary(summary))
     return 1 if summary["totals"]["failed"] else 0
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(run)
     run.add_argument("--output-video", metavar="PATH", help="annotated video (.mp4, .avi); 'none' to skip")
     run.add_argument("--output-jsonl", metavar="PATH", help="JSON lines, one per frame; '-' for stdout; 'none' to skip")
+    run.add_argument("--output-mcap", metavar="PATH",
+                     help="MCAP recording for Foxglove and ROS 2 tools (docs/mcap.md; pip install 'trajpipe[robotics]')")
     run.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     run.add_argument("--show", action="store_true", help="show the overlay in a window (q or Esc quits)")
     run.add_argument("--serve", metavar="[HOST:]PORT",
@@ -140,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch = sub.add_parser(
         "batch", help="process many videos: per-video outputs, tracks.parquet and summary.json",
         usage="trajpipe batch INPUT... --out DIR [--engine local|ray] [--address ADDR] [--workers N] "
-              "[--gpus-per-worker G] [--no-video] [--force] [options] [key=value ...]",
+              "[--gpus-per-worker G] [--no-video] [--output-mcap] [--force] [options] [key=value ...]",
         description="Run every INPUT video through the pipeline on a pool of worker processes (--engine local)\n"
                     "or Ray (--engine ray). Writes DIR/<name>.jsonl and DIR/<name>.mp4 per video,\n"
                     "DIR/tracks.parquet (every track of every frame) and DIR/summary.json. A rerun skips\n"
@@ -158,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--gpus-per-worker", type=_nonnegative_float, default=0.0, metavar="G",
                        help="Ray: GPUs each worker asks for; fractions share a GPU between workers (e.g. 0.25)")
     batch.add_argument("--no-video", action="store_true", help="JSON lines only, no annotated videos")
+    batch.add_argument("--output-mcap", action="store_true",
+                       help="also DIR/<name>.mcap per video, for Foxglove and ROS 2 tools (pip install 'trajpipe[robotics]')")
     batch.add_argument("--force", action="store_true", help="process again videos whose outputs exist")
     _add_config_options(batch)
     batch.set_defaults(func=cmd_batch, overrides=[])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 from ..core.results import FrameResult
 from ..draw.overlay import Overlay
 from ..errors import TrajpipeError
+from ..io.mcap import McapSink, check_mcap_output
 from ..io.sinks import JsonlSink, VideoSink, check_output_path, json_line, video_codec
 from ..pipeline import Pipeline
 from ..video.sources import Outage
@@ -37,6 +38,7 @@ class RunSummary:
     output_jsonl: str | None
     interrupted: bool
     live: bool = False
+    output_mcap: str | None = None
     captured: int = 0
     dropped: int = 0
     mean_latency: float | None = None
@@ -48,7 +50,8 @@ class RunSummary:
 
     def __str__(self) -> str:
         outputs = [f"video -> {self.output_video}" if self.output_video else None,
-                   f"JSON lines -> {self.output_jsonl}" if self.output_jsonl else None]
+                   f"JSON lines -> {self.output_jsonl}" if self.output_jsonl else None,
+                   f"MCAP -> {self.output_mcap}" if self.output_mcap else None]
         written = "; ".join(o for o in outputs if o) or "no outputs written"
         text = (f"Processed {self.frames} frames of {self.source} in {self.seconds:.1f} s "
                 f"({self.fps:.1f} FPS mean). {self.track_ids} track ids seen, {self.forecast_ids} forecast. ")
@@ -67,41 +70,49 @@ class RunSummary:
 
 
 class _OutputWriter:
-    """Draws the overlay and writes video frames and JSON lines on a background thread, so that
-    output costs the detector (which runs on the other core) almost nothing. Order is kept; the
-    bounded queue keeps memory flat when the disk is slower than the pipeline. With a live view,
-    it hands the same JSON line and annotated frame on to it (nothing encoded or drawn twice)."""
+    """Draws the overlay and writes video frames, JSON lines and MCAP messages on a background thread, so
+    that output costs the detector (which runs on the other core) almost nothing. Order is kept; the
+    bounded queue keeps memory flat when the disk is slower than the pipeline. Each frame's JSON record
+    and JPEG are made once, whichever outputs use them; a live view gets the same JSON line and
+    annotated frame (nothing encoded or drawn twice)."""
 
-    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None,
+    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None, mcap=None,
                  live: "LiveServer | None" = None, queue_size: int = 8):
-        self.overlay, self.video, self.jsonl, self.live = overlay, video, jsonl, live
+        self.overlay, self.video, self.jsonl, self.mcap, self.live = overlay, video, jsonl, mcap, live
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._work, name="trajpipe-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, result, drawn: bool, repeats: int = 1) -> None:
-        """Queue ``result`` for output (``drawn``: its frame already carries the overlay)."""
+    def submit(self, result, drawn: bool, repeats: int = 1, raw=None) -> None:
+        """Queue ``result`` for output (``drawn``: its frame already carries the overlay; ``raw``: then a
+        copy of the frame without it, for an MCAP of raw images)."""
         if self.error is not None:
             raise self.error
-        if self.video or self.jsonl or self.live:
-            self._queue.put((result, drawn, repeats))
+        if self.video or self.jsonl or self.mcap or self.live:
+            self._queue.put((result, drawn, repeats, raw))
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
             if self.error is not None:
                 continue  # drain without writing after a failure
-            result, drawn, repeats = item
+            result, drawn, repeats, raw = item
             try:
-                line = json_line(result.to_json()) if self.jsonl or self.live else None
+                record = result.to_json() if self.jsonl or self.mcap or self.live else None
+                line = json_line(record) if self.jsonl or self.live else None
                 if self.jsonl:
                     self.jsonl.write_line(line)
-                if self.video:
+                image_mode = self.mcap.image if self.mcap else "none"
+                if image_mode == "raw":  # before the overlay is drawn into the frame
+                    self.mcap.write(result, raw if drawn else result.image, record)
+                if self.video or image_mode == "annotated":
                     if not drawn:
                         self.overlay.draw(result.image, result)
                         drawn = True
-                    for _ in range(repeats):
+                    for _ in range(repeats if self.video else 0):
                         self.video.write(result.image)
+                if image_mode != "raw" and self.mcap:
+                    self.mcap.write(result, result.image if image_mode == "annotated" else None, record)
                 if self.live:  # not drawn: the live view draws the few frames it encodes itself
                     self.live.publish(result, result.image if drawn else None, line)
             except BaseException as exc:  # re-raised in the main thread
@@ -118,8 +129,9 @@ class _OutputWriter:
             raise self.error
 
 
-def check_outputs(source, output_video: str | None, output_jsonl: str | None) -> None:
-    """Fail before any work on outputs that could not be written or would overwrite an input."""
+def check_outputs(source, output_video: str | None, output_jsonl: str | None, output_mcap: str | None = None) -> None:
+    """Fail before any work on outputs that could not be written or would overwrite an input (and on
+    an MCAP output without the robotics extra installed)."""
     inputs = [Path(str(source))]
     if output_video:
         check_output_path(output_video, inputs, "video")
@@ -128,6 +140,11 @@ def check_outputs(source, output_video: str | None, output_jsonl: str | None) ->
         check_output_path(output_jsonl, inputs, "JSON-lines")
         if output_video and Path(output_video).resolve() == Path(output_jsonl).resolve():
             raise TrajpipeError(f"video and JSON-lines outputs are the same file: {output_video}")
+    if output_mcap:
+        check_mcap_output(output_mcap, inputs)
+        for other in (output_video, output_jsonl):
+            if other and other != "-" and Path(other).resolve() == Path(output_mcap).resolve():
+                raise TrajpipeError(f"the MCAP output is also another output: {output_mcap}")
 
 
 def return_frames_to_the_os() -> None:
@@ -196,20 +213,21 @@ class _RunStats:
 def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
         max_frames: int | None = None, show: bool = False, progress: bool = True,
         on_result: Callable[[FrameResult], None] | None = None, handle_signals: bool = True,
-        keep_incomplete: bool = True, live: "LiveServer | None" = None) -> RunSummary:
+        keep_incomplete: bool = True, output_mcap: str | None = None, live: "LiveServer | None" = None) -> RunSummary:
     """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
     outputs finalised (a second one stops at once, outputs still finalised). ``on_result`` is called
     with every result, after it is queued for output.
 
     ``handle_signals`` False leaves SIGINT/SIGTERM to the caller (batch workers). ``keep_incomplete``
     False discards the outputs of a run that did not reach its end (interrupt or error), so a file
-    under its final name always holds a whole video.
+    under its final name always holds a whole video. ``output_mcap``: an MCAP recording for Foxglove
+    and ROS 2 tools (:class:`~trajpipe.io.mcap.McapSink`; needs the ``robotics`` extra).
 
     ``live``: a :class:`~trajpipe.serve.LiveServer` shown every result (with this run's overlay and
     JSON lines, from the output thread); the caller starts and closes it."""
     if max_frames is not None and max_frames < 1:
         raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
-    check_outputs(source, output_video, output_jsonl)
+    check_outputs(source, output_video, output_jsonl, output_mcap)
     return_frames_to_the_os()
     from tqdm import tqdm
 
@@ -218,11 +236,16 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         frames_in = stack.enter_context(pipeline.open(source))
         video = stack.enter_context(VideoSink(output_video, frames_in.fps, keep_incomplete)) if output_video else None
         jsonl = stack.enter_context(JsonlSink(output_jsonl, keep_incomplete)) if output_jsonl else None
+        mcap = None
+        if output_mcap:
+            mcap = stack.enter_context(McapSink(output_mcap, pipeline.config.mcap_image, pipeline.ground is not None,
+                                                pipeline.config.trail_seconds, keep=keep_incomplete))
         display = stack.enter_context(Display(show))
         overlay = Overlay.from_config(pipeline.config, hud_lines=_hud(pipeline, frames_in, stats))
         if live is not None:
             live.overlay = overlay
-        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl, live))
+        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl, mcap, live))
+        keep_raw = mcap is not None and mcap.image == "raw"  # the window's overlay is drawn into the frame
         total = min(frames_in.frame_count, max_frames or frames_in.frame_count) or None
         bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
         stop = stack.enter_context(_StopRequest()) if handle_signals else _StopRequest()
@@ -234,8 +257,9 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
                 # Live: repeat the frame over the ones dropped, so the recording plays in real time.
                 repeats = max(min(result.frame_index - last_index, MAX_REPEATS), 1) if frames_in.live else 1
                 if display.enabled:  # windows belong to the main thread: draw here, write in the background
+                    raw = result.image.copy() if keep_raw else None
                     overlay.draw(result.image, result)
-                    writer.submit(result, True, repeats)
+                    writer.submit(result, True, repeats, raw)
                     if not display.show(result.image):
                         break
                 else:
@@ -251,12 +275,13 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         except KeyboardInterrupt:
             interrupted = True
         if not interrupted:  # reached its end: whole outputs, kept whatever keep_incomplete says
-            for sink in (video, jsonl):
+            for sink in (video, jsonl, mcap):
                 if sink is not None:
                     sink.keep = True
     summary = RunSummary(str(source), stats.frames, time.perf_counter() - stats.started, len(stats.track_ids),
                          len(stats.forecast_ids), output_video if video and video.frames else None,
-                         output_jsonl if jsonl and jsonl.lines else None, interrupted, frames_in.live)
+                         output_jsonl if jsonl and jsonl.lines else None, interrupted, frames_in.live,
+                         output_mcap if mcap and mcap.frames else None)
     if frames_in.live:
         summary.captured, summary.dropped, summary.outages = frames_in.captured, frames_in.dropped, list(frames_in.outages)
         summary.mean_latency = sum(stats.latencies) / len(stats.latencies) if stats.latencies else None

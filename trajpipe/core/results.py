@@ -100,6 +100,7 @@ class FrameResult:
     latency: float | None = None  # seconds from capture to this result (live sources)
     image: np.ndarray | None = field(default=None, repr=False, compare=False)  # the frame processed (BGR)
     camera: np.ndarray | None = None  # (2, 3) warp from the previous frame's pixels to this frame's (None: not estimated)
+    pose: np.ndarray | None = None  # (3,) the robot base's (x, y, yaw) in the world frame given with this frame (m, rad)
 
     def to_json(self, ndigits: int = 2) -> dict:
         """The JSON-lines record of this frame (docs/outputs.md; written by :func:`trajpipe.core.schema.encode_frame`)."""
