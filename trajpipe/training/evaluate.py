@@ -17,6 +17,11 @@ pedestrian-windows of a scene ("avg" is the mean over the scenes):
 
 Several data roots can be evaluated in one run (e.g. the Social-GAN files and the copy with ETH at
 its true 0.4 s step); each gets its own table.
+
+The default (video) model, trained on every scene, has no held-out ETH/UCY scene; :func:`default_model_ratios`
+reports its error / CV per horizon where it is used: on the test files as annotated (clean tracks, as from
+a lidar or a good tracker), on the same with detector-like jitter added to the observations (CV sees the
+same jitter), and on the detector's own tracks of a video.
 """
 
 from __future__ import annotations
@@ -110,6 +115,71 @@ def evaluate(roots: dict[str, str | Path], models: dict[str, str], scenes=SCENES
             per["avg"] = {m: float(np.mean([per[s][m] for s in scenes])) for m in per[scenes[0]]}
         versions[label] = {"root": str(root), "methods": methods, "samples": samples}
     return {"split": split, "scenes": list(scenes), "versions": versions, "train_seconds": train_s}
+
+
+def _horizon_ratios(forecaster: Forecaster, w: Windows, scale=None) -> dict[str, float]:
+    """error / CV at :data:`RATIO_HORIZONS` on ``w`` (``scale``: box heights of pixel windows), and the
+    number of target windows."""
+    cv = ConstantVelocityForecaster()
+    errors = []
+    for f in (forecaster, cv):
+        pred = np.asarray(f.predict(w.obs, dt=forecaster.dt, scale=scale, groups=w.groups))[w.is_target]
+        errors.append(np.linalg.norm(pred - w.fut[w.is_target], axis=-1).mean(0))
+    out = {"windows": int(w.is_target.sum())}
+    for horizon in RATIO_HORIZONS:
+        step = int(round(horizon / forecaster.dt)) - 1
+        out[f"ratio_{horizon:g}s"] = float(errors[0][step] / errors[1][step])
+    return out
+
+
+def with_jitter(w: Windows, sigma_m: float, seed: int = 0) -> Windows:
+    """``w`` with Gaussian jitter of ``sigma_m`` metres per axis on every observed position (futures clean)."""
+    noise = np.random.default_rng(seed).normal(0.0, sigma_m, w.obs.shape).astype(np.float32)
+    return Windows(w.obs + noise, w.fut, w.scale, w.groups, w.is_target)
+
+
+def default_model_ratios(forecaster: Forecaster, root: str | Path | None, scenes=SCENES, jitter: float = 0.04,
+                         video: str | Path | None = None, log=print) -> dict:
+    """error / CV of the default model per horizon: on each scene's test files of ``root`` as annotated
+    ("clean") and with ``jitter`` metres of observation noise, and on the tracks the detector finds in
+    ``video`` (person tracks in pixels, box heights as scale). Returns ``{set: {scene or video: ratios}}``."""
+    sets: dict[str, dict] = {}
+    if root is not None:
+        clean, noisy = {}, {}
+        for scene in scenes:
+            w = scene_windows(root, scene)
+            clean[scene], noisy[scene] = _horizon_ratios(forecaster, w), _horizon_ratios(forecaster, with_jitter(w, jitter))
+        for per in (clean, noisy):
+            per["avg"] = {k: float(np.mean([per[s][k] for s in scenes])) for k in per[scenes[0]]}
+        sets["clean"], sets[f"jitter {jitter:g} m"] = clean, noisy
+    if video is not None:
+        w = video_track_windows(video, forecaster.dt)
+        sets["detector tracks"] = {Path(video).name: _horizon_ratios(forecaster, w, scale=w.scale)}
+        log(f"{Path(video).name}: {int(w.is_target.sum())} windows of detector tracks")
+    return sets
+
+
+def video_track_windows(video: str | Path, dt: float) -> Windows:
+    """Windows of the person tracks that trajpipe's detector and tracker find in ``video`` (pixels)."""
+    import tempfile
+
+    from ..app.runner import run
+    from ..pipeline import Pipeline
+    from .data import load_jsonl
+
+    with tempfile.TemporaryDirectory() as tmp, Pipeline(forecaster="cv", classes=["person"], camera_motion="none") as pipe:
+        jsonl = Path(tmp) / "tracks.jsonl"
+        run(pipe, str(video), None, str(jsonl), progress=False, handle_signals=False)
+        return make_windows(load_jsonl(jsonl, dt))
+
+
+def format_default_model(sets: dict) -> str:
+    lines = [f"default model: error / CV at {', '.join(f'{h:g}' for h in RATIO_HORIZONS)} s ahead (below 1: better than CV)"]
+    for name, per in sets.items():
+        for where, r in per.items():
+            cells = " ".join("%.3f" % r[f"ratio_{h:g}s"] for h in RATIO_HORIZONS)
+            lines.append(f"  {name:<16} {where:<16} {cells}   ({r['windows']} windows)")
+    return "\n".join(lines)
 
 
 def _pair(metrics: dict, a: str, b: str) -> str:
