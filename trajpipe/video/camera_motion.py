@@ -104,7 +104,8 @@ def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], m
     kept unless the next more general one brings its residual (RMS, pixels) clearly down: below
     1/1.25 of it (noise alone lowers it by a few percent for the few extra parameters; a zoom of
     1 % leaves a translation off by over a pixel at the frame's edges). Fits that the points do not
-    pin down (:func:`well_conditioned`) are skipped: a simpler model is the fallback.
+    pin down (:func:`well_conditioned`) are skipped: a simpler model is the fallback. The returned
+    inliers are all the points within ``inlier_px`` of the chosen fit.
     """
     import cv2
 
@@ -136,6 +137,12 @@ def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], m
     if chosen is None:
         return None
     model, matrix, _ = chosen
+    # RANSAC's threshold lets in points that creep (slow walkers, shadows, corners sliding along an
+    # edge): the chosen model fitted again to the points within half of it is steadier
+    close = residuals(matrix, before, after) < inlier_px / 2
+    if close.sum() >= MIN_POINTS:
+        refined = least_squares(model, before[close], after[close])
+        matrix = refined if well_conditioned(model, refined, before[close], size) else matrix
     # the inliers of the chosen model among all the points: what the keyframe still has in view
     return Fit(model, matrix / matrix[2, 2], residuals(matrix, before, after) < inlier_px)
 
