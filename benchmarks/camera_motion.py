@@ -40,14 +40,13 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import time
 from datetime import date
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from common import REPO, pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import REPO, pipeline_parser, timed  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Forecaster, Pipeline  # noqa: E402
 from trajpipe.core.frames import Projective  # noqa: E402
 from trajpipe.video.camera_motion import corner_motion  # noqa: E402
@@ -164,20 +163,6 @@ def run_arm(video, weights, forecasters: dict, camera_motion: str, clip: str, ma
             "forecast_share": with_forecast / max(detections, 1), "seconds": t, "cameras": cameras,
             "first_boxes": first_boxes, "frame_ms": 1000 * statistics.median(frame_seconds[1:]),
             "estimate_ms": 1000 * sum(compensation) / len(frame_seconds)}
-
-
-def timed(owner, name: str, seconds: list) -> None:
-    """Wrap ``owner.name`` so that every call adds its duration to ``seconds``."""
-    method = getattr(owner, name)
-
-    def wrapper(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return method(*args, **kwargs)
-        finally:
-            seconds.append(time.perf_counter() - started)
-
-    setattr(owner, name, wrapper)
 
 
 def errors(arm: dict, forecaster: str) -> tuple[np.ndarray, np.ndarray]:
