@@ -2,17 +2,17 @@
 (see :mod:`trajpipe.core.frames`) and moves the tracker's Kalman states with the view.
 
 :class:`CameraMotion` registers each frame against a *keyframe*, not only against the previous
-frame: Shi-Tomasi corners of the keyframe, taken outside the tracked boxes, are followed into the
-current frame by pyramidal Lucas-Kanade flow started from the last estimate, and the keyframe ->
-current transform is fitted to them robustly (RANSAC). The transform is the simplest of
-translation, similarity (zoom, roll), affine and homography (perspective, a camera riding forward)
-that the points support (:func:`choose_model`). Chaining per-frame fits adds up their errors (a
-chained similarity drifted 86 px in 8 s on the fixed concourse); against a keyframe the errors do
-not add up until the keyframe changes, which happens only when the view has moved on (too few of
-its points still found, or zoomed / rolled too far for the flow to follow). A camera that has not
-moved gets exactly the identity, and is then checked only every few frames (it costs almost nothing).
+frame (norfair's ``MotionEstimator`` does the same): Shi-Tomasi corners of the keyframe, taken
+outside the tracked boxes, are followed from frame to frame by pyramidal Lucas-Kanade flow on a
+downscaled frame, and the keyframe -> frame transform is fitted robustly (RANSAC, OpenCV) to where
+they started and where they are now. The transform is the simplest of translation, similarity
+(zoom, roll), affine and homography (perspective: a camera riding forward) that the points support
+(:func:`choose_model`). Chaining per-frame fits adds up their errors (GMC's similarity, chained,
+drifted 86 px in 8 s on the concourse); against a keyframe the errors do not add up until the
+keyframe changes, which happens only when too few of its corners are left (gone out of view, or
+covered by people). A camera that has not moved gets exactly the identity (nothing to map, nothing
+to warp), and a still camera is then checked only every ``STILL_CHECK_EVERY`` frames.
 """
-
 from __future__ import annotations
 
 import math
