@@ -27,7 +27,8 @@ MAX_CORNERS, CORNER_QUALITY, CORNER_DISTANCE = 100, 0.002, 8  # Shi-Tomasi corne
 MIN_POINTS = 12  # fewer inliers than this: the estimate is not trusted (kept from the last frame)
 REKEY_SHARE = 0.3  # a keyframe whose corners are found (as inliers) fewer than this share of times is replaced
 STILL_PX = 0.25  # full-size pixels: a transform moving no image corner further is taken as the identity
-STILL_SPEED = 0.1  # full-size pixels a frame at the image corners: slower, the camera counts as still
+STILL_SPEED = 0.3  # full-size pixels a frame at the image corners: slower, the camera counts as still (held for
+# up to STILL_CHECK_EVERY - 1 frames: at most 0.6 px behind; the concourse camera tilts by 0.05-0.16 px a frame)
 STILL_AFTER = 10  # frames the camera must stay still before it is checked only every STILL_CHECK_EVERY frames
 STILL_CHECK_EVERY = 3  # frames between checks of a still camera (a pan that starts is caught within this)
 
