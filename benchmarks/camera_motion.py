@@ -293,6 +293,10 @@ def main() -> None:
                         "merged into the existing --out")
     parser.add_argument("--market", default="videos/market_street_1906.mp4", help="'' to skip")
     parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--camera-motions", nargs="+", default=["none", "translation", "flow"],
+                        help="the arms to run (the static view: none and flow only)")
+    parser.add_argument("--merge", nargs="+", default=[], help="JSON files written by earlier runs (e.g. one clip "
+                        "each, run side by side): their rows and drift are taken in before the summary")
     parser.add_argument("--out", default="docs/camera_motion.json")
     args = parser.parse_args()
     import torch
@@ -300,8 +304,14 @@ def main() -> None:
     torch.set_num_threads(1)
     forecasters = {name: Forecaster.load("weights/forecaster.pt" if name == "lstm" else name) for name in args.forecasters}
     rows, summary, drift_result = [], {}, None
+    for path in args.merge:
+        earlier = json.loads(Path(path).read_text())
+        rows += earlier["rows"]
+        drift_result = earlier.get("drift") or drift_result
     for clip in args.clips:
-        for camera_motion in (("none", "flow") if clip == "static" else ("none", "translation", "flow")):
+        for camera_motion in args.camera_motions:
+            if clip == "static" and camera_motion == "translation":
+                continue
             arm = run_arm(args.video, args.weights, forecasters, camera_motion, clip, args.max_frames)
             if clip == "static" and camera_motion == "flow":
                 drift_result = drift(args.video, arm["cameras"], arm["first_boxes"])
@@ -314,11 +324,12 @@ def main() -> None:
                        "frame_ms": arm["frame_ms"], "estimate_ms": arm["estimate_ms"]}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+    rows.sort(key=lambda r: (["static", *CLIPS].index(r["clip"]), ["none", "translation", "flow"].index(r["camera_motion"])))
     for forecaster in forecasters:
         get = {(r["clip"], r["camera_motion"]): r["FDE_px"] for r in rows if r["forecaster"] == forecaster}
         static = get.get(("static", "none"))
         for clip in CLIPS:
-            if (clip, "flow") not in get or static is None:
+            if not {(clip, "flow"), (clip, "translation"), (clip, "none")} <= set(get) or static is None:
                 continue
             entry = {"flow_over_static": get[clip, "flow"] / static, "flow_over_translation": get[clip, "flow"] / get[clip, "translation"],
                      "flow_over_none": get[clip, "flow"] / get[clip, "none"]}
@@ -346,7 +357,7 @@ def main() -> None:
                 print(f"| {name} | {motion} | {m['FDE_2.4s_px']:.1f} | {m['FDE_4.8s_px']:.1f} |")
     out = REPO / args.out
     report = {"date": str(date.today()), "rows": rows, "acceptance": summary, "drift": drift_result}
-    if not args.clips and out.exists():  # market street alone: the clips' results stay
+    if not args.clips and not args.merge and out.exists():  # market street alone: the clips' results stay
         report = {**json.loads(out.read_text()), "market_street_date": str(date.today())}
     out.write_text(json.dumps({**report, "market_street": market}, indent=2))
     print(f"wrote {out}")
