@@ -57,13 +57,36 @@ def measure(video: str, weights: str, conf: float, tracker: str, camera_motion: 
             "forecast_share": forecast / max(boxes, 1)}
 
 
+def measure_jsonl(path: str) -> dict:
+    """The same figures from the JSON lines of a run that is already there (``trajpipe run``, or the
+    market street run cached by benchmarks/camera_motion.py): no second pass over the video."""
+    from trajpipe.core.schema import read_jsonl
+
+    frames = boxes = forecast = 0
+    ids = set()
+    for record in read_jsonl(path):
+        frames += 1
+        boxes += len(record["tracks"])
+        forecast += sum("forecast" in t for t in record["tracks"])
+        ids.update(t["id"] for t in record["tracks"])
+        seconds = record["timestamp"]
+    return {"ids": len(ids), "ids_per_minute": 60 * len(ids) / seconds, "boxes_per_frame": boxes / frames,
+            "forecast_share": forecast / max(boxes, 1)}
+
+
 def main() -> None:
     parser = pipeline_parser(__doc__, "videos/concourse.mp4")
     parser.add_argument("--videos", nargs="+", default=["videos/concourse.mp4", "videos/market_street_1906.mp4"])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), help="names from SETTINGS")
     parser.add_argument("--camera-motion", nargs="+", default=["none", "flow"])
     parser.add_argument("--out", default="docs/tracking.json")
+    parser.add_argument("--jsonl", nargs="+", help="measure these runs' JSON lines (made at the default settings) "
+                        "instead of running the videos")
     args = parser.parse_args()
+    if args.jsonl:
+        for path in args.jsonl:
+            print(json.dumps({"jsonl": path, **measure_jsonl(path)}))
+        return
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:

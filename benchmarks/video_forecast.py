@@ -33,6 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from trajpipe import Forecaster, Pipeline  # noqa: E402
+from trajpipe.core.frames import Projective  # noqa: E402
 from trajpipe.training.data import load_jsonl
 from trajpipe.training.windows import make_windows  # noqa: E402
 from trajpipe.forecast.kalman import KalmanForecaster  # noqa: E402
@@ -57,12 +58,12 @@ def in_reference_frame(jsonl: Path) -> Path:
     with open(jsonl) as source, open(out, "w") as target:
         for line in source:
             record = json.loads(line)
-            reference_to_current = np.vstack([record["camera"], [0, 0, 1]]) @ reference_to_current
-            back = np.linalg.inv(reference_to_current)
+            camera = np.asarray(record["camera"], np.float64)  # (2, 3) affine, or (3, 3) for a homography
+            reference_to_current = (np.vstack([camera, [0, 0, 1]]) if len(camera) == 2 else camera) @ reference_to_current
+            back = Projective(np.linalg.inv(reference_to_current))
             for track in record["tracks"]:
-                corners = np.array(track["box"], float).reshape(2, 2)
-                track["box"] = (corners @ back[:2, :2].T + back[:2, 2]).ravel().tolist()
-                track["point"] = (back[:2, :2] @ track["point"] + back[:2, 2]).tolist()
+                track["box"] = back(np.array(track["box"], float).reshape(2, 2)).ravel().tolist()
+                track["point"] = back(np.array(track["point"], float)).tolist()
             target.write(json.dumps(record) + "\n")
     return out
 

@@ -38,7 +38,7 @@ class Config:
     draw_hud: bool = True
     draw_uncertainty: bool = True  # ring of one standard deviation around each forecast's end point
     mcap_image: str = "raw"  # --output-mcap's image topic: raw | annotated (the overlay drawn in) | none
-    camera_motion: str = "flow"  # none | flow: compensate the camera's own motion (optical flow, RANSAC)
+    camera_motion: str = "flow"  # flow | translation | none: compensate the camera's own motion (pan, zoom, roll, perspective; translation: pans only)
     homography: str | None = None  # file with a 3x3 image->ground matrix (.npy, .json, text)
     homography_points: list[list[float]] | None = None  # or >= 4 rows [u, v, x, y]: pixel (u, v) is ground (x, y)
     loop: bool = False  # video files: play again from the start at the end (soak tests, demos)

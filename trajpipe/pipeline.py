@@ -10,7 +10,7 @@ from typing import Iterator
 import numpy as np
 
 from .config import Config
-from .core.frames import FrameMap, GroundPlane, pose_matrix
+from .core.frames import FrameMap, GroundPlane, Projective, pose_matrix
 from .core.results import FrameResult, TrackState
 from .errors import TrajpipeError
 from .forecast import Forecaster
@@ -33,8 +33,11 @@ class _Observation:
     detections: Detections
     histories: list[tuple[int, int, Samples]]  # (track id, class id, history) per detection
     frame_map: FrameMap  # this frame's pixels <-> the histories' coordinates <-> the ground
-    camera: np.ndarray | None  # (2, 3) warp from the previous frame's pixels to this one's, when estimated
+    camera: np.ndarray | None  # (2, 3) or (3, 3) transform from the previous frame's pixels to this one's, when estimated
     pose: np.ndarray | None  # (3,) the robot's (x, y, yaw) given with the frame
+
+
+_IDENTITY = np.eye(3)
 
 
 class Pipeline:
@@ -100,7 +103,11 @@ class Pipeline:
         warp = None
         if self.camera_motion is not None:
             warp = self.camera_motion.update(frame_bgr)
-            self.detector.follow_camera(warp)
+            if self.camera_motion.rebased is not None and pose is None:  # (with a pose, histories are in world metres)
+                self.histories.remap(Projective(self.camera_motion.rebased))
+            if not np.array_equal(warp, _IDENTITY):  # a still camera: nothing to move
+                self.detector.follow_camera(warp)
+            warp = Projective(warp).compact()
         detections = self.detector(frame_bgr)
         frame_map = self._frame_map(pose, detections)
         seen = self.histories.update(timestamp, detections, frame_map)
@@ -120,7 +127,7 @@ class Pipeline:
         the camera's estimated motion, or the identity of a static camera."""
         if pose is not None:
             return FrameMap.robot(pose, self.ground, detections.anchors)
-        if self.camera_motion is not None:
+        if self.camera_motion is not None and not self.camera_motion.still:
             return FrameMap.moving_camera(self.camera_motion.reference_to_current, self.ground)
         return FrameMap(ground=self.ground)
 

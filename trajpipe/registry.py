@@ -39,9 +39,15 @@ def _optical_flow():
     return CameraMotion()
 
 
+def _translation_flow():
+    from .video.camera_motion import CameraMotion
+
+    return CameraMotion(models=("translation",))
+
+
 FORECASTERS: dict[str, Callable[[], Forecaster]] = {"cv": _constant_velocity}  # by name
 CHECKPOINT_FILES: dict[str, Callable[[Path], Forecaster]] = {".onnx": _onnx_export}  # by suffix; others: torch
-CAMERA_MOTION: dict[str, Callable | None] = {"none": None, "flow": _optical_flow}
+CAMERA_MOTION: dict[str, Callable | None] = {"none": None, "flow": _optical_flow, "translation": _translation_flow}
 
 
 def load_forecaster(spec: str | Path, *, min_track_age: float | None = None,

@@ -154,15 +154,57 @@ def test_real_panned_frames_keep_trails_in_the_scene(concourse, detector_weights
             result = pipe.process(np.ascontiguousarray(image[y:y + 360, x:x + 640]), timestamp=frame / FPS)
             record = result.to_json()
             if frame:
-                np.testing.assert_allclose(np.array(record["camera"])[:, 2], -step, atol=0.5)
+                # each frame's transform is the difference of two keyframe estimates (~0.2 px noise each);
+                # the concourse camera itself also tilts by up to ~0.15 px a frame
+                np.testing.assert_allclose(np.array(record["camera"])[:, 2], -step, atol=0.75)
                 np.testing.assert_allclose(np.array(record["camera"])[:, :2], np.eye(2))
             for track in result.tracks:
                 scene = track.history + [x, y]  # the trail, taken from the current view into the scene
                 for t, point in zip(track.history_times, scene):
                     if t in seen.get(track.id, {}):  # the same sample, as seen when it was taken
-                        np.testing.assert_allclose(point, seen[track.id][t], atol=4.0)  # chained estimates drift ~0.1 px a frame
+                        # the "scene" here is the window's offset: the concourse camera itself tilts too, by
+                        # 3.3 px over its first 20 frames (direct registration, benchmarks/camera_motion.py)
+                        np.testing.assert_allclose(point, seen[track.id][t], atol=5.0)
                 seen.setdefault(track.id, {})[result.timestamp] = track.history[-1] + [x, y]
     assert sum(len(points) for points in seen.values()) > 100  # many people, many samples checked
+
+
+def test_real_zooming_and_rolling_frames_keep_trails_in_the_scene(concourse, detector_weights):
+    """A 640x360 view of the real concourse video zooming in (2 % a frame) and rolling (0.3 degrees a
+    frame): the camera transform handed out is that similarity, the tracker keeps its people, and
+    every trail point, seen from the current view, is where the person was in the scene."""
+
+    def scene_to_view(frame: int) -> np.ndarray:
+        scale, angle = 1.0 + 0.02 * frame, np.radians(0.3 * frame)
+        c, s = scale * np.cos(angle), scale * np.sin(angle)
+        return np.array([[c, -s, 320 - c * 427 + s * 240], [s, c, 180 - s * 427 - c * 240], [0, 0, 1.0]])
+
+    capture = cv2.VideoCapture(str(concourse))
+    seen: dict[int, dict[float, np.ndarray]] = {}  # id -> {time: scene point}
+    ids_seen = set()
+    with Pipeline(model=str(detector_weights), forecaster="cv", classes=["person"], camera_motion="flow") as pipe:
+        for frame in range(20):
+            ok, image = capture.read()
+            assert ok
+            to_view = scene_to_view(frame)
+            result = pipe.process(cv2.warpPerspective(image, to_view, (640, 360)), timestamp=frame / FPS)
+            record = result.to_json()
+            if frame:
+                expected = to_view @ np.linalg.inv(scene_to_view(frame - 1))
+                camera = np.array(record["camera"])
+                np.testing.assert_allclose(camera[:, :2], expected[:2, :2], atol=0.01)  # zoom and roll
+                np.testing.assert_allclose(camera[:, 2], expected[:2, 2], atol=1.0)  # the shift they make
+            to_scene = np.linalg.inv(to_view)
+            first_count = first_count if frame else len(result.tracks)
+            for track in result.tracks:
+                ids_seen.add(track.id)
+                scene = track.history @ to_scene[:2, :2].T + to_scene[:2, 2]
+                for t, point in zip(track.history_times, scene):
+                    if t in seen.get(track.id, {}):  # the same sample, as seen when it was taken
+                        np.testing.assert_allclose(point, seen[track.id][t], atol=5.0)  # as above: the camera's own tilt
+                seen.setdefault(track.id, {})[result.timestamp] = scene[-1]
+    assert sum(len(points) for points in seen.values()) > 100  # many people, many samples checked
+    assert len(ids_seen) <= 1.5 * first_count  # the tracker kept its people through the zoom, not new ids each frame
 
 
 def test_pipeline_puts_real_tracks_in_the_world_frame(concourse, detector_weights):

@@ -10,8 +10,10 @@ histories are kept in, and the ground or world plane in metres.
 
 History coordinates are fixed in the scene, so that a moving camera does not read as moving objects:
 - a static camera (``camera_motion=none``, no pose): the pixels themselves;
-- a moving camera (``camera_motion=flow``): the pixels of a reference frame (the first frame, or the
-  first after ``reset()``), reached by accumulating the frame-to-frame transforms;
+- a moving camera (``camera_motion=flow``): the pixels of a reference frame, which the camera-motion
+  estimate maps to the current frame; the reference moves on with the view (to a new keyframe, or to
+  the view of a still camera) and the histories are then re-expressed in it (see
+  :class:`~trajpipe.video.camera_motion.CameraMotion`);
 - a robot (``Pipeline.process(..., pose=(x, y, yaw))`` with a ground homography to the robot's base
   frame): the world/odometry frame, in metres.
 """
@@ -42,6 +44,12 @@ class Projective:
     def from_affine(cls, warp) -> "Projective":
         """A (2, 3) affine warp (OpenCV's layout) as a projective transform."""
         return cls(np.vstack([np.asarray(warp, np.float64), [0.0, 0.0, 1.0]]))
+
+    def compact(self) -> np.ndarray:
+        """The matrix as OpenCV's (2, 3) affine warp when it is one (third row ``[0, 0, 1]``), else (3, 3)
+        scaled so that its last entry is 1."""
+        matrix = self.matrix / self.matrix[2, 2]
+        return matrix[:2] if not matrix[2, :2].any() else matrix
 
     def apply(self, points) -> tuple[np.ndarray, np.ndarray]:
         """(..., 2) points -> ((..., 2) mapped points, (...,) their homogeneous w)."""

@@ -99,7 +99,7 @@ class FrameResult:
     process_seconds: float = 0.0  # time spent on this frame by the pipeline
     latency: float | None = None  # seconds from capture to this result (live sources)
     image: np.ndarray | None = field(default=None, repr=False, compare=False)  # the frame processed (BGR)
-    camera: np.ndarray | None = None  # (2, 3) warp from the previous frame's pixels to this frame's (None: not estimated)
+    camera: np.ndarray | None = None  # previous frame's pixels -> this frame's: (2, 3) affine, (3, 3) homography (None: not estimated)
     pose: np.ndarray | None = None  # (3,) the robot base's (x, y, yaw) in the world frame given with this frame (m, rad)
 
     def to_json(self, ndigits: int = 2) -> dict:

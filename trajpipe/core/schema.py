@@ -4,8 +4,8 @@ columns of ``tracks.parquet`` declared from the same fields.
 A record: ``{"frame", "timestamp", "camera", "tracks": [...], "latency"?}``; each track
 ``{"id", "class", "conf", "box", "point", "point_world"?, "forecast"?}``; a forecast
 ``{"t", "xy", "sigma"?, "xy_world"?, "sigma_world"?, "modes"?: [{"p", "xy", "sigma"?, "xy_world"?}]}``.
-Positions in pixels (``*_world``: ground units), times in seconds, ``camera`` the (2, 3) warp from
-the previous frame's pixels to this frame's.
+Positions in pixels (``*_world``: ground units), times in seconds, ``camera`` the transform from
+the previous frame's pixels to this frame's: a (2, 3) affine warp, or (3, 3) when it is a homography.
 """
 
 from __future__ import annotations
@@ -65,9 +65,11 @@ def encode_frame(result, ndigits: int = 2) -> dict:
             if t.forecast.modes is not None:
                 forecast["modes"] = _mode_records(t.forecast.modes, r)
         tracks.append(record)
-    camera = np.eye(2, 3) if result.camera is None else result.camera
+    camera = np.round(np.asarray(np.eye(2, 3) if result.camera is None else result.camera, np.float64), 6)
+    if len(camera) == 3:  # a homography's perspective terms are per pixel: tiny, and kept to 10 decimals
+        camera[2] = np.round(result.camera[2], 10)
     record = {"frame": result.frame_index, "timestamp": round(result.timestamp, 4),
-              "camera": np.round(np.asarray(camera, np.float64), 6).tolist(), "tracks": tracks}
+              "camera": camera.tolist(), "tracks": tracks}
     if result.latency is not None:
         record["latency"] = round(result.latency, 4)
     return record

@@ -93,6 +93,18 @@ class TrackHistory:
         self._rows[:len(live)] = live
         self._start, self._end = 0, len(live)
 
+    def remap(self, transform) -> None:
+        """Re-express the points and boxes in new coordinates: ``transform`` (a
+        :class:`~trajpipe.core.frames.Projective`) maps the old ones to the new ones. Into a new
+        buffer: views handed out before keep the old coordinates (they go with the old frame map)."""
+        live = self._rows[self._start:self._end].copy()
+        live[:, _POINT] = transform(live[:, _POINT])
+        boxed = np.isfinite(live[:, 3])
+        live[boxed, _BOX] = transform(live[boxed, _BOX].reshape(-1, 2, 2)).reshape(-1, 4)
+        self._rows = np.empty((max(64, 2 * len(live)), _COLUMNS))
+        self._rows[:len(live)] = live
+        self._start, self._end = 0, len(live)
+
     def trim_before(self, t: float) -> None:
         # Keep one sample before t so that interpolation over [t, now] stays defined. Usually one
         # sample a frame crosses t: a scalar check per sample beats a search.
@@ -156,6 +168,12 @@ class TrackHistories:
                 for track_id, class_id, point, box, drop in rows]
         self.prune(timestamp)
         return seen
+
+    def remap(self, transform) -> None:
+        """Move every history into new coordinates (``transform`` maps old to new, see
+        :meth:`TrackHistory.remap`): when the camera-motion estimate moves its reference frame."""
+        for history in self.tracks.values():
+            history.remap(transform)
 
     def add(self, track_id: int, class_id: int, t: float, point, box) -> TrackHistory:
         """One sample of one track (see :meth:`TrackHistory.append`); the track's history. Samples more

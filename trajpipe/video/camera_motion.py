@@ -1,139 +1,404 @@
 """The camera's own motion, estimated once per frame: it keeps track histories fixed in the scene
 (see :mod:`trajpipe.core.frames`) and moves the tracker's Kalman states with the view.
 
-:class:`CameraMotion` estimates the frame-to-frame transform with Ultralytics' ``GMC`` (sparse
-optical flow, the estimator BoT-SORT uses) and a RANSAC translation fit.
+:class:`CameraMotion` registers each frame against a *keyframe*, not only against the previous
+frame (norfair's ``MotionEstimator`` does the same): Shi-Tomasi corners of the keyframe, taken
+outside the tracked boxes, are followed from frame to frame by pyramidal Lucas-Kanade flow on a
+downscaled frame, and the keyframe -> frame transform is fitted robustly (RANSAC, OpenCV) to where
+they started and where they are now. The transform is the simplest of translation, similarity
+(zoom, roll), affine and homography (perspective: a camera riding forward) that the points support
+(:func:`choose_model`). Chaining per-frame fits adds up their errors (GMC's similarity, chained,
+drifted 86 px in 8 s on the concourse); against a keyframe the errors do not add up until the
+keyframe changes, which happens only when too few of its corners are left (gone out of view, or
+covered by people). A camera that has not moved gets exactly the identity (nothing to map, nothing
+to warp), and a still camera is then checked only every ``STILL_CHECK_EVERY`` frames.
 """
-
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.frames import Projective
-
-INLIER_PX = 0.25  # full-size pixels: RANSAC inlier threshold of the flow fit (see _flow_estimator)
 FLOW_WIDTH = 320  # pixels: frames are downscaled by an integer factor to between this and twice this width
+INLIER_PX = 1.0  # downscaled pixels: RANSAC inlier threshold of the keyframe -> frame fits
+MODELS = ("translation", "similarity", "affine", "homography")  # simplest first
+MAX_CORNERS, CORNER_QUALITY, CORNER_DISTANCE = 100, 0.002, 8  # Shi-Tomasi corners of a keyframe (downscaled px)
+MIN_POINTS = 12  # fewer inliers than this: the estimate is not trusted (kept from the last frame)
+REKEY_SHARE = 0.3  # a keyframe whose corners are found (as inliers) fewer than this share of times is replaced
+STILL_PX = 0.25  # full-size pixels: a transform moving no image corner further is taken as the identity
+STILL_SPEED = 0.3  # full-size pixels a frame at the image corners: slower, the camera counts as still (held for
+# up to STILL_CHECK_EVERY - 1 frames: at most 0.6 px behind; the concourse camera tilts by 0.05-0.16 px a frame)
+STILL_AFTER = 10  # frames the camera must stay still before it is checked only every STILL_CHECK_EVERY frames
+STILL_CHECK_EVERY = 3  # frames between checks of a still camera (a pan that starts is caught within this)
 
 
-def fit_translation(before: np.ndarray, after: np.ndarray, inlier_px: float) -> np.ndarray | None:
-    """(2,) robust shift from the (N, 2) points ``before`` to ``after``: RANSAC with ``inlier_px``
-    (OpenCV's ``estimateTranslation2D``; OpenCV versions without it: the median shift, which
-    tolerates up to half of the points moving on their own). None when there are too few points."""
+@dataclass(frozen=True)
+class Fit:
+    """The chosen keyframe -> frame transform: ``model``, its (3, 3) ``matrix`` (downscaled pixels)
+    and the (N,) ``inliers`` mask of the points it was fitted to."""
+
+    model: str
+    matrix: np.ndarray
+    inliers: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.inliers.sum())
+
+
+def least_squares(model: str, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """(3, 3) least-squares fit of ``model`` mapping the (N, 2) points ``before`` to ``after``."""
     import cv2
 
-    if len(before) < 5:
-        return None
-    if hasattr(cv2, "estimateTranslation2D"):
-        shift, _ = cv2.estimateTranslation2D(before, after, method=cv2.RANSAC, ransacReprojThreshold=inlier_px)
-        return None if shift is None else np.asarray(shift, np.float64).ravel()
-    return np.median((after - before).reshape(-1, 2), axis=0)
+    if model == "translation":
+        matrix = np.eye(3)
+        matrix[:2, 2] = (after - before).mean(axis=0)
+    elif model == "similarity":  # Umeyama: centred points, rotation and scale from their cross-covariance
+        mb, ma = before.mean(axis=0), after.mean(axis=0)
+        b, a = before - mb, after - ma
+        dot, cross = (b * a).sum(), (b[:, 0] * a[:, 1] - b[:, 1] * a[:, 0]).sum()
+        k = 1.0 / max((b * b).sum(), 1e-12)
+        linear = np.array([[dot, -cross], [cross, dot]]) * k
+        matrix = np.eye(3)
+        matrix[:2, :2], matrix[:2, 2] = linear, ma - linear @ mb
+    elif model == "affine":
+        design = np.hstack([before, np.ones((len(before), 1))])
+        matrix = np.vstack([np.linalg.lstsq(design, after, rcond=None)[0].T, [0.0, 0.0, 1.0]])
+    else:
+        matrix, _ = cv2.findHomography(before, after, 0)
+        if matrix is None:
+            return np.full((3, 3), np.nan)
+    return matrix
 
 
-def _flow_estimator(downscale: int, inlier_px: float):
-    """Ultralytics' GMC (sparse optical flow) fitting a translation with a tight inlier threshold.
+def residuals(matrix: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """(N,) distances between the (N, 2) points ``before`` mapped by ``matrix`` and ``after``."""
+    return np.linalg.norm(_apply(matrix, before) - after, axis=1)
 
-    GMC fits a similarity (shift, rotation, scale) with RANSAC's default threshold of 3 px on the
-    downscaled frame (about 9 px at full size). BoT-SORT needs one frame's warp; chained over
-    seconds, as histories need, walking people counted as background and the scale's noise add up
-    (measured, static concourse video: 86 px drift at the frame's corners over 8 s; panned clip:
-    scale off by up to 7 %). A translation fitted at ``inlier_px`` to corners outside the objects
-    drifts 3.2 px on average over 3.2 s of the panned clip (benchmarks/camera_motion.py); zoom and
-    roll are not compensated. Pyramidal Lucas-Kanade flow, state and reset are GMC's own.
+
+def well_conditioned(model: str, matrix: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> bool:
+    """Whether the (N, 2) inlier ``points`` pin ``model`` down over the whole (width, height) frame:
+    enough of them, spread over the frame (an affine or a homography fitted to one corner of the
+    frame extrapolates wildly), and a transform that keeps the frame's orientation and does not
+    fold it (the frame's corners stay in front of the camera)."""
+    if len(points) < MIN_POINTS or not np.isfinite(matrix).all():
+        return False
+    if model in ("translation", "similarity"):
+        return True
+    spread = points.std(axis=0) / np.asarray(size, np.float64)
+    if (spread < 0.15).any():  # a uniform spread over the frame gives 0.29
+        return False
+    corners = np.array([[0.0, 0.0], [size[0], 0.0], [0.0, size[1]], [size[0], size[1]]])
+    w = (corners @ matrix[2, :2] + matrix[2, 2]) / matrix[2, 2]
+    return bool((w > 0.5).all() and (w < 2.0).all() and np.linalg.det(matrix[:2, :2] / matrix[2, 2]) > 0)
+
+
+def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], models=MODELS,
+                 inlier_px: float = INLIER_PX) -> Fit | None:
+    """The simplest model that the evidence supports, fitted to the (N, 2) keyframe points
+    ``before`` found at ``after`` in a frame of (width, height) downscaled pixels; None without a fit.
+
+    One RANSAC fit of the most general model in ``models`` (OpenCV, threshold ``inlier_px``) splits
+    the points into the background's consensus and the rest (objects moving on their own, lost
+    points). Every model is then fitted to those inliers by least squares, and a simpler one is
+    kept unless the next more general one brings its residual (RMS, pixels) clearly down: below
+    1/1.25 of it (noise alone lowers it by a few percent for the few extra parameters; a zoom of
+    1 % leaves a translation off by over a pixel at the frame's edges). Fits that the points do not
+    pin down (:func:`well_conditioned`) are skipped: a simpler model is the fallback. The returned
+    inliers are all the points within ``inlier_px`` of the chosen fit.
     """
     import cv2
-    from ultralytics.trackers.utils.gmc import GMC
 
-    class _TranslationFlow(GMC):
-        def apply_sparseoptflow(self, raw_frame: np.ndarray) -> np.ndarray:
-            frame = cv2.cvtColor(raw_frame, cv2.COLOR_BGR2GRAY) if raw_frame.ndim == 3 else raw_frame
-            if self.downscale > 1:
-                frame = cv2.resize(frame, (frame.shape[1] // self.downscale, frame.shape[0] // self.downscale))
-            warp = np.eye(2, 3)
-            if self.prevFrame is not None:
-                if self.prevKeyPoints is None:  # no objects were masked: features from the whole frame
-                    self.prevKeyPoints = self.background_features(None)
-                if self.prevKeyPoints is not None and len(self.prevKeyPoints) > 4:
-                    moved, status, _ = cv2.calcOpticalFlowPyrLK(self.prevFrame, frame, self.prevKeyPoints, None)
-                    good = status.ravel().astype(bool)
-                    shift = fit_translation(self.prevKeyPoints[good], moved[good], inlier_px / self.downscale)
-                    if shift is not None and np.isfinite(shift).all():
-                        warp[:, 2] = shift * self.downscale
-            self.prevFrame, self.prevKeyPoints = frame, None
-            return warp
+    if len(before) < MIN_POINTS:
+        return None
+    general = models[-1]
+    if general == "homography":
+        matrix, mask = cv2.findHomography(before, after, cv2.RANSAC, inlier_px, maxIters=500, confidence=0.995)
+    elif general == "translation":
+        shift, mask = cv2.estimateTranslation2D(before, after, method=cv2.RANSAC, ransacReprojThreshold=inlier_px)
+        matrix = None if shift is None else np.eye(3)
+    else:
+        estimate = cv2.estimateAffinePartial2D if general == "similarity" else cv2.estimateAffine2D
+        matrix, mask = estimate(before, after, method=cv2.RANSAC, ransacReprojThreshold=inlier_px, maxIters=500)
+    if matrix is None:
+        return None
+    inliers = np.asarray(mask).ravel().astype(bool)
+    if inliers.sum() < MIN_POINTS:
+        return None
+    inside, arrived = before[inliers], after[inliers]
+    chosen = None
+    for model in models:
+        matrix = least_squares(model, inside, arrived)
+        if not well_conditioned(model, matrix, inside, size):
+            continue
+        rms = math.sqrt(np.mean(residuals(matrix, inside, arrived) ** 2))
+        if chosen is None or rms < chosen[2] / 1.25:
+            chosen = (model, matrix, rms)
+    if chosen is None:
+        return None
+    model, matrix, _ = chosen
+    # RANSAC's threshold lets in points that creep (slow walkers, shadows, corners sliding along an
+    # edge): the chosen model fitted again to the points within half of it is steadier
+    close = residuals(matrix, before, after) < inlier_px / 2
+    if close.sum() >= MIN_POINTS:
+        refined = least_squares(model, before[close], after[close])
+        matrix = refined if well_conditioned(model, refined, before[close], size) else matrix
+    # the inliers of the chosen model among all the points: what the keyframe still has in view
+    return Fit(model, matrix / matrix[2, 2], residuals(matrix, before, after) < inlier_px)
 
-        def background_features(self, boxes: np.ndarray | None) -> np.ndarray | None:
-            """Corners of the last frame outside the (N, 4) full-size pixel boxes, to follow next."""
-            mask = None
-            if boxes is not None and len(boxes):
-                mask = np.full(self.prevFrame.shape, 255, np.uint8)
-                for x1, y1, x2, y2 in np.round(boxes / self.downscale).astype(int).clip(0).tolist():
-                    mask[y1:y2, x1:x2] = 0
-            return cv2.goodFeaturesToTrack(self.prevFrame, mask=mask, **self.feature_params)
 
-    flow = _TranslationFlow("sparseOptFlow", downscale=downscale)
-    # Outside the objects, few corners pass GMC's 1 % quality level (median 40 on the panned
-    # concourse); more of them, spread out, are steadier (chained drift over 80 frames 7.9 -> 3.2 px).
-    flow.feature_params.update(maxCorners=100, qualityLevel=0.002, minDistance=8)
-    return flow
+def corner_motion(matrix: np.ndarray, size: tuple[int, int]) -> float:
+    """Furthest (full-size) pixel that the (3, 3) transform moves one of the four corners of a
+    (width, height) frame: how far it is from the identity where it matters most."""
+    corners = np.array([[0.0, 0.0, 1.0], [size[0], 0.0, 1.0], [0.0, size[1], 1.0], [size[0], size[1], 1.0]])
+    moved = corners @ matrix.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.nanmax(np.linalg.norm(moved[:, :2] / moved[:, 2:] - corners[:, :2], axis=1)))
 
 
 class CameraMotion:
-    """The camera's motion from frame to frame, estimated once per frame on a downscaled image.
+    """The camera's motion, estimated once per frame on a downscaled image (see the module docstring).
 
-    Wraps Ultralytics' ``GMC`` (``flow``: sparse optical flow of Shi-Tomasi corners taken outside
-    the objects, see :meth:`exclude`, then a RANSAC translation fit) and accumulates the warps into
-    the transform from the reference frame to the current one.
+    After :meth:`update`: ``reference_to_current`` (3, 3) maps the reference frame's pixels (the
+    coordinates the histories are kept in) to this frame's; ``rebased`` is None, or the (3, 3)
+    transform from the old reference to the new one when the reference moved with this frame (the
+    histories must then be moved, see :meth:`~trajpipe.tracking.history.TrackHistories.remap`);
+    ``model`` is the last fitted model's name.
+
+    The reference moves to the current frame when the keyframe changes (the view has moved on: a
+    long pan, a zoom, a ride forward, where old reference pixels would be far off-screen or squeezed)
+    and, on a still camera, whenever a check finds that it moved a little (so that the reference is
+    the current view and nothing needs mapping). A reference moved from estimates against the same
+    keyframe does not drift: the moves multiply to the keyframe -> frame estimate of the last one.
+
+    ``models``: the models to choose from, simplest first (``("translation",)``: a translation only).
     """
 
-    def __init__(self):
-        self._gmc, self._size = None, None
+    def __init__(self, models: tuple[str, ...] = MODELS):
+        unknown = set(models) - set(MODELS)
+        if not models or unknown:
+            raise ValueError(f"models must be some of {MODELS}, got {models}")
+        self.models = tuple(models)
+        self._size = None  # full-size (height, width) of the frames followed
         self.reset()
 
     def reset(self) -> None:
         """Start again: the next frame becomes the reference frame."""
-        self.reference_to_current = np.eye(3)  # (3, 3) reference-frame pixels -> current pixels
-        if self._gmc is not None:
-            self._gmc.reset_params()
+        self.reference_to_current = _IDENTITY  # (3, 3) reference pixels -> current pixels
+        self.rebased: np.ndarray | None = None
+        self.model = "translation"
+        self._size = None
+        self._scale = np.eye(3)  # downscaled -> full-size pixels
+        self._image = None  # the last frame registered (downscaled grey)
+        self._key_points = None  # (N, 2) corners of the keyframe (downscaled pixels), None until taken
+        self._followed = None  # (N, 2) where each of them is in the last frame registered
+        self._key_count = 0  # corners the keyframe started with
+        self._key_to_current = _IDENTITY  # (3, 3) keyframe pixels -> current pixels (full size)
+        self._reference_to_key = _IDENTITY
+        self._boxes = np.empty((0, 4))  # the last frame's tracked boxes (full-size pixels), grown
+        self._still_frames = 0  # consecutive frames that moved less than STILL_SPEED
+        self._last_warp = np.eye(3)  # the last frame's motion (previous -> current), to predict this one's
+        self._frames_since_check = 0
+
+    @property
+    def still(self) -> bool:
+        """Whether the current view is exactly the reference frame (nothing to map)."""
+        return self.reference_to_current is _IDENTITY
 
     def update(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """The (2, 3) warp from the previous frame's pixels to this frame's (identity on the first)."""
+        """The (3, 3) transform from the previous frame's pixels to this frame's (identity on the first)."""
+        self.rebased = None
         if frame_bgr.shape[:2] != self._size:
             # first frame, or a camera that came back at another size: nothing to follow, start over
-            self._gmc, self._size = _flow_estimator(max(1, frame_bgr.shape[1] // FLOW_WIDTH), INLIER_PX), frame_bgr.shape[:2]
-        warp = np.asarray(self._gmc.apply(frame_bgr), np.float64)
-        if not np.isfinite(warp).all():
-            warp = np.eye(2, 3)
-        self.reference_to_current = Projective.from_affine(warp).matrix @ self.reference_to_current
+            self.reset()
+            self._size = frame_bgr.shape[:2]
+            factor = max(1, frame_bgr.shape[1] // FLOW_WIDTH)
+            # downscaled pixel i covers full-size pixels [factor i, factor (i + 1)): its centre is at factor i + (factor - 1) / 2
+            self._scale = np.array([[factor, 0, (factor - 1) / 2], [0, factor, (factor - 1) / 2], [0, 0, 1.0]])
+            self._image = self._grey(frame_bgr)
+            return np.eye(3)
+        if self._still_frames >= STILL_AFTER:  # a still camera is checked every few frames only
+            self._frames_since_check += 1
+            if self._frames_since_check < STILL_CHECK_EVERY:
+                return np.eye(3)
+            elapsed, self._frames_since_check = self._frames_since_check, 0
+        else:
+            elapsed = 1
+        previous = self.reference_to_current
+        current = self._register(self._grey(frame_bgr))  # in the reference before any re-keying
+        warp = current @ np.linalg.inv(previous)
+        warp /= warp[2, 2]
+        self._last_warp = warp if elapsed == 1 else np.eye(3)
+        size = self._size[1], self._size[0]
+        if corner_motion(warp, size) < STILL_SPEED * elapsed:
+            self._still_frames += elapsed
+        else:
+            self._still_frames = self._frames_since_check = 0
+        if self._key_points is None:  # re-keyed: the reference moved to this frame already
+            return warp
+        if self._still_frames < STILL_AFTER:
+            self.reference_to_current = current
+            return warp
+        if previous is _IDENTITY and corner_motion(current, size) < STILL_PX:
+            return np.eye(3)  # too little motion to act on: the view stays the reference
+        self._move_reference(current)  # the view becomes the reference: nothing to map until it moves
         return warp
 
+    def _move_reference(self, reference_to_current: np.ndarray) -> None:
+        """The current frame becomes the histories' reference (``rebased``: old reference -> it)."""
+        if reference_to_current is not _IDENTITY and corner_motion(reference_to_current, (self._size[1], self._size[0])) > 0:
+            self.rebased = reference_to_current
+        self._reference_to_key = _IDENTITY if self._key_to_current is _IDENTITY else np.linalg.inv(self._key_to_current)
+        self.reference_to_current = _IDENTITY
+
+    def _grey(self, frame_bgr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        grey = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if frame_bgr.ndim == 3 else frame_bgr
+        factor = int(self._scale[0, 0])
+        if factor == 1:
+            return grey
+        return cv2.resize(grey, (grey.shape[1] // factor, grey.shape[0] // factor), interpolation=cv2.INTER_AREA)
+
+    def _register(self, grey: np.ndarray) -> np.ndarray:
+        """This frame against the keyframe: the reference -> this frame transform, from the new
+        ``_key_to_current``. The keyframe's corners are followed from frame to frame (small steps,
+        which Lucas-Kanade follows closely whatever the zoom or roll since the keyframe), and the
+        keyframe -> frame transform is fitted to where they started and where they are now. A corner
+        once covered by an object or off the camera's motion is dropped for good, so objects that pass
+        over the background do not drag it along. This frame becomes the keyframe, and the
+        reference, when too few of the old keyframe's corners are left."""
+        import cv2
+
+        if self._key_points is None:  # exclude() was not called after the keyframe: corners outside the last boxes
+            self._take_key_corners()
+        previous_image, self._image = self._image, grey
+        if self._key_points is None or len(self._key_points) < MIN_POINTS:
+            return self._make_key()
+        to_small, to_full = np.linalg.inv(self._scale), self._scale
+        guess = _apply(to_small @ self._last_warp @ to_full, self._followed).astype(np.float32)
+        found, status, _ = cv2.calcOpticalFlowPyrLK(previous_image, grey, self._followed.astype(np.float32), guess,
+                                                    winSize=(15, 15), maxLevel=2, flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+        found = found.reshape(-1, 2).astype(np.float64)
+        keep = status.ravel().astype(bool) & ~self._in_boxes(found @ to_full[:2, :2].T + to_full[:2, 2])
+        size = grey.shape[1], grey.shape[0]
+        fit = choose_model(self._key_points[keep], found[keep], size, self.models)
+        if fit is None:  # lost (a cut, a blur, the view covered): keep the last estimate, start a new keyframe
+            return self._make_key()
+        self.model = fit.model
+        # corners off the camera's motion are on something that moves on its own (or LK slipped): dropped for good
+        keep[keep] = fit.inliers
+        self._key_points, self._followed = self._key_points[keep], found[keep]
+        key_to_current = to_full @ fit.matrix @ to_small
+        key_to_current /= key_to_current[2, 2]
+        if corner_motion(key_to_current, size=(self._size[1], self._size[0])) < STILL_PX:
+            key_to_current = _IDENTITY  # exactly: a camera that has not moved neither drifts nor needs mapping
+        self._key_to_current = key_to_current
+        if fit.count < max(2 * MIN_POINTS, REKEY_SHARE * self._key_count):
+            return self._make_key()
+        return _then(self._reference_to_key, key_to_current)
+
+    def _make_key(self) -> np.ndarray:
+        """The last frame registered becomes the keyframe (its corners are taken in :meth:`exclude`,
+        outside that frame's boxes) and the histories' reference; returns the old reference -> this
+        frame transform."""
+        reference_to_current = _then(self._reference_to_key, self._key_to_current)
+        self._move_reference(reference_to_current)
+        self._key_points = self._followed = None
+        self._key_count = 0
+        self._key_to_current = self._reference_to_key = _IDENTITY
+        return reference_to_current
+
     def exclude(self, boxes_xyxy: np.ndarray, margin: float = 0.1) -> None:
-        """Take the features that the next frame's estimate follows from outside these (N, 4) pixel
-        boxes of the current frame (grown by ``margin`` of their size): the background, not the
-        objects (a crowd walking one way would otherwise read as the camera moving the other)."""
-        if self._gmc is None or self._gmc.prevFrame is None:
-            return
+        """The (N, 4) pixel boxes of the current frame's objects (grown by ``margin`` of their size):
+        a new keyframe takes its corners outside them, and the next frame's flow ignores points that
+        land in them (a crowd walking one way would otherwise read as the camera moving the other)."""
         boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
         grow = margin * (boxes[:, 2:] - boxes[:, :2])
-        self._gmc.prevKeyPoints = self._gmc.background_features(np.hstack([boxes[:, :2] - grow, boxes[:, 2:] + grow]))
+        self._boxes = np.hstack([boxes[:, :2] - grow, boxes[:, 2:] + grow])
+        if self._image is not None and self._key_points is None:
+            self._take_key_corners()
+
+    def _take_key_corners(self) -> None:
+        self._key_points = self._followed = self._corners(self._image)
+        self._key_count = 0 if self._key_points is None else len(self._key_points)
+
+    def _corners(self, grey: np.ndarray) -> np.ndarray | None:
+        """(N, 2) Shi-Tomasi corners (downscaled pixels) of ``grey`` outside the last boxes."""
+        import cv2
+
+        mask = np.full(grey.shape, 255, np.uint8)
+        to_small = np.linalg.inv(self._scale)
+        for x1, y1, x2, y2 in np.round(self._boxes * to_small[0, 0] + to_small[0, 2]).astype(int).clip(0).tolist():
+            mask[y1:y2 + 1, x1:x2 + 1] = 0
+        corners = cv2.goodFeaturesToTrack(grey, maxCorners=MAX_CORNERS, qualityLevel=CORNER_QUALITY,
+                                          minDistance=CORNER_DISTANCE, mask=mask, blockSize=3)
+        return None if corners is None else corners.reshape(-1, 2).astype(np.float64)
+
+    def _in_boxes(self, points: np.ndarray) -> np.ndarray:
+        """(N,) whether each of the (N, 2) full-size points lies in one of the last boxes."""
+        boxes = self._boxes
+        if not len(boxes):
+            return np.zeros(len(points), bool)
+        x, y = points[:, :1], points[:, 1:]
+        return ((x >= boxes[:, 0]) & (x <= boxes[:, 2]) & (y >= boxes[:, 1]) & (y <= boxes[:, 3])).any(axis=1)
+
+
+_IDENTITY = np.eye(3)
+_IDENTITY.flags.writeable = False  # shared: a still camera's transform, recognised by identity (``is``)
+
+
+def _then(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``second @ first``, and the shared identity itself when both are (see ``CameraMotion.still``)."""
+    if first is _IDENTITY:
+        return second
+    return first if second is _IDENTITY else second @ first
+
+
+def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 2) points through a (3, 3) projective transform."""
+    mapped = points @ matrix[:2, :2].T + matrix[:2, 2]
+    return mapped / (points @ matrix[2, :2] + matrix[2, 2])[:, None]
+
+
+def local_affine(warp: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """(2, 3) affine approximation of the (3, 3) projective ``warp`` around the (2,) ``point``: exact
+    there, and with the warp's Jacobian there (how a small box around it is moved and stretched)."""
+    x, y = point
+    w = warp[2, 0] * x + warp[2, 1] * y + warp[2, 2]
+    mapped = (warp[:2, :2] @ point + warp[:2, 2]) / w
+    jacobian = (warp[:2, :2] - np.outer(mapped, warp[2, :2])) / w
+    return np.hstack([jacobian, (mapped - jacobian @ point)[:, None]])
 
 
 def warp_kalman_states(tracker, warp: np.ndarray) -> None:
-    """Move an Ultralytics tracker's Kalman states (tracked and lost tracks) by the camera's warp,
-    so that a pan does not push every prediction off its object.
+    """Move an Ultralytics tracker's Kalman states (tracked and lost tracks) by the camera's warp
+    ((2, 3) affine or (3, 3) projective, previous frame's pixels -> this frame's), so that a pan, a
+    zoom or a roll does not push every prediction off its object. A homography moves each track by
+    its local affine approximation at the track's centre (:func:`local_affine`).
 
     BoT-SORT's state layout (x, y, w, h + velocities) is warped by Ultralytics' own ``multi_gmc``;
     ByteTrack's (x, y, aspect, h + velocities) gets the same treatment with the aspect ratio kept
     and the height scaled (``multi_gmc`` assumes the first layout). Warping before the tracker's
     own prediction step is the same as after it: the constant-velocity step commutes with the warp.
     """
-    from ultralytics.trackers.utils.kalman_filter import KalmanFilterXYAH
-    from ultralytics.trackers.utils.stracks import multi_gmc
-
     tracks = [t for t in (*tracker.tracked_stracks, *tracker.lost_stracks) if t.mean is not None]
     if not tracks:
         return
+    warp = np.asarray(warp, np.float64)
+    if warp.shape == (2, 3) or not warp[2, :2].any():
+        _warp_tracks(tracker, tracks, warp[:2] / (1.0 if warp.shape == (2, 3) else warp[2, 2]))
+        return
+    for track in tracks:
+        _warp_tracks(tracker, [track], local_affine(warp, track.mean[:2]))
+
+
+def _warp_tracks(tracker, tracks: list, warp: np.ndarray) -> None:
+    """Move the Kalman states of ``tracks`` by one (2, 3) affine ``warp``."""
+    from ultralytics.trackers.utils.kalman_filter import KalmanFilterXYAH
+    from ultralytics.trackers.utils.stracks import multi_gmc
+
     if type(tracker.kalman_filter) is not KalmanFilterXYAH:  # XYWH (BoT-SORT) and other layouts multi_gmc knows
         multi_gmc(tracks, warp)
         return

@@ -33,6 +33,16 @@ def test_jsonl_carries_the_camera_transform():
     assert record["camera"] == warp.tolist()
 
 
+def test_a_homography_is_written_3x3_with_its_small_perspective_terms_kept():
+    from trajpipe.core.frames import Projective
+
+    homography = np.array([[1.01, 0.002, -2.5], [0.001, 1.02, 0.75], [3.2e-7, -4.5e-6, 1.0]])
+    assert Projective(homography).compact() is not None and Projective(homography).compact().shape == (3, 3)
+    assert Projective(np.vstack([homography[:2], [0, 0, 2.0]])).compact().shape == (2, 3)  # affine: OpenCV's 2x3
+    record = json.loads(json.dumps(FrameResult(1, 0.04, [], camera=Projective(homography).compact()).to_json()))
+    np.testing.assert_allclose(record["camera"], homography, rtol=1e-6, atol=1e-12)
+
+
 def test_jsonl_sink_is_atomic_and_keeps_old_output_when_nothing_was_written(tmp_path):
     path = tmp_path / "out.jsonl"
     path.write_text("previous run\n")

@@ -138,3 +138,21 @@ def test_history_buffer_grows_compacts_and_caps():
     assert samples.points.shape == (MAX_SAMPLES, 2) and not samples.rows.flags.writeable
     np.testing.assert_allclose(samples.boxes[-1], [0, 0, 1, 3])
     np.testing.assert_array_equal(early_view, early_copy)  # a view handed out earlier never changes
+
+
+def test_remap_moves_points_and_boxes_and_leaves_views_handed_out_alone():
+    from trajpipe.core.frames import Projective
+
+    histories = TrackHistories()
+    boxes = np.array([[10.0, 20.0, 30.0, 60.0]], np.float32)
+    detections = Detections(boxes, np.ones(1, np.float32), np.zeros(1, np.int64), np.array([7]))
+    for i in range(3):
+        [history] = histories.update(0.1 * i, detections)
+    before = history.samples()
+    histories.remap(Projective(np.array([[2.0, 0, 5], [0, 2.0, -1], [0, 0, 1]])))  # a zoom by 2 and a shift
+    after = histories.tracks[7].samples()
+    np.testing.assert_allclose(after.points, before.points * 2 + [5, -1])
+    np.testing.assert_allclose(after.boxes, before.boxes * 2 + [5, -1, 5, -1])
+    np.testing.assert_allclose(before.points, [[20.0, 60.0]] * 3)  # the old view still holds the old coordinates
+    [history] = histories.update(0.3, detections)
+    assert len(history) == 4 and np.allclose(history.samples().points[-1], [20.0, 60.0])
