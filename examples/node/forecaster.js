@@ -6,7 +6,7 @@
 const fs = require('fs');
 const ort = require('onnxruntime-node');
 
-const FORMAT = 'trajpipe-forecaster-onnx/1'; // the input/output rules this file implements
+const FORMATS = ['trajpipe-forecaster-onnx/1', 'trajpipe-forecaster-onnx/2']; // the input/output rules this file implements (/1: no social range)
 
 // (x, y) into a frame turned by the angle of cosine c and sine s ("Heading"); rotate(v, c, -s) turns back.
 function rotate([x, y], c, s) {
@@ -30,7 +30,7 @@ class Forecaster {
   // onnxruntime-node does not expose an ONNX file's custom metadata.
   static async load(modelPath) {
     const meta = JSON.parse(fs.readFileSync(modelPath + '.json', 'utf8'));
-    if (meta.format !== FORMAT) throw new Error(`${modelPath}: format ${meta.format}, this client reads ${FORMAT}`);
+    if (!FORMATS.includes(meta.format)) throw new Error(`${modelPath}: format ${meta.format}, this client reads ${FORMATS.join(' or ')}`);
     // one thread, as trajpipe ("Threads")
     const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     return new Forecaster(session, meta);
@@ -43,6 +43,7 @@ class Forecaster {
     this.predSteps = Number(meta.pred_steps); // P
     this.neighbours = Number(meta.neighbours); // k
     this.personHeight = Number(meta.person_height_m); // metres per box height
+    this.socialRange = Number(JSON.parse(meta.config || '{}').social_range || 0); // R metres, 0: no range
   }
 
   // Step 1 ("Resample"): one track's T points, `dt` seconds apart, on the model's S-step grid ending at
@@ -89,12 +90,14 @@ class Forecaster {
     for (const group of members.values()) {
       for (const i of group) {
         const [xi, yi] = grids[i][S - 1];
-        const nearest = group.filter((j) => j !== i)
-          .map((j) => [Math.hypot(grids[j][S - 1][0] - xi, grids[j][S - 1][1] - yi), j])
-          .sort((a, b) => a[0] - b[0]).slice(0, k);
         const { factor: f, c, s } = frames[i];
-        nearest.forEach(([, j], slot) => {
-          mask[i * k + slot] = 1;
+        const nearest = group.filter((j) => j !== i)
+          .map((j) => [Math.hypot(grids[j][S - 1][0] - xi, grids[j][S - 1][1] - yi) * f, j])  // i's metres
+          .sort((a, b) => a[0] - b[0]).slice(0, k);
+        nearest.forEach(([distance, j], slot) => {
+          const weight = this.socialWeight(distance);
+          if (weight === 0) return; // beyond the social range: no neighbour, the slot stays zeros
+          mask[i * k + slot] = weight;
           for (let t = 0; t < S; t++) {
             const rel = rotate([(grids[j][t][0] - grids[i][t][0]) * f, (grids[j][t][1] - grids[i][t][1]) * f], c, s);
             const drel = rotate([(step[j][t][0] - step[i][t][0]) * f, (step[j][t][1] - step[i][t][1]) * f], c, s);
@@ -104,6 +107,15 @@ class Forecaster {
       }
     }
     return { nb, mask };
+  }
+
+  // Step 5's weight of a neighbour `distance` metres away: (1 - (d/R)^2)^2 inside the range R, 0 from R on.
+  socialWeight(distance) {
+    const R = this.socialRange;
+    if (!(R > 0)) return 1;
+    if (distance >= R) return 0;
+    const u = distance / R;
+    return (1 - u * u) ** 2;
   }
 
   // trajpipe's `predict`: the `mean` output on the caller's grid ("What `predict` computes").
@@ -166,4 +178,4 @@ class Forecaster {
   }
 }
 
-module.exports = { Forecaster, FORMAT };
+module.exports = { Forecaster, FORMATS };

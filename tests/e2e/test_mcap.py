@@ -185,7 +185,8 @@ def test_interrupted_run_leaves_a_readable_mcap_or_none(detector_weights, concou
         time.sleep(0.05)
         process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    # one Ctrl-C: a clean stop (130); a second one stops at once, which may be by the signal itself
+    assert process.returncode in ((130, -signal.SIGINT) if second_signal else (130,)), err
     assert not partial.exists()
     if target.exists():  # the summary is there, and every message reads
         messages, summary = read(target)

@@ -68,9 +68,11 @@ def test_wheel_holds_the_defaults_as_files_and_nothing_from_shared(dist):
     shared = {p.name for p in SHARED.rglob("*") if p.is_file()} if SHARED.is_dir() else set()
     package = [name for name in members if not name.startswith(f"trajpipe-{__version__}.dist-info/")]
     for name in package:
-        assert name.startswith("trajpipe/") and Path(name).suffix in {".py", ".yaml", ".pt"}, name
+        assert name.startswith("trajpipe/") and (Path(name).suffix in {".py", ".yaml", ".pt"}
+                                                 or name.startswith("trajpipe/serve/static/")), name
         assert Path(name).name not in shared or Path(name).name == "__init__.py", name
-    assert sorted(n for n in package if not n.endswith(".py")) == sorted(PACKAGED)  # no detector weights, videos, data
+    static = sorted(f"trajpipe/serve/static/{p.name}" for p in (REPO / "trajpipe" / "serve" / "static").iterdir())
+    assert sorted(n for n in package if not n.endswith(".py")) == sorted(PACKAGED + static)  # no detector weights, videos, data
 
     with tarfile.open(next(dist.glob("trajpipe-*.tar.gz"))) as sdist:
         names = {Path(*Path(m).parts[1:]).as_posix() for m in sdist.getnames()}

@@ -1,6 +1,7 @@
 """The live view during real runs (detector, tracker, forecaster on the concourse video), on loopback."""
 
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -41,6 +42,9 @@ def test_events_are_the_json_lines_and_viewers_change_nothing(detector_weights, 
                 thread.start()
             summary = run(pipe, concourse, str(tmp_path / "served.mp4"), str(tmp_path / "served.jsonl"),
                           max_frames=FRAMES, progress=False, live=live)
+            deadline = time.monotonic() + 20  # the last frames are still on their way to the viewers
+            while len(messages) < FRAMES and time.monotonic() < deadline:
+                time.sleep(0.05)
             done.set()
             churn.join()
             stats = live.stats()

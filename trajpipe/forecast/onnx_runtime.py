@@ -16,7 +16,8 @@ import numpy as np
 from ..errors import TrajpipeError, first_line
 from .neural import NetArrays, NeuralForecaster
 
-ONNX_FORMAT = "trajpipe-forecaster-onnx/1"
+ONNX_FORMAT = "trajpipe-forecaster-onnx/2"  # /2: neighbours within the config's social_range (docs/deploy.md)
+READABLE_FORMATS = ("trajpipe-forecaster-onnx/1", ONNX_FORMAT)  # /1: the same rules without a range
 INPUTS = ("own", "nb", "nb_mask")
 OUTPUTS = ("mean", "sigma", "modes", "mode_sigma", "logits")  # the last three only for multimodal models
 
@@ -52,7 +53,8 @@ class OnnxForecaster(NeuralForecaster):
         except Exception as e:  # onnxruntime raises its own exception types
             raise TrajpipeError(f"{path} is not a readable ONNX model ({first_line(e)})") from None
         props = self.session.get_modelmeta().custom_metadata_map
-        if props.get("format") != ONNX_FORMAT:
+        self.file_format = props.get("format")
+        if self.file_format not in READABLE_FORMATS:
             raise TrajpipeError(f"{path} is not a trajpipe forecaster export (missing format tag {ONNX_FORMAT!r}; "
                                 "make one with 'trajpipe export')")
         try:

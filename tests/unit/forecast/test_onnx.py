@@ -194,7 +194,7 @@ def test_export_command(capsys, tmp_path):
     capsys.readouterr()
     assert main(["info", str(out)]) == 0  # the export says what it is and carries the checkpoint's notes
     info = capsys.readouterr().out
-    assert "format: trajpipe-forecaster-onnx/1\narchitecture: gru, hidden 16" in info and "modes: 3\n" in info
+    assert "format: trajpipe-forecaster-onnx/2\narchitecture: gru, hidden 16" in info and "modes: 3\n" in info
     assert f"exported by: trajpipe {trajpipe.__version__}, torch" in info
 
     out.write_bytes(b"previous export")
