@@ -144,7 +144,7 @@ def test_commands_eval_on_tiny_scene(tmp_path, capsys):
     LSTMForecaster(TrajectoryNet(hidden=8)).save(tmp_path / "s1.pt")
     out = tmp_path / "eval"
     args = _parser().parse_args(["eval", "--data", str(root), "--scenes", "s1", "--model", f"lstm={tmp_path}/{{scene}}.pt",
-                                 "--out", str(out)])
+                                 "--out", str(out), "--default-model", str(tmp_path / "s1.pt"), "--video", "none"])
     assert args.func(args) == 0
     res = json.loads((out / "eval_eth_ucy.json").read_text())
     methods = res["versions"]["eth_ucy"]["methods"]
@@ -154,7 +154,10 @@ def test_commands_eval_on_tiny_scene(tmp_path, capsys):
     assert lstm["min_ade_20"] <= lstm["min_ade_3"] and lstm["min_fde_20"] <= lstm["min_fde_3"]
     assert 0 <= lstm["cover1_4.8s"] <= lstm["cover2_4.8s"] <= 1 and "cover1_1.2s" not in methods["cv"]["avg"]
     assert (out / "eval_eth_ucy.png").is_file()
-    assert "beats CV" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "beats CV" in printed and "default model: error / CV" in printed
+    assert set(res["default_model"]) == {"clean", "jitter 0.04 m"}  # no video: no detector tracks
+    assert res["default_model"]["clean"]["s1"]["windows"] > 0
     args = _parser().parse_args(["eval", "--data", str(root), "--scenes", "s1", "--model", "x=/nope/{scene}.pt"])
     with pytest.raises(TrajpipeError):
         args.func(args)
