@@ -18,9 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 
-from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import cut_clip, pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe.app.batch import available_cores, run_batch  # noqa: E402
 
 
@@ -28,21 +27,8 @@ def cut_clips(videos: list[str], count: int, frames: int, folder: Path) -> list[
     clips = []
     for i in range(count):
         source = videos[i % len(videos)]
-        capture = cv2.VideoCapture(source)
-        capture.set(cv2.CAP_PROP_POS_FRAMES, (i // len(videos)) * frames)
-        fps = capture.get(cv2.CAP_PROP_FPS)
         path = folder / f"clip{i}_{Path(source).stem}.mp4"
-        writer = None
-        for _ in range(frames):
-            ok, image = capture.read()
-            if not ok:
-                break
-            if writer is None:
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, image.shape[1::-1])
-            writer.write(image)
-        writer.release()
-        capture.release()
-        clips.append(str(path))
+        clips.append(str(cut_clip(source, path, frames, start=(i // len(videos)) * frames)))
     return clips
 
 

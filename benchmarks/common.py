@@ -32,3 +32,23 @@ def timed(owner, name: str, seconds: list) -> None:
             seconds.append(time.perf_counter() - started)
 
     setattr(owner, name, wrapper)
+
+
+def cut_clip(video: str | Path, out: str | Path, frames: int, start: int = 0, fourcc: str = "mp4v") -> Path:
+    """Frames ``start`` to ``start + frames`` of ``video`` written to ``out`` (same frame rate)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    writer = None
+    for _ in range(frames):
+        ok, image = capture.read()
+        if not ok:
+            break
+        if writer is None:
+            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*fourcc), fps, image.shape[1::-1])
+        writer.write(image)
+    writer.release()
+    capture.release()
+    return Path(out)

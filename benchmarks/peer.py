@@ -31,7 +31,8 @@ from pathlib import Path
 
 import cv2
 
-REPO = Path(__file__).resolve().parents[1]
+from common import REPO, cut_clip  # noqa: E402
+
 PEER = "trajectory-forecast==26.0.1"
 PEER_RUN = ("import sys, ultralytics\n"
             "ultralytics.YOLO.to = lambda self, *args, **kwargs: self  # exported weights cannot be moved\n"
@@ -55,23 +56,10 @@ def peer_python(venv: Path) -> Path:
 
 def first_frames(video: Path, frames: int, out: Path) -> Path:
     """The first ``frames`` frames of ``video`` as an MJPG AVI (cut once)."""
-    if out.is_file():
-        return out
-    capture = cv2.VideoCapture(str(video))
-    writer = None
-    for _ in range(frames):
-        ok, image = capture.read()
-        if not ok:
-            break
-        if writer is None:
-            writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), capture.get(cv2.CAP_PROP_FPS),
-                                     (image.shape[1], image.shape[0]))
-        writer.write(image)
-    writer.release()
-    return out
+    return out if out.is_file() else cut_clip(video, out, frames, fourcc="MJPG")
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def wall_seconds(command: list[str], cwd: Path) -> float:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -110,7 +98,7 @@ def main() -> None:
             fps = {arm: [] for arm in arms}
             for repeat in range(args.repeats):
                 for arm, command in arms.items():
-                    fps[arm].append(frames / timed(command, REPO))
+                    fps[arm].append(frames / wall_seconds(command, REPO))
                     print(f"{name} #{repeat + 1} {arm}: {fps[arm][-1]:.2f} FPS", flush=True)
             medians = {arm: statistics.median(values) for arm, values in fps.items()}
             results[name] = {"frames": frames, "fps": fps, "median_fps": medians,
