@@ -273,9 +273,8 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
     seed_everything(cfg.seed)
     t0 = time.time()
     rng = np.random.default_rng(cfg.seed)
-    shrink_sets = [val_w]  # the shrinkage towards CV is fit on clean tracks and, with obs_noise, noisy ones
+    clean_val = val_w
     if cfg.obs_noise > 0:
-        shrink_sets.append(with_observation_noise(val_w, cfg.obs_noise, 1, np.random.default_rng(cfg.seed + 1)))
         train_w = with_observation_noise(train_w, cfg.obs_noise, cfg.noise_copies, rng, spread=cfg.noise_range)
         val_w = with_observation_noise(val_w, cfg.obs_noise, 1, rng, spread=cfg.noise_range)  # same kind of input
     train_w = with_bystanders(train_w, cfg.bystanders, cfg.social_range, rng)
@@ -334,7 +333,11 @@ def train(train_w: Windows, val_w: Windows, cfg: TrainConfig, log=print, init: d
     if best_state is not None:
         net.load_state_dict(best_state)
     if cfg.cv_shrink:
-        fit_cv_shrink(net, *(tensors_from_windows(w, cfg.k, cfg.social_range) for w in shrink_sets))
+        # fit on clean tracks and, with obs_noise, jittered ones too (without it, va holds the clean ones)
+        shrink = [va] if cfg.obs_noise <= 0 else [
+            tensors_from_windows(w, cfg.k, cfg.social_range) for w in
+            (clean_val, with_observation_noise(clean_val, cfg.obs_noise, 1, np.random.default_rng(cfg.seed + 1)))]
+        fit_cv_shrink(net, *shrink)
     calibrate_sigma(net, va)
     secs = time.time() - t0
     log(f"{cfg.cell}: best epoch {best_epoch}, val ADE {best_val['ade']:.3f} FDE {best_val['fde']:.3f}"
