@@ -17,7 +17,8 @@ from .forecast import Forecaster
 from .forecast.stage import forecast_histories
 from .registry import camera_motion_from_config, forecaster_from_config
 from .tracking.history import Samples, TrackHistories
-from .video.detector import Detections, YoloTracker
+from .core.detections import Detections
+from .video.detector import YoloTracker
 from .video.sources import LiveSource, VideoFileSource, as_bgr_frame, open_source
 
 
@@ -51,7 +52,7 @@ class Pipeline:
     ``detector`` and ``forecaster``: ready objects to use instead of building them from the config,
     e.g. ``forecaster=Forecaster.load("cv")`` (a string or path for ``forecaster`` is the config key:
     ``lstm``, ``cv`` or a checkpoint). A detector is called with a BGR frame and returns
-    :class:`~trajpipe.video.detector.Detections` with tracker ids (see
+    :class:`~trajpipe.core.detections.Detections` with tracker ids (see
     :class:`~trajpipe.video.detector.YoloTracker` for the other methods it needs); the pipeline closes
     what it built and leaves closing what it was given to the caller.
     """

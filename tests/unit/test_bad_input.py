@@ -10,7 +10,7 @@ import pytest
 
 from trajpipe import Pipeline, TrajpipeError
 from trajpipe.errors import TrajpipeWarning
-from trajpipe.video.detector import Detections
+from trajpipe.core.detections import Detections
 
 FPS = 25
 FRAME = np.zeros((48, 64, 3), np.uint8)

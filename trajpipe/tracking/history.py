@@ -10,7 +10,7 @@ import numpy as np
 from ..core.finite import BAD_VALUES, bad_rows, check_seconds
 from ..core.frames import FrameMap
 from ..errors import TrajpipeWarning
-from ..video.detector import Detections
+from ..core.detections import Detections
 
 MAX_SAMPLES = 1024  # hard cap per track, whatever the frame rate
 # Seconds between consecutive samples of one track beyond which the timestamps are probably not seconds:

@@ -7,43 +7,17 @@ import shutil
 import sys
 import tempfile
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..core.anchors import bottom_centre
+from ..core.detections import Detections
 from ..errors import TrajpipeError, first_line
 from ..resources import resolve, source_checkout
+
 DEFAULT_WEIGHTS = "yolov8n_int8.tflite"
 FALLBACK_WEIGHTS = "yolo26n.pt"  # Ultralytics downloads it on first use
 TRACKER_ALIASES = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}
-
-
-@dataclass(frozen=True)
-class Detections:
-    """Tracked boxes of one frame, as parallel arrays (the ``supervision`` layout)."""
-
-    xyxy: np.ndarray  # (N, 4) float32 pixels
-    confidence: np.ndarray  # (N,) float32
-    class_id: np.ndarray  # (N,) int64
-    tracker_id: np.ndarray  # (N,) int64
-
-    def __len__(self) -> int:
-        return len(self.xyxy)
-
-    @classmethod
-    def empty(cls) -> "Detections":
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64))
-
-    def select(self, rows) -> "Detections":
-        """The detections at ``rows`` (indices or a boolean mask), in that order."""
-        return Detections(self.xyxy[rows], self.confidence[rows], self.class_id[rows], self.tracker_id[rows])
-
-    @property
-    def anchors(self) -> np.ndarray:
-        """(N, 2) bottom-centre points (:func:`~trajpipe.core.anchors.bottom_centre`), pixels."""
-        return bottom_centre(self.xyxy)
 
 
 def resolve_weights(spec: str | None) -> str:

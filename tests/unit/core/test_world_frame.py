@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from trajpipe import Forecast, Forecaster
-from trajpipe.video.detector import Detections
+from trajpipe.core.detections import Detections
 from trajpipe.forecast.stage import forecast_histories
 from trajpipe.core.frames import GroundPlane
 from trajpipe.core.frames import FrameMap, pose_matrix

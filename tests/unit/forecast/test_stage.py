@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trajpipe.video.detector import Detections
+from trajpipe.core.detections import Detections
 from trajpipe.forecast import ConstantVelocityForecaster
 from trajpipe.forecast.stage import forecast_histories
 from trajpipe.tracking.history import TrackHistories

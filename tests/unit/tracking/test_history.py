@@ -6,7 +6,7 @@ import pytest
 
 from trajpipe.core.frames import FrameMap, Projective
 from trajpipe.errors import TrajpipeWarning
-from trajpipe.video.detector import Detections
+from trajpipe.core.detections import Detections
 from trajpipe.tracking.history import TrackHistories
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from trajpipe.video.detector import Detections
+from trajpipe.core.detections import Detections
 from trajpipe.forecast import ConstantVelocityForecaster
 from trajpipe.forecast.stage import forecast_histories
 from trajpipe.core.frames import FrameMap, Projective
