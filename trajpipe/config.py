@@ -26,6 +26,7 @@ class Config:
     iou: float = 0.7  # NMS IoU threshold
     imgsz: int | None = None  # detector input size; None: the model's own
     device: str | None = None  # detector device as Ultralytics spells it (cpu, 0, cuda:0, mps); None: Ultralytics' choice
+    detector_runtime: str = "auto"  # auto | openvino | ultralytics: what runs the detector network (auto: OpenVINO where it can)
     classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all
     forecaster: str = "lstm"  # lstm | cv | path to a forecaster checkpoint (.pt or .onnx)
     forecaster_weights: str = "weights/forecaster.pt"  # checkpoint used by forecaster=lstm

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -18,8 +19,8 @@ from .forecast.stage import forecast_histories
 from .registry import camera_motion_from_config, forecaster_from_config
 from .tracking.history import Samples, TrackHistories
 from .core.detections import Detections
-from .video.detector import YoloTracker
-from .video.sources import LiveSource, VideoFileSource, as_bgr_frame, open_source
+from .video.detector import create_detector
+from .video.sources import Frame, LiveSource, VideoFileSource, as_bgr_frame, open_source
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class _Observation:
 
 
 _IDENTITY = np.eye(3)
+DETECT_AHEAD = 2  # video files: frames whose boxes are being found while the current one is tracked
 
 
 class Pipeline:
@@ -66,8 +68,8 @@ class Pipeline:
         self.ground = GroundPlane.from_config(cfg.homography, cfg.homography_points)
         self.forecaster = forecaster_from_config(cfg) if forecaster is None else forecaster
         self._owns_detector = detector is None
-        self.detector = YoloTracker(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes,
-                                    cfg.device) if detector is None else detector
+        self.detector = create_detector(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes,
+                                        cfg.device, cfg.detector_runtime) if detector is None else detector
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
         self.camera_motion = camera_motion_from_config(cfg)
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
@@ -92,8 +94,9 @@ class Pipeline:
             timestamp = captured_at = time.monotonic()
         return self._finish(self._observe(frame_bgr, timestamp, frame_index, captured_at, pose))
 
-    def _observe(self, frame_bgr, timestamp, frame_index, captured_at, pose=None) -> _Observation:
-        """Detection, tracking and the histories' update: the part that must run frame after frame."""
+    def _observe(self, frame_bgr, timestamp, frame_index, captured_at, pose=None, boxes: Future | None = None) -> _Observation:
+        """Detection, tracking and the histories' update: the part that must run frame after frame.
+        ``boxes``: the network's boxes of this frame, being found in another thread (video files)."""
         started = time.perf_counter()
         frame_bgr = as_bgr_frame(frame_bgr)  # checks first: a refused frame leaves every state as it was
         timestamp = self.histories.check_time(timestamp)
@@ -109,7 +112,7 @@ class Pipeline:
             if not np.array_equal(warp, _IDENTITY):  # a still camera: nothing to move
                 self.detector.follow_camera(warp)
             warp = Projective(warp).compact()
-        detections = self.detector(frame_bgr)
+        detections = self.detector(frame_bgr) if boxes is None else self.detector.track(boxes.result(), frame_bgr)
         frame_map = self._frame_map(pose, detections)
         seen = self.histories.update(timestamp, detections, frame_map)
         if None in seen:  # detections with bad numbers were dropped: they are not this frame's tracks
@@ -175,17 +178,20 @@ class Pipeline:
         a device path or a stream URL (always the freshest frame; see :class:`LiveSource`), or an
         already opened source. Stops after ``max_frames`` results.
 
-        Video files: each frame's forecasts are computed on a second thread while the detector works
-        on the next frame (the detector releases the GIL), so forecasting adds almost nothing to the
-        frame time; results still come in order. Live sources: one frame at a time, for the lowest latency."""
+        Video files: the network works on the next frames in other threads while this frame is tracked,
+        and each frame's forecasts are computed on another thread while the next frame is tracked (the
+        network and the forecaster release the GIL), so both add little to the frame time; results still
+        come in order. Live sources: one frame at a time, the freshest, for the lowest latency."""
         if max_frames is not None and max_frames < 1:
             return
-        with self.open(source) as frames, ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker:
+        with (self.open(source) as frames,
+              ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker,
+              ThreadPoolExecutor(DETECT_AHEAD, thread_name_prefix="trajpipe-detect") as network):
             pending = None
-            for count, frame in enumerate(frames, start=1):
+            for count, (frame, boxes) in enumerate(self._detect_ahead(frames, network), start=1):
                 if frame.outage > self.config.outage_grace:
                     self.reset()  # the scene has moved on: old tracks would only mislead
-                obs = self._observe(frame.image, frame.timestamp, frame.index, frame.captured_at)
+                obs = self._observe(frame.image, frame.timestamp, frame.index, frame.captured_at, boxes=boxes)
                 if frames.live:
                     yield self._finish(obs)
                 else:
@@ -196,6 +202,19 @@ class Pipeline:
                     break
             if pending is not None:
                 yield pending.result()
+
+    def _detect_ahead(self, frames, network: ThreadPoolExecutor) -> Iterator[tuple[Frame, Future | None]]:
+        """Each frame with its boxes being found: for a video file and a detector that can detect apart
+        from tracking, DETECT_AHEAD frames ahead in ``network``'s threads; else None (found when tracked)."""
+        if frames.live or not hasattr(self.detector, "track"):
+            yield from ((frame, None) for frame in frames)
+            return
+        ahead: deque[tuple[Frame, Future]] = deque()
+        for frame in frames:
+            ahead.append((frame, network.submit(self.detector.detect, frame.image)))
+            if len(ahead) > DETECT_AHEAD:
+                yield ahead.popleft()
+        yield from ahead
 
     def reset(self) -> None:
         """Forget all tracks and restart ids (e.g. before an unrelated video)."""

@@ -26,73 +26,118 @@ def canonical_inputs(obs: np.ndarray, factor: np.ndarray, groups: np.ndarray | N
                      social_range: float = 0.0) -> dict:
     """Per-step model inputs in each track's canonical frame.
 
-    obs (N, T, 2) in obs units; ``factor`` (N,) metres per obs unit for each track (1 for metric);
-    groups (N,) or None. The canonical frame of track i has its origin at i's last observed point,
-    metres as unit (``factor[i]``) and +x along i's last velocity (or its overall displacement when it
-    stands still; identity if it never moved). Returns float32 arrays:
+    The canonical frame of track i has its origin at i's last observed point, metres as unit
+    (``factor[i]``) and +x along i's last velocity (or its overall displacement when it stands still;
+    identity if it never moved).
 
-    own (N, T, 4): position relative to the last point, per-step displacement (first step 0);
-    nb (N, T, k, 4): for the k nearest group members within ``social_range`` metres of i (distance
-        at the last step, in i's metres): their position minus i's position at the same step, their
-        displacement minus i's displacement; people at ``social_range`` or farther are not neighbours
-        at all (their rows stay zero), whatever their number;
-    nb_mask (N, k): each neighbour's weight :func:`social_weight` (1 near, falling smoothly to 0 at
-        the range; 0 for empty rows). The network multiplies each neighbour's embedding by it, so a
-        neighbour's influence fades with distance and vanishes at the range by construction.
-        ``social_range`` <= 0: no range, weights 1 (the rule of checkpoints from before the range).
-    cos, sin (N,) of the rotation; origin (N, 2); factor (N,).
+    Args:
+        obs: (N, T, 2) observed positions in obs units.
+        factor: (N,) metres per obs unit for each track (1 for metric).
+        groups: (N,) group of each track (neighbours only within a group), or None: no neighbours.
+        k: neighbours per track.
+        social_range: metres; people at this distance or farther are not neighbours at all (<= 0: no
+            range, every group member weighs 1: the rule of checkpoints from before the range).
+
+    Returns:
+        dict of float32 arrays: ``own`` (N, T, 4): position relative to the last point, per-step
+        displacement (first step 0); ``nb`` (N, T, k, 4): for the k nearest group members within the
+        range (distance at the last step, in i's metres), their position minus i's at the same step and
+        their displacement minus i's (rows of non-neighbours stay zero); ``nb_mask`` (N, k): each
+        neighbour's weight :func:`social_weight` (0 for empty rows), by which the network multiplies its
+        embedding, so a neighbour's influence fades with distance and vanishes at the range;
+        ``cos``, ``sin`` (N,) of the rotation; ``origin`` (N, 2); ``factor`` (N,).
     """
     obs = np.asarray(obs, dtype=np.float64)
-    N, T, _ = obs.shape
     factor = np.asarray(factor, dtype=np.float64)
-    last = obs[:, -1]
-    m = (obs - last[:, None]) * factor[:, None, None]  # metres, origin at last point
-    v = m[:, -1] - m[:, -2]
-    d_all = m[:, -1] - m[:, 0]
-    speed = np.linalg.norm(v, axis=1)
-    use = np.where(speed[:, None] > 1e-3, v, d_all)
-    norm = np.linalg.norm(use, axis=1)
-    c = np.where(norm > 1e-3, use[:, 0] / np.maximum(norm, 1e-12), 1.0)
-    s = np.where(norm > 1e-3, use[:, 1] / np.maximum(norm, 1e-12), 0.0)
-    pos = rotate(m, c[:, None], s[:, None])
-    disp = np.concatenate([np.zeros((N, 1, 2)), np.diff(pos, axis=1)], axis=1)
-    own = np.concatenate([pos, disp], axis=-1)
-
-    nb = np.zeros((N, T, k, 4))
-    nb_mask = np.zeros((N, k))
-    if groups is not None and k > 0:
-        groups = np.asarray(groups)
-        order = np.argsort(groups, kind="stable")
-        sg = groups[order]
-        bounds = np.flatnonzero(np.diff(sg)) + 1
-        for idx in np.split(order, bounds):
-            n = len(idx)
-            if n < 2:
-                continue
-            P = obs[idx]  # (n, T, 2) obs units
-            D = np.diff(P, axis=1, prepend=P[:, :1])  # (n, T, 2)
-            dist = np.linalg.norm(P[:, None, -1] - P[None, :, -1], axis=-1) * factor[idx][:, None]  # i's metres
-            np.fill_diagonal(dist, np.inf)
-            kk = min(k, n - 1)
-            nn = np.argsort(dist, axis=1)[:, :kk]  # (n, kk)
-            weight = social_weight(np.take_along_axis(dist, nn, axis=1), social_range)  # (n, kk), 0 beyond range
-            keep = (weight > 0)[:, None, :, None]
-            rel = (P[nn] - P[:, None]).transpose(0, 2, 1, 3)  # (n, T, kk, 2)
-            drel = (D[nn] - D[:, None]).transpose(0, 2, 1, 3)
-            f = factor[idx][:, None, None, None]
-            cc, ss = c[idx][:, None, None], s[idx][:, None, None]
-            nb[idx, :, :kk, :2] = np.where(keep, rotate(rel * f, cc, ss), 0.0)
-            nb[idx, :, :kk, 2:] = np.where(keep, rotate(drel * f, cc, ss), 0.0)
-            nb_mask[idx, :kk] = weight
+    c, s = _heading(obs, factor)
+    pos = rotate((obs - obs[:, -1:]) * factor[:, None, None], c[:, None], s[:, None])
+    disp = np.concatenate([np.zeros((len(obs), 1, 2)), np.diff(pos, axis=1)], axis=1)
+    nb, nb_mask = _neighbour_inputs(obs, factor, c, s, groups, k, social_range)
     return {
-        "own": own.astype(np.float32),
+        "own": np.concatenate([pos, disp], axis=-1).astype(np.float32),
         "nb": nb.astype(np.float32),
         "nb_mask": nb_mask.astype(np.float32),
         "cos": c.astype(np.float32),
         "sin": s.astype(np.float32),
-        "origin": last.astype(np.float32),
+        "origin": obs[:, -1].astype(np.float32),
         "factor": factor.astype(np.float32),
     }
+
+
+def _heading(obs: np.ndarray, factor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cos, sin) (N,) of each track's canonical +x: its last velocity, else its overall displacement."""
+    m = (obs - obs[:, -1:]) * factor[:, None, None]
+    v = m[:, -1] - m[:, -2]
+    use = np.where(np.linalg.norm(v, axis=1)[:, None] > 1e-3, v, m[:, -1] - m[:, 0])
+    norm = np.linalg.norm(use, axis=1)
+    c = np.where(norm > 1e-3, use[:, 0] / np.maximum(norm, 1e-12), 1.0)
+    s = np.where(norm > 1e-3, use[:, 1] / np.maximum(norm, 1e-12), 0.0)
+    return c, s
+
+
+def _neighbour_inputs(obs, factor, c, s, groups, k: int, social_range: float):
+    """``nb`` (N, T, k, 4) and ``nb_mask`` (N, k) of :func:`canonical_inputs`."""
+    N, T, _ = obs.shape
+    nb, nb_mask = np.zeros((N, T, k, 4)), np.zeros((N, k))
+    if groups is None or k <= 0:
+        return nb, nb_mask
+    groups = np.asarray(groups)
+    order = np.argsort(groups, kind="stable")
+    for idx in np.split(order, np.flatnonzero(np.diff(groups[order])) + 1):
+        if len(idx) < 2:
+            continue
+        P = obs[idx]  # (n, T, 2) obs units
+        nn, dist = nearest_neighbours(P[:, -1], factor[idx], min(k, len(idx) - 1), social_range)
+        weight = np.where(nn >= 0, social_weight(dist, social_range), 0.0)  # (n, kk), 0 beyond range
+        keep = (weight > 0)[:, None, :, None]
+        nn = np.maximum(nn, 0)
+        D = np.diff(P, axis=1, prepend=P[:, :1])  # (n, T, 2)
+        rel = (P[nn] - P[:, None]).transpose(0, 2, 1, 3)  # (n, T, kk, 2)
+        drel = (D[nn] - D[:, None]).transpose(0, 2, 1, 3)
+        f = factor[idx][:, None, None, None]
+        cc, ss = c[idx][:, None, None], s[idx][:, None, None]
+        kk = nn.shape[1]
+        nb[idx, :, :kk, :2] = np.where(keep, rotate(rel * f, cc, ss), 0.0)
+        nb[idx, :, :kk, 2:] = np.where(keep, rotate(drel * f, cc, ss), 0.0)
+        nb_mask[idx, :kk] = weight
+    return nb, nb_mask
+
+
+def nearest_neighbours(points: np.ndarray, factor: np.ndarray, k: int, social_range: float):
+    """The k nearest other points of each point, nearest first, by distance in that point's metres.
+
+    Args:
+        points: (n, 2) positions in obs units.
+        factor: (n,) metres per obs unit of each point (distances from point i are in i's metres).
+        k: neighbours wanted (k < n).
+        social_range: metres; > 0 looks only within it, with a KD-tree (time about linear in n at a
+            given density); <= 0 compares every pair.
+
+    Returns:
+        (n, k) indices (-1: none within the range) and (n, k) distances in metres (inf where none).
+    """
+    n = len(points)
+    if social_range is None or social_range <= 0:
+        dist = np.linalg.norm(points[:, None] - points[None], axis=-1) * factor[:, None]
+        np.fill_diagonal(dist, np.inf)
+        nn = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        return nn, np.take_along_axis(dist, nn, axis=1)
+    from scipy.spatial import cKDTree
+
+    finite = np.isfinite(points).all(axis=1)  # a point without a position has no neighbours and is none
+    tree = cKDTree(points[finite])
+    owners = np.flatnonzero(finite)
+    reach = float((social_range / factor[finite]).max())  # the widest range, in obs units
+    found, index = tree.query(points[finite], k=k + 1, distance_upper_bound=reach)  # the point itself too
+    index = np.where(np.isfinite(found), owners[np.minimum(index, len(owners) - 1)], -1)
+    dist = found * factor[finite][:, None]  # each row in its own point's metres
+    index[(index == owners[:, None]) | ~(dist < social_range)] = -1
+    dist[index < 0] = np.inf
+    first = np.argsort(index < 0, axis=1, kind="stable")[:, :k]  # the k nearest others, nearest first
+    nn, nn_dist = np.full((n, k), -1, np.int64), np.full((n, k), np.inf)
+    nn[finite] = np.take_along_axis(index, first, axis=1)
+    nn_dist[finite] = np.take_along_axis(dist, first, axis=1)
+    return nn, nn_dist
 
 
 def to_canonical(fut: np.ndarray, inp: dict) -> np.ndarray:

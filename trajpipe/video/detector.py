@@ -1,4 +1,6 @@
-"""Detection + tracking stage: an Ultralytics YOLO model and tracker, one frame at a time."""
+"""Detection + tracking stage, one frame at a time: the network on OpenVINO feeding Ultralytics' tracker
+(:class:`OpenVinoTracker`) where OpenVINO can run the weights, else Ultralytics' own ``YOLO.track``
+(:class:`YoloTracker`). :func:`create_detector` chooses."""
 
 from __future__ import annotations
 
@@ -53,8 +55,111 @@ def resolve_tracker(spec: str) -> str:
     return str(path)
 
 
+RUNTIMES = ("auto", "openvino", "ultralytics")
+
+
+def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
+                    imgsz: int | None = None, classes: list[str] | None = None, device: str | None = None,
+                    runtime: str = "auto"):
+    """The detector + tracker for these settings (the config keys of the same names; ``runtime`` is
+    ``detector_runtime``).
+
+    ``auto`` runs the network on OpenVINO where it is installed, the weights are a ``.tflite`` or ``.onnx``
+    file and neither ``imgsz`` nor a ``device`` asks for something else; otherwise Ultralytics runs it
+    (its ``.pt`` weights, GPUs, ``imgsz``). ``openvino`` insists, with an error where it cannot.
+    """
+    from .openvino import openvino_available, openvino_weights
+
+    if runtime not in RUNTIMES:
+        raise TrajpipeError(f"detector_runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    weights = resolve_weights(model)
+    if runtime != "ultralytics":
+        reason = None
+        if not openvino_available():
+            reason = "openvino is not installed (pip install openvino)"
+        elif not openvino_weights(weights):
+            reason = f"OpenVINO reads .tflite and .onnx files, not {weights}"
+        elif imgsz is not None or device not in (None, "cpu"):
+            reason = "imgsz and device are Ultralytics' settings"
+        if reason is None:
+            return OpenVinoTracker(weights, tracker, conf, iou, classes)
+        if runtime == "openvino":
+            raise TrajpipeError(f"detector_runtime=openvino: {reason}")
+    return YoloTracker(weights, tracker, conf, iou, imgsz, classes, device)
+
+
+class OpenVinoTracker:
+    """The network on OpenVINO (:class:`~trajpipe.video.openvino.OpenVinoNetwork`), its boxes tracked by
+    Ultralytics' ByteTrack or BoT-SORT (:class:`~trajpipe.tracking.tracker.BoxTracker`).
+
+    Calling it detects and tracks one frame. For video files, :meth:`detect` may run ahead on the next
+    frames in other threads while :meth:`track` follows the frames in order.
+    """
+
+    runtime = "OpenVINO"
+
+    def __init__(self, weights: str, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
+                 classes: list[str] | None = None):
+        from ..tracking.tracker import BoxTracker
+        from .openvino import OpenVinoNetwork
+
+        self.weights = weights
+        self.network = OpenVinoNetwork(weights, conf, iou)
+        self.names = self.network.names
+        self.network.class_ids = class_ids(self.names, classes)
+        self.tracker = BoxTracker(resolve_tracker(tracker))
+
+    def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """(N, 6) boxes of one frame, untracked (thread-safe: see :meth:`OpenVinoNetwork.detect`)."""
+        try:
+            return self.network.detect(frame_bgr)
+        except Exception as exc:
+            raise TrajpipeError(f"detector failed on a frame of shape {frame_bgr.shape}: {first_line(exc)}") from exc
+
+    def track(self, boxes: np.ndarray, frame_bgr: np.ndarray) -> Detections:
+        """Track the boxes :meth:`detect` found in ``frame_bgr`` (frames in order)."""
+        return self.tracker.update(boxes, frame_bgr)
+
+    def __call__(self, frame_bgr: np.ndarray) -> Detections:
+        return self.track(self.detect(frame_bgr), frame_bgr)
+
+    def follow_camera(self, warp: np.ndarray) -> None:
+        """As :meth:`YoloTracker.follow_camera`."""
+        _follow_camera([self.tracker.tracker], warp)
+
+    def reset(self) -> None:
+        """Start tracking afresh: new tracker state and ids."""
+        self.tracker.reset()
+
+    def close(self) -> None:
+        """Nothing to release (kept for the detector interface)."""
+
+
+def class_ids(names: dict[int, str], classes: list[str] | None) -> list[int] | None:
+    """The model's indices of the class names ``classes`` (None or empty: every class)."""
+    if not classes:
+        return None
+    by_name = {name: i for i, name in names.items()}
+    unknown = [c for c in classes if c not in by_name]
+    if unknown:
+        raise TrajpipeError(f"unknown class {unknown[0]!r} for this model; it knows: {', '.join(names.values())}")
+    return [by_name[c] for c in classes]
+
+
+def _follow_camera(trackers, warp: np.ndarray) -> None:
+    """Move the trackers' predicted boxes by the camera's warp; it replaces BoT-SORT's own estimate."""
+    from .camera_motion import warp_kalman_states
+
+    for tracker in trackers:
+        if getattr(tracker, "gmc", None) is not None:
+            tracker.gmc.method = None
+        warp_kalman_states(tracker, warp)
+
+
 class YoloTracker:
     """Runs ``YOLO.track(frame, persist=True)`` so that trajpipe owns the frame loop and the clock."""
+
+    runtime = "Ultralytics"
 
     def __init__(self, model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25,
                  iou: float = 0.7, imgsz: int | None = None, classes: list[str] | None = None,
@@ -89,7 +194,7 @@ class YoloTracker:
             self.names: dict[int, str] = dict(self.model.names)
         except Exception as exc:  # Ultralytics raises many types for unreadable weights
             raise TrajpipeError(f"cannot load model weights {self.weights}: {first_line(exc)}") from exc
-        self.class_ids = self._class_ids(classes)
+        self.class_ids = class_ids(self.names, classes)
         self.predict_args = dict(conf=conf, iou=iou, classes=self.class_ids, verbose=False, persist=True,
                                  tracker=self.tracker)
         if imgsz is not None:
@@ -101,15 +206,6 @@ class YoloTracker:
         # arguments of its predictor change, and predict_args never change after this call.
         self(np.zeros((480, 640, 3), np.uint8))
         self.reset()
-
-    def _class_ids(self, classes: list[str] | None) -> list[int] | None:
-        if not classes:
-            return None
-        by_name = {name: i for i, name in self.names.items()}
-        unknown = [c for c in classes if c not in by_name]
-        if unknown:
-            raise TrajpipeError(f"unknown class {unknown[0]!r} for this model; it knows: {', '.join(self.names.values())}")
-        return [by_name[c] for c in classes]
 
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
         try:
@@ -130,12 +226,7 @@ class YoloTracker:
         from the previous frame's pixels to the next frame's, before that frame is tracked, so tracks
         survive pans, zooms and rolls (see :func:`~trajpipe.video.camera_motion.warp_kalman_states`). Replaces
         BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
-        from .camera_motion import warp_kalman_states
-
-        for tracker in getattr(self.model.predictor, "trackers", None) or ():
-            if getattr(tracker, "gmc", None) is not None:
-                tracker.gmc.method = None
-            warp_kalman_states(tracker, warp)
+        _follow_camera(getattr(self.model.predictor, "trackers", None) or (), warp)
 
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""

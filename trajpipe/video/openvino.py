@@ -1,0 +1,109 @@
+"""The detector network on OpenVINO, with Ultralytics' own pre- and post-processing.
+
+Ultralytics runs TFLite weights through LiteRT with one thread on a 2-core machine; OpenVINO reads the
+same ``.tflite`` (or ``.onnx``) file and runs it in about half the time (docs/benchmarks.md). Only the
+network changes: the letterbox, the NMS and the box scaling are Ultralytics' functions, called with the
+arguments its predictor uses, and the boxes go to Ultralytics' own trackers (:mod:`trajpipe.tracking.tracker`).
+
+Each calling thread gets its own inference request, so :meth:`OpenVinoNetwork.detect` may run on several
+frames at once (``Pipeline.stream`` keeps frames N+1, N+2 in flight while frame N is tracked).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TrajpipeError, first_line
+
+SUFFIXES = (".tflite", ".onnx")  # files OpenVINO reads directly
+
+
+def openvino_available() -> bool:
+    """Whether OpenVINO can be imported here (it is a default dependency on x86-64 only)."""
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class OpenVinoNetwork:
+    """A YOLO detection network from an Ultralytics ``.tflite`` or ``.onnx`` export, on the CPU.
+
+    Args:
+        weights: path of the exported model (its Ultralytics metadata gives class names and the kind of head).
+        conf: confidence threshold of the NMS.
+        iou: IoU threshold of the NMS.
+        class_ids: COCO class indices to keep; None keeps all.
+        threads: OpenVINO inference threads per request (None: OpenVINO's choice, every core).
+    """
+
+    def __init__(self, weights: str, conf: float, iou: float, class_ids: list[int] | None = None,
+                 threads: int | None = None):
+        import openvino as ov
+        from ultralytics.data.augment import LetterBox
+        from ultralytics.nn.backends.base import BaseBackend
+
+        self.weights, self.conf, self.iou, self.class_ids = weights, conf, iou, class_ids
+        metadata = BaseBackend.read_metadata(weights)
+        if "names" not in metadata:
+            raise TrajpipeError(f"{weights} carries no Ultralytics metadata (class names): export it with Ultralytics")
+        self.dynamic = False
+        BaseBackend.apply_metadata(self, metadata)  # parses names, stride and end2end as Ultralytics' backends do
+        self.names: dict[int, str] = {int(k): v for k, v in self.names.items()}
+        try:
+            model = ov.Core().read_model(weights)
+            config = {"PERFORMANCE_HINT": "LATENCY"}
+            if threads:
+                config["INFERENCE_NUM_THREADS"] = int(threads)
+            self._compiled = ov.Core().compile_model(model, "CPU", config)
+        except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own for unreadable files
+            raise TrajpipeError(f"OpenVINO cannot load {weights}: {first_line(exc)}") from exc
+        shape = [int(d) for d in self._compiled.input(0).get_shape()]
+        self.nhwc = shape[-1] == 3  # TFLite exports take NHWC, ONNX exports NCHW
+        self.imgsz = (shape[1], shape[2]) if self.nhwc else (shape[2], shape[3])
+        self._local = threading.local()
+        self._letterbox = LetterBox(self.imgsz, auto=False, stride=int(getattr(self, "stride", 32)))
+
+    def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """Boxes of one BGR frame after NMS.
+
+        Returns:
+            (N, 6) float32 array: x1, y1, x2, y2 in the frame's pixels, confidence, class index.
+        """
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self._compiled.create_infer_request()
+        letterboxed = self._letterbox(image=frame_bgr)
+        rgb = letterboxed[None, :, :, ::-1].astype(np.float32) * np.float32(1 / 255)  # (1, H, W, 3)
+        if not self.nhwc:
+            rgb = rgb.transpose(0, 3, 1, 2)
+        raw = request.infer([np.ascontiguousarray(rgb)])[self._compiled.output(0)]
+        return self._decode(np.array(raw, np.float32), frame_bgr.shape)
+
+    def _decode(self, raw: np.ndarray, frame_shape) -> np.ndarray:
+        """Ultralytics' NMS and box scaling on the network's output (``_decode`` of LiteRT's backend first:
+        a TFLite export gives box coordinates as fractions of the input size)."""
+        import torch
+        from ultralytics.utils import nms, ops
+
+        h, w = self.imgsz
+        if self.nhwc and raw.ndim == 3:
+            if self.end2end:  # (1, max_det, 6): x1 y1 x2 y2 conf cls
+                raw[:, :, [0, 2]] *= w
+                raw[:, :, [1, 3]] *= h
+            else:  # (1, 4 + classes, anchors): xywh then class scores
+                raw[:, [0, 2]] *= w
+                raw[:, [1, 3]] *= h
+        boxes = nms.non_max_suppression(torch.from_numpy(raw), self.conf, self.iou, self.class_ids,
+                                        max_det=300, end2end=bool(self.end2end))[0]
+        boxes[:, :4] = ops.scale_boxes((h, w), boxes[:, :4], frame_shape)
+        return boxes.numpy().astype(np.float32, copy=False)
+
+
+def openvino_weights(weights: str) -> bool:
+    """Whether ``weights`` is a file OpenVINO reads directly."""
+    return Path(weights).suffix.lower() in SUFFIXES and Path(weights).is_file()
