@@ -4,8 +4,8 @@
 
 Both get the same decoded frames from memory, one at a time, as a robot's loop would hand them over:
 (a) ``YOLO(weights).track(frame, persist=True)`` at the pipeline's confidence, tracker and classes;
-(b) ``Pipeline.process(frame, t)`` at its defaults (key=value pairs change them), which adds camera
-motion, histories, forecasts and the result objects. Arms alternate by repetition (a b a b ...); each
+(b) ``Pipeline.process(frame, t)`` at its defaults (key=value pairs change them: the network on OpenVINO
+where it is installed), which adds camera motion, histories, forecasts and the result objects. Arms alternate by repetition (a b a b ...); each
 repetition restarts tracking. Prints per-frame medians, the ratio (b)/(a), and the detector alone
 (``YOLO.predict``) for context.
 """
@@ -20,6 +20,7 @@ import cv2
 from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.config import Config, parse_overrides  # noqa: E402
+from trajpipe.video.detector import YoloTracker  # noqa: E402
 
 
 def frames_of(video: str, count: int) -> list:
@@ -52,7 +53,8 @@ def main() -> None:
     frames = frames_of(args.video, args.frames)
     fps = cv2.VideoCapture(args.video).get(cv2.CAP_PROP_FPS) or 25.0
     pipeline = Pipeline(config)
-    detector = pipeline.detector  # the same loaded model and tracker settings for the plain arm
+    # the plain arm: Ultralytics' own YOLO.track on the same weights file, confidence, tracker and classes
+    detector = YoloTracker(config.model, config.tracker, config.conf, config.iou, config.imgsz, config.classes)
     medians = {"track": [], "process": [], "predict": []}
     for repeat in range(args.repeats):
         detector.reset()
@@ -64,6 +66,7 @@ def main() -> None:
         print(f"#{repeat + 1}: YOLO.track {medians['track'][-1] * 1e3:.1f} ms, Pipeline.process "
               f"{medians['process'][-1] * 1e3:.1f} ms, YOLO.predict {medians['predict'][-1] * 1e3:.1f} ms", flush=True)
     pipeline.close()
+    detector.close()
     track, process = statistics.median(medians["track"]), statistics.median(medians["process"])
     print(f"median per frame over {args.repeats} repetitions of {len(frames)} frames: YOLO.track {track * 1e3:.1f} ms, "
           f"Pipeline.process {process * 1e3:.1f} ms (ratio {process / track:.3f}), detector alone "

@@ -271,7 +271,7 @@ def test_device_reaches_ultralytics_and_a_failed_run_leaves_no_output(concourse,
         if result.frame_index == 3:
             raise RuntimeError("a failure in the middle of a video")
 
-    with Pipeline(model=str(detector_weights), forecaster="cv", device="cpu") as pipeline:
+    with Pipeline(model=str(detector_weights), forecaster="cv", device="cpu", detector_runtime="ultralytics") as pipeline:
         pipeline.process(cv2.VideoCapture(str(concourse)).read()[1], 0.0)
         assert pipeline.detector.model.predictor.args.device == "cpu"
         for keep_incomplete in (False, True):  # batch workers: False; trajpipe run: True

@@ -103,6 +103,9 @@ def _neighbour_inputs(obs, factor, c, s, groups, k: int, social_range: float):
     return nb, nb_mask
 
 
+EVERY_PAIR_UP_TO = 300  # points: comparing every pair is quicker than building a KD-tree (and importing scipy)
+
+
 def nearest_neighbours(points: np.ndarray, factor: np.ndarray, k: int, social_range: float):
     """The k nearest other points of each point, nearest first, by distance in that point's metres.
 
@@ -110,18 +113,21 @@ def nearest_neighbours(points: np.ndarray, factor: np.ndarray, k: int, social_ra
         points: (n, 2) positions in obs units.
         factor: (n,) metres per obs unit of each point (distances from point i are in i's metres).
         k: neighbours wanted (k < n).
-        social_range: metres; > 0 looks only within it, with a KD-tree (time about linear in n at a
-            given density); <= 0 compares every pair.
+        social_range: metres; > 0 looks only within it, with a KD-tree beyond EVERY_PAIR_UP_TO points
+            (time about linear in n at a given density); <= 0 compares every pair.
 
     Returns:
         (n, k) indices (-1: none within the range) and (n, k) distances in metres (inf where none).
     """
     n = len(points)
-    if social_range is None or social_range <= 0:
+    if social_range is None or social_range <= 0 or n <= EVERY_PAIR_UP_TO:
         dist = np.linalg.norm(points[:, None] - points[None], axis=-1) * factor[:, None]
         np.fill_diagonal(dist, np.inf)
         nn = np.argsort(dist, axis=1, kind="stable")[:, :k]
-        return nn, np.take_along_axis(dist, nn, axis=1)
+        dist = np.take_along_axis(dist, nn, axis=1)
+        if social_range is None or social_range <= 0:
+            return nn, dist
+        return np.where(dist < social_range, nn, -1), np.where(dist < social_range, dist, np.inf)
     from scipy.spatial import cKDTree
 
     finite = np.isfinite(points).all(axis=1)  # a point without a position has no neighbours and is none

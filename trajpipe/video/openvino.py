@@ -12,6 +12,7 @@ frames at once (``Pipeline.stream`` keeps frames N+1, N+2 in flight while frame 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +39,9 @@ class OpenVinoNetwork:
         conf: confidence threshold of the NMS.
         iou: IoU threshold of the NMS.
         class_ids: COCO class indices to keep; None keeps all.
-        threads: OpenVINO inference threads per request (None: OpenVINO's choice, every core).
     """
 
-    def __init__(self, weights: str, conf: float, iou: float, class_ids: list[int] | None = None,
-                 threads: int | None = None):
+    def __init__(self, weights: str, conf: float, iou: float, class_ids: list[int] | None = None):
         import openvino as ov
         from ultralytics.data.augment import LetterBox
         from ultralytics.nn.backends.base import BaseBackend
@@ -55,38 +54,62 @@ class OpenVinoNetwork:
         BaseBackend.apply_metadata(self, metadata)  # parses names, stride and end2end as Ultralytics' backends do
         self.names: dict[int, str] = {int(k): v for k, v in self.names.items()}
         try:
-            model = ov.Core().read_model(weights)
-            config = {"PERFORMANCE_HINT": "LATENCY"}
-            if threads:
-                config["INFERENCE_NUM_THREADS"] = int(threads)
-            self._compiled = ov.Core().compile_model(model, "CPU", config)
+            self._core = ov.Core()
+            self._model = self._core.read_model(weights)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own for unreadable files
-            raise TrajpipeError(f"OpenVINO cannot load {weights}: {first_line(exc)}") from exc
-        shape = [int(d) for d in self._compiled.input(0).get_shape()]
+            raise TrajpipeError(f"OpenVINO cannot read {weights}: {first_line(exc)}") from exc
+        shape = [int(d) for d in self._model.input(0).get_shape()]
         self.nhwc = shape[-1] == 3  # TFLite exports take NHWC, ONNX exports NCHW
         self.imgsz = (shape[1], shape[2]) if self.nhwc else (shape[2], shape[3])
+        self._model = self._with_preprocessing(self._model)
         self._local = threading.local()
         self._letterbox = LetterBox(self.imgsz, auto=False, stride=int(getattr(self, "stride", 32)))
+        self._compiled = Future()
+        # compiled on another core while the rest of the pipeline is built; waited for at the first frame
+        threading.Thread(target=self._compile, daemon=True, name="trajpipe-compile").start()
+
+    def _with_preprocessing(self, model):
+        """The model taking the letterboxed BGR uint8 frame (1, H, W, 3) as it is: the conversion to RGB
+        floats in 0-1 (and to NCHW for ONNX files), which Ultralytics does in numpy, runs inside the
+        compiled network."""
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+        from openvino import Layout, Type
+
+        ppp = PrePostProcessor(model)
+        ppp.input().tensor().set_element_type(Type.u8).set_layout(Layout("NHWC")).set_color_format(ColorFormat.BGR)
+        ppp.input().model().set_layout(Layout("NHWC" if self.nhwc else "NCHW"))
+        ppp.input().preprocess().convert_element_type(Type.f32).convert_color(ColorFormat.RGB).scale(255.0)
+        return ppp.build()
+
+    def _compile(self) -> None:
+        """One network for every frame, on every core (``LATENCY``). Frames in flight get their own
+        inference requests of it. Measured on 2 cores: one frame at a time on both cores beat one core
+        per frame in flight, and OpenVINO's multi-stream mode gave wrong outputs for these int8 TFLite
+        files (openvino 2026.4)."""
+        try:
+            self._compiled.set_result(self._core.compile_model(self._model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}))
+        except Exception as exc:  # noqa: BLE001 (handed to whoever waits for the network)
+            self._compiled.set_exception(TrajpipeError(f"OpenVINO cannot compile {self.weights}: {first_line(exc)}"))
 
     def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """Boxes of one BGR frame after NMS.
+        """Boxes of one BGR frame after NMS (any thread may call it; each has its own inference request).
+
+        Args:
+            frame_bgr: (H, W, 3) uint8 image.
 
         Returns:
             (N, 6) float32 array: x1, y1, x2, y2 in the frame's pixels, confidence, class index.
         """
         request = getattr(self._local, "request", None)
         if request is None:
-            request = self._local.request = self._compiled.create_infer_request()
-        letterboxed = self._letterbox(image=frame_bgr)
-        rgb = letterboxed[None, :, :, ::-1].astype(np.float32) * np.float32(1 / 255)  # (1, H, W, 3)
-        if not self.nhwc:
-            rgb = rgb.transpose(0, 3, 1, 2)
-        raw = request.infer([np.ascontiguousarray(rgb)])[self._compiled.output(0)]
+            request = self._local.request = self._compiled.result().create_infer_request()
+        letterboxed = self._letterbox(image=frame_bgr)[None]  # (1, H, W, 3) BGR uint8
+        raw = request.infer([letterboxed])[0]
         return self._decode(np.array(raw, np.float32), frame_bgr.shape)
 
     def _decode(self, raw: np.ndarray, frame_shape) -> np.ndarray:
-        """Ultralytics' NMS and box scaling on the network's output (``_decode`` of LiteRT's backend first:
-        a TFLite export gives box coordinates as fractions of the input size)."""
+        """Ultralytics' NMS and box scaling on the network's output, after the scaling its LiteRT backend
+        applies first (a TFLite export gives box coordinates as fractions of the input size)."""
         import torch
         from ultralytics.utils import nms, ops
 

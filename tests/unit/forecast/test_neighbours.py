@@ -25,7 +25,7 @@ def every_pair(points, factor, k, social_range):
     return np.where(d < social_range, nn, -1), np.where(d < social_range, d, np.inf)
 
 
-@pytest.mark.parametrize("n, k", [(2, 4), (5, 4), (400, 4), (400, 8)])
+@pytest.mark.parametrize("n, k", [(2, 4), (5, 4), (299, 4), (400, 4), (400, 8), (2000, 4)])
 def test_same_neighbours_as_every_pair(n, k):
     points = crowd(n)[:, -1]
     factor = np.random.default_rng(1).uniform(0.5, 2.0, n)  # each track in its own metres per unit
@@ -37,9 +37,9 @@ def test_same_neighbours_as_every_pair(n, k):
 
 
 def test_no_position_no_neighbour():
-    points = crowd(20)[:, -1]
+    points = crowd(400)[:, -1]
     points[3] = np.nan
-    nn, dist = nearest_neighbours(points, np.ones(20), 4, 10.0)
+    nn, dist = nearest_neighbours(points, np.ones(400), 4, 10.0)
     assert (nn[3] == -1).all() and not (nn == 3).any() and np.isinf(dist[3]).all()
 
 
