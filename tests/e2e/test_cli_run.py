@@ -23,6 +23,8 @@ def test_jsonl_to_stdout_with_logs_on_stderr(concourse, detector_weights):
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["frame"] for r in records] == [0, 1, 2, 3, 4]
     assert "Processed 5 frames" in err
+    assert err.splitlines()[0] == f"trajpipe: detector {detector_weights} (LiteRT (TFLite))"  # the weights in use
+    assert "XNNPACK" not in err  # the runtime's set-up chatter is held back
 
 
 def test_show_without_a_display_carries_on_headless(concourse, detector_weights, tmp_path):

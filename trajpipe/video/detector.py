@@ -14,6 +14,7 @@ import numpy as np
 from ..core.detections import Detections
 from ..errors import TrajpipeError, first_line
 from ..resources import resolve, source_checkout
+from .native_log import quiet_runtime_log
 
 DEFAULT_WEIGHTS = "yolov8n_int8.tflite"
 FALLBACK_WEIGHTS = "yolo26n.pt"  # Ultralytics downloads it on first use
@@ -86,7 +87,8 @@ class YoloTracker:
             shutil.copyfile(source, load_path)
         try:
             self.model = YOLO(load_path, task="detect")
-            self.names: dict[int, str] = dict(self.model.names)
+            with quiet_runtime_log():  # reading the names sets the runtime up, which announces its CPU delegate
+                self.names: dict[int, str] = dict(self.model.names)
         except Exception as exc:  # Ultralytics raises many types for unreadable weights
             raise TrajpipeError(f"cannot load model weights {self.weights}: {first_line(exc)}") from exc
         self.class_ids = self._class_ids(classes)
