@@ -80,16 +80,17 @@ def main() -> None:
     parser.add_argument("--videos", nargs="+", default=["videos/concourse.mp4", "videos/market_street_1906.mp4"])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), help="names from SETTINGS")
     parser.add_argument("--camera-motion", nargs="+", default=["none", "flow"])
-    parser.add_argument("--results", default="tracking", help="docs/results/NAME.json to write (tracking_none for the "
-                        "--camera-motion none rows, tracking_defaults with --jsonl)")
+    parser.add_argument("--results", help="docs/results/NAME.json to write (default: tracking, or tracking_defaults with "
+                        "--jsonl; tracking_none for the --camera-motion none rows)")
     parser.add_argument("--jsonl", nargs="+", help="measure these runs' JSON lines (made at the default settings) "
                         "instead of running the videos")
     args = parser.parse_args()
     if args.jsonl:
-        measured = {Path(path).name: measure_jsonl(path) for path in args.jsonl}
+        # keyed by video: runs/<video>_trajpipe.jsonl, what `trajpipe run videos/<video>.mp4` writes
+        measured = {Path(path).stem.removesuffix("_trajpipe"): measure_jsonl(path) for path in args.jsonl}
         for path, row in measured.items():
             print(json.dumps({"jsonl": path, **row}))
-        write_results(args.results, {"runs": measured})
+        write_results(args.results or "tracking_defaults", {"runs": measured})
         return
 
     rows = []
@@ -108,7 +109,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['video']} | {r['setting']} | {r['camera_motion']} | {r['ids_per_minute']:.0f} | "
               f"{r['boxes_per_frame']:.1f} | {r['forecast_share']:.0%} |")
-    write_results(args.results, {"rows": rows})
+    write_results(args.results or "tracking", {"rows": rows})
 
 
 if __name__ == "__main__":

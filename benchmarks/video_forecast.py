@@ -132,7 +132,7 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     plot(examples, forecasters, out.with_suffix(".png"))
     print(f"\nwrote {out.with_suffix('.png').relative_to(REPO)}")
-    write_results("video_forecast", {"lstm": args.lstm, "videos": results}, merge=("videos",))
+    write_results("video_forecast", {"lstm": args.lstm, "videos": results}, merge=("videos", "earlier_models"))
 
 
 def plot(examples: dict, forecasters: dict, path: Path, per_video: int = 4) -> None:

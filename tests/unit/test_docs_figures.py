@@ -46,3 +46,20 @@ def test_a_stale_figure_is_found_and_rendered_anew(tmp_path):
     assert [(ref, shown, rendered) for _, ref, shown, rendered in changes] == [("speed/ms/50|.2f", "1.26", "1.53")]
     assert new.startswith("took <!-- r:speed/ms/50|.2f -->1.53<!-- /r --> ms")
     assert render.show(-11.34, "+.1f") == "\u221211.3" and render.show([["a", "b"], [1, 2]]) == "\n| a | b |\n| --- | --- |\n| 1 | 2 |\n"
+
+
+def test_a_benchmark_writes_what_the_renderer_reads(tmp_path, monkeypatch):
+    """benchmarks/common.write_results: figures with their provenance; ``merge`` keeps an earlier run's
+    entries that this run did not measure (a benchmark run on one of its videos)."""
+    spec = importlib.util.spec_from_file_location("bench_common", REPO / "benchmarks" / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    monkeypatch.setattr(common, "REPO", tmp_path.parent)
+    common.write_results("clips", {"videos": {"a.mp4": {"fps": 10.0}, "b.mp4": {"fps": 12.0}}})
+    common.write_results("clips", {"videos": {"a.mp4": {"fps": 11.0}}}, merge=("videos",))
+    results = render.load_results(tmp_path)
+    assert not render.missing_metadata(results)
+    assert results["clips"]["videos"] == {"a.mp4": {"fps": 11.0}, "b.mp4": {"fps": 12.0}}
+    assert render.figure(results, "clips/videos/b.mp4/fps|.1f") == "12.0"
+    assert len(results["clips"]["date"]) == 10 and results["clips"]["machine"]
