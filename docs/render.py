@@ -10,9 +10,10 @@ with ``+`` meaning a sign always and U+2212 for minus, as the pages print it). `
 Python expression for a figure derived from others, with ``r("name/key/...")`` for a value and
 ``pct(a, b)`` for ``a`` against ``b`` in percent (``100 * (a / b - 1)``) and ``find("name/rows", key=value, ...)``
 for the first row of a list with those values, e.g.
-``r:=pct(r("video_forecast/videos/concourse.mp4/LSTM, flow/FDE_px"), r("video_forecast/videos/concourse.mp4/CV, flow/FDE_px"))|+.1f``. A value that is a list of rows renders as a Markdown table, its first row the header (put such a
-marker on lines of its own, before and after the table).
-``r:ckpt:weights/forecaster.pt:meta/val_ade|.3f`` is a value of a shipped checkpoint's training notes, and
+``r:=pct(r("peer/videos/concourse/median_fps/trajpipe"), r("peer/videos/concourse/median_fps/peer"))|+.1f``.
+
+A value that is a list of rows renders as a Markdown table, its first row the header (put such a
+marker on lines of its own, before and after the table). ``r:ckpt:weights/forecaster.pt:meta/val_ade|.3f`` is a value of a shipped checkpoint's training notes, and
 ``r:info weights/forecaster.pt`` renders what ``trajpipe info`` prints for that checkpoint (its training
 notes are the results of its training). Between the markers is the rendered text, so the raw Markdown
 stays readable; the renderer rewrites it.
