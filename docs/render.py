@@ -73,7 +73,7 @@ def show(value, spec: str = "") -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and spec:
         if isinstance(value, float) and not math.isfinite(value):
             return str(value)
-        text = format(value, spec)
+        text = re.sub(r"e([+-])0(\d)", r"e\1\2", format(value, spec))  # 5.0e-6, as the pages write it
         return text.replace("-", MINUS) if "+" in spec else text
     return str(value)
 
