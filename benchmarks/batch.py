@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 
-from common import cut_clip, pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import cut_clip, pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe.app.batch import available_cores, run_batch  # noqa: E402
 
 
@@ -47,7 +47,8 @@ def main() -> None:
         print(f"{len(clips)} clips of {args.frames} frames, {available_cores()} cores, forecaster {args.forecaster}")
         started = time.perf_counter()
         ray.init(include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-        print(f"ray.init: {time.perf_counter() - started:.1f} s (not in the arms below)")
+        ray_init = time.perf_counter() - started
+        print(f"ray.init: {ray_init:.1f} s (not in the arms below)")
         arms = [(engine, workers) for workers in (1, 2) for engine in ("local", "ray")]
         times: dict[tuple[str, int], list[float]] = {arm: [] for arm in arms}
         for repeat in range(args.repeats):
@@ -70,6 +71,11 @@ def main() -> None:
         overhead = median[("ray", workers)] - median[("local", workers)]
         print(f"Ray over the local pool, {workers} worker(s): {overhead:+.1f} s "
               f"({overhead / median[('local', workers)]:+.0%})")
+    write_results("batch", {
+        "clips": len(clips), "frames": args.frames, "repeats": args.repeats, "ray_init_seconds": round(ray_init, 1),
+        "seconds": {engine: {str(w): round(median[(engine, w)], 1) for w in (1, 2)} for engine in ("local", "ray")},
+        "videos_per_minute": {engine: {str(w): round(60 * len(clips) / median[(engine, w)], 1) for w in (1, 2)}
+                              for engine in ("local", "ray")}})
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ window of the person tracks on the 0.4 s grid with 3.2 s of history and 4.8 s of
 truth and, with compensation, the history are taken there through the run's ``camera`` transforms;
 without, the forecaster sees the raw pixels. Errors at 2.4 s and 4.8 s, CV and LSTM.
 
-Writes docs/camera_motion.json. Acceptance (issue 19): on every clip FDE with flow <= 1.15 x the
+Writes docs/results/camera_motion.json (then `python docs/render.py` updates the pages). Acceptance (issue 19): on every clip FDE with flow <= 1.15 x the
 static view's (``none``), and below translation where the clip zooms, rolls or expands; drift <= 3 px;
 on market street the compensated errors below the uncompensated ones.
 """
@@ -40,15 +40,15 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from datetime import date
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from common import REPO, pipeline_parser, timed  # noqa: E402  (puts trajpipe on the path)
+from common import REPO, RESULTS, pipeline_parser, timed  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Forecaster, Pipeline  # noqa: E402
 from trajpipe.core.frames import Projective  # noqa: E402
+from trajpipe.provenance import provenance  # noqa: E402
 from trajpipe.video.camera_motion import corner_motion  # noqa: E402
 
 VIEW = (640, 360)  # width, height of the moving views
@@ -255,6 +255,10 @@ def market_street(video: str, weights: str, forecasters: dict) -> dict:
                 mean, _, _ = forecaster.predict_batch(w.obs, dt=table.dt, scale=w.scale, groups=w.groups)
                 err = np.linalg.norm(mean[target, :horizon_steps] - scene.fut[target], axis=-1)
                 result.setdefault(f"{name}, {compensated}", {})[f"FDE_{horizon}_px"] = float(err[:, -1].mean())
+    # how much worse (+) or better (-) compensation is than none, over forecasters and horizons, in %
+    excess = [100 * (result[f"{name}, flow"][key] / result[f"{name}, none"][key] - 1)
+              for name in forecasters for key in result[f"{name}, flow"]]
+    result["flow_over_none_pct"] = {"min": round(min(excess), 1), "max": round(max(excess), 1)}
     return result
 
 
@@ -297,7 +301,7 @@ def main() -> None:
                         help="the arms to run (the static view: none and flow only)")
     parser.add_argument("--merge", nargs="+", default=[], help="JSON files written by earlier runs (e.g. one clip "
                         "each, run side by side): their rows and drift are taken in before the summary")
-    parser.add_argument("--out", default="docs/camera_motion.json")
+    parser.add_argument("--out", default=str((RESULTS / "camera_motion.json").relative_to(REPO)))
     args = parser.parse_args()
     import torch
 
@@ -356,10 +360,13 @@ def main() -> None:
                 name, motion = key.split(", ")
                 print(f"| {name} | {motion} | {m['FDE_2.4s_px']:.1f} | {m['FDE_4.8s_px']:.1f} |")
     out = REPO / args.out
-    report = {"date": str(date.today()), "rows": rows, "acceptance": summary, "drift": drift_result}
+    measured = provenance()
+    report = {**measured, "rows": rows, "acceptance": summary, "drift": drift_result,
+              "market_street_date": measured["date"], "market_street_command": measured["command"]}
     if not args.clips and not args.merge and out.exists():  # market street alone: the clips' results stay
-        report = {**json.loads(out.read_text()), "market_street_date": str(date.today())}
-    out.write_text(json.dumps({**report, "market_street": market}, indent=2))
+        report = {**json.loads(out.read_text()), "market_street_date": measured["date"],
+                  "market_street_command": measured["command"]}
+    out.write_text(json.dumps({**report, "market_street": market}, indent=2) + "\n")
     print(f"wrote {out}")
 
 

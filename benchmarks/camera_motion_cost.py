@@ -23,7 +23,7 @@ import tempfile
 import time
 from datetime import date
 
-from common import pipeline_parser, timed  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, stats, timed, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
 
@@ -88,6 +88,13 @@ def main() -> None:
               f"CPU ms a frame median {statistics.median(cpu[arm]):.1f}, ratio to {base} median "
               f"{statistics.median(cpu_ratios):.3f} (min {min(cpu_ratios):.3f}, max {max(cpu_ratios):.3f})")
     print(f"{args.arms[0]}: motion estimate + tracker warp + remapping {1000 * sum(spent) / max(frames, 1):.2f} ms a frame (mean)")
+    arm = args.arms[0]
+    write_results("camera_motion_cost", {
+        "arms": args.arms, "repeats": args.repeats, "max_frames": args.max_frames,
+        "fps": {a: stats(fps[a], 2) for a in args.arms},
+        "fps_ratio": stats([a / b for a, b in zip(fps[arm], fps[base])]),
+        "cpu_ratio": stats([a / b for a, b in zip(cpu[arm], cpu[base])]),
+        "estimate_ms_per_frame": round(1000 * sum(spent) / max(frames, 1), 1)})
 
 
 if __name__ == "__main__":

@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+RESULTS = REPO / "docs" / "results"  # what docs/render.py renders into README.md and docs/*.md
+
+
+def write_results(name: str, figures: dict, merge: tuple[str, ...] = ()) -> Path:
+    """``docs/results/<name>.json``: ``figures`` with the date, command, machine and load average of this
+    run. ``merge``: keys whose dicts keep the entries of the file's earlier run that this run did not
+    measure (a benchmark run on some of its videos). Then ``python docs/render.py`` updates the pages."""
+    from trajpipe.provenance import provenance
+
+    path = RESULTS / f"{name}.json"
+    record = {**provenance(), **figures}
+    if merge and path.is_file():
+        earlier = json.loads(path.read_text())
+        for key in merge:
+            record[key] = {**earlier.get(key, {}), **record.get(key, {})}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {path.relative_to(REPO)}; `python docs/render.py` puts its figures into the pages", file=sys.stderr)
+    return path
+
+
+def stats(values: list[float], digits: int = 3) -> dict:
+    """``{"median", "min", "max"}`` of ``values``, rounded as the pages print them."""
+    import statistics
+
+    return {"median": round(statistics.median(values), digits), "min": round(min(values), digits),
+            "max": round(max(values), digits)}
 
 
 def pipeline_parser(doc: str, video: str) -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ one group, as the video pipeline calls it. Reports the median and 90th percentil
 ``predict`` (CV, LSTM), ``predict_modes(k=20)`` and the pipeline's per-frame call (``predict_batch``
 with the default 3 modes); with ``--onnx`` (a ``trajpipe export`` of the checkpoint) the same three
 calls again through onnxruntime, and the largest difference between the two runtimes' forecasts.
+Writes docs/results/forecast_speed.json (then `python docs/render.py` updates the pages).
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import write_results  # noqa: E402
 from trajpipe import Forecaster  # noqa: E402
+
+# the pages' names of the calls timed, in the order of their table
+LABELS = {"cv predict": "CV `predict`", "lstm predict": "LSTM `predict` (torch)",
+          "lstm modes k=20": "LSTM `predict_modes(k=20)` (torch)",
+          "lstm frame (3 modes)": "LSTM per frame in the pipeline: forecast + 3 modes (torch)",
+          "onnx predict": "LSTM `predict` (onnxruntime)", "onnx modes k=20": "LSTM `predict_modes(k=20)` (onnxruntime)",
+          "onnx frame (3 modes)": "LSTM per frame, forecast + 3 modes (onnxruntime)"}
 
 
 def tracks(n: int, seed: int = 0):
@@ -75,12 +84,23 @@ def main() -> int:
         print(f"onnxruntime vs torch on {len(obs)} tracks: max difference {np.abs(a[0] - b[0]).max():.2g} px "
               f"({np.abs((a[0] - b[0]) * metres).max():.2g} m) in the mean forecast")
     print(f"{'tracks':>6}" + "".join(f"{name:>22}" for name in calls))
+    ms: dict[str, dict] = {name: {} for name in calls}
     for n in args.sizes:
         row = f"{n:>6}"
-        for call in calls.values():
+        for name, call in calls.items():
             med, p90 = bench(call, n, args.repeats)
+            ms[name][str(n)] = {"median": round(med, 3), "p90": round(p90, 3)}
             row += f"{med:>13.3f} / {p90:<6.3f}"
         print(row)
+
+    def cell(name: str, n: int) -> str:
+        m = ms[name][str(n)]
+        digits = 3 if m["median"] < 0.1 else 2 if m["median"] < 2 else 1
+        return f"{m['median']:.{digits}f}" if name.startswith("cv") else f"{m['median']:.{digits}f} ({m['p90']:.{digits}f})"
+
+    table = [["tracks", *args.sizes]] + [[LABELS.get(name, name), *(cell(name, n) for n in args.sizes)] for name in calls]
+    write_results("forecast_speed", {"threads": args.threads, "repeats": args.repeats, "checkpoint": Path(args.checkpoint).name,
+                                     "onnx": args.onnx, "ms": ms, "table": table})
     return 0
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.mjpeg import MjpegServer, encode_frames  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
@@ -44,6 +44,11 @@ def main() -> None:
     print(f"processed {summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} FPS)")
     print(f"latency capture->result: mean {latencies.mean() * 1000:.1f} ms, p50 {p50:.1f}, p95 {p95:.1f}, p99 {p99:.1f} ms")
     print(f"dropped {summary.dropped} of {summary.captured} captured frames ({summary.dropped / max(summary.captured, 1):.1%})")
+    write_results("live_latency", {
+        "stream_fps": args.fps, "seconds": args.seconds, "frames": summary.frames, "fps": round(summary.fps, 1),
+        "latency_ms": {"mean": round(float(latencies.mean()) * 1000, 1), "p50": round(float(p50), 1),
+                       "p95": round(float(p95), 1), "p99": round(float(p99), 1)},
+        "dropped": summary.dropped, "captured": summary.captured})
 
 
 if __name__ == "__main__":

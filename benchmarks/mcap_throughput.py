@@ -23,7 +23,7 @@ import statistics
 import tempfile
 import time
 
-from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, stats, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
 from trajpipe.io.mcap import McapSink  # noqa: E402
@@ -89,6 +89,13 @@ def main() -> None:
     base = statistics.median(cpu_without)
     print(f"McapSink.write: {write_cpu:.2f} ms thread CPU a frame (median); {base:.1f} ms of CPU a frame without MCAP "
           f"-> {base / (base + write_cpu):.3f} expected on saturated cores")
+    write_results("mcap_throughput_ground" if args.ground else "mcap_throughput", {
+        "frames": args.frames, "pairs": args.repeats, "mcap_image": args.mcap_image, "ground": args.ground,
+        "fps": {"without": round(statistics.median(without), 2), "with": round(statistics.median(with_mcap), 2)},
+        "ratio": stats(ratios), "cpu_ms": {"without": round(statistics.median(cpu_without), 1),
+                                           "with": round(statistics.median(cpu_with), 1)},
+        "cpu_ratio": round(statistics.median(cpu_ratios), 3), "write_ms": round(write_cpu, 2),
+        "expected_ratio": round(base / (base + write_cpu), 3)})
 
 
 if __name__ == "__main__":

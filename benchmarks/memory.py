@@ -15,7 +15,7 @@ import tempfile
 
 import numpy as np
 
-from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
 
@@ -50,6 +50,11 @@ def main() -> None:
     print(f"RSS after warm-up ({WARM_UP} frames): {rss[late][0]:.1f} MiB; at the end: {rss[-1]:.1f} MiB; "
           f"peak {rss.max():.1f} MiB")
     print(f"growth after warm-up: {slope:+.2f} MiB per 1000 frames")
+    write_results("memory", {
+        "frames": summary.frames, "warm_up_frames": WARM_UP,
+        "rss_mib": {"loaded": round(float(rss[0]), 1), "after_warm_up": round(float(rss[late][0]), 1),
+                    "end": round(float(rss[-1]), 1), "peak": round(float(rss.max()), 1)},
+        "growth_mib_per_1000_frames": round(float(slope), 2)})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ Both arms read the same video and the same 640 int8 TFLite weights and write an 
 also writes its JSON lines. Arms are interleaved (peer, trajpipe, peer, ...) and the medians of the
 whole-process frame rates (frames / wall-clock seconds) are reported, with the ratio trajpipe / peer.
 Market street: its first --market-frames frames, cut once into runs/ as MJPG so both decode the same.
-Writes docs/peer.json.
+Writes docs/results/peer.json (then `python docs/render.py` updates the pages).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import cv2
 
-from common import REPO, cut_clip  # noqa: E402
+from common import REPO, cut_clip, write_results  # noqa: E402
 
 PEER = "trajectory-forecast==26.0.1"
 PEER_RUN = ("import sys, ultralytics\n"
@@ -73,7 +73,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--market-frames", type=int, default=600)
     parser.add_argument("--weights", default=str(REPO / "weights" / "yolov8n_int8.tflite"))
-    parser.add_argument("--out", default=str(REPO / "docs" / "peer.json"))
     args = parser.parse_args()
     runs = REPO / "runs"
     runs.mkdir(exist_ok=True)
@@ -105,10 +104,7 @@ def main() -> None:
                              "ratio": medians["trajpipe"] / medians["peer"]}
             print(f"{name}: peer {medians['peer']:.2f} FPS, trajpipe {medians['trajpipe']:.2f} FPS, "
                   f"ratio {results[name]['ratio']:.3f}", flush=True)
-    record = {"date": time.strftime("%Y-%m-%d"), "peer": PEER, "weights": Path(args.weights).name,
-              "repeats": args.repeats, "command": "python benchmarks/peer.py " + " ".join(sys.argv[1:]), "videos": results}
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
-    print(f"saved {args.out}")
+    write_results("peer", {"peer": PEER, "weights": Path(args.weights).name, "repeats": args.repeats, "videos": results})
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import REPO, pipeline_parser, stats, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
 from trajpipe.serve import LiveServer  # noqa: E402
@@ -99,6 +99,17 @@ def main() -> None:
     print(f"publish() on the output thread: median {statistics.median(publish_us):.1f} us, "
           f"p99 {publish_us[int(0.99 * (len(publish_us) - 1))]:.1f} us, max {publish_us[-1]:.1f} us "
           f"over {len(publish_us)} calls")
+    fps = {"without": round(statistics.median(without), 2), "with": round(statistics.median(with_view), 2)}
+    cpu = {"without": round(statistics.median(cpu_without), 1), "with": round(statistics.median(cpu_with), 1)}
+    ratio = stats(ratios)
+    write_results("serve", {
+        "frames": args.frames, "pairs": args.repeats, "fps": fps, "ratio": ratio, "cpu_ms": cpu,
+        "publish_us": {"median": round(statistics.median(publish_us), 1),
+                       "p99": round(publish_us[int(0.99 * (len(publish_us) - 1))], 1)},
+        "table": [["pairs", "median FPS without / with", "median ratio (min–max)", "CPU ms per frame without / with"],
+                  [args.repeats, f"{fps['without']:.2f} / {fps['with']:.2f}",
+                   f"{ratio['median']:.3f} ({ratio['min']:.3f}–{ratio['max']:.3f})",
+                   f"{cpu['without']:.1f} / {cpu['with']:.1f} ({100 * (cpu['with'] / cpu['without'] - 1):+.1f} %)"]]})
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, stats, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
 
@@ -61,6 +61,9 @@ def main() -> None:
                         help="modes per forecast in (c) (drawn and written; trajpipe's default 3, 0: none)")
     parser.add_argument("--camera-motion", default="none", help="trajpipe's camera_motion for (b) and (c): none "
                         "(the static-camera path, as plain Ultralytics does) or flow")
+    parser.add_argument("--results", default="throughput",
+                        help="docs/results/NAME.json to write (the pages' figures: throughput; the modes' cost: "
+                             "throughput_modes3, throughput_modes0)")
     args = parser.parse_args()
 
     from ultralytics import YOLO
@@ -96,6 +99,12 @@ def main() -> None:
     print(f"(b)/(a) {stat([r[1] / r[0] for r in rows])}")
     print(f"(c)/(a) {stat([r[2] / r[0] for r in rows])}")
     print(f"(a+) plain YOLO.track, save=True FPS {stat([r[3] for r in rows])}; (a+)/(a) {stat([r[3] / r[0] for r in rows])}")
+    arms = {"a": 0, "b": 1, "c": 2, "a_save": 3}
+    write_results(args.results, {
+        "frames": args.frames, "repeats": args.repeats, "tracker": args.tracker, "forecast_modes": args.forecast_modes,
+        "camera_motion": args.camera_motion,
+        "fps": {arm: stats([r[i] for r in rows], 1) for arm, i in arms.items()},
+        "ratio": {arm: stats([r[i] / r[0] for r in rows]) for arm, i in arms.items() if arm != "a"}})
 
 
 if __name__ == "__main__":

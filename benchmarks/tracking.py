@@ -7,7 +7,8 @@ continuity is what gives forecasts. For each video, camera_motion (none, flow) a
 (detector ``conf`` and the Ultralytics ByteTrack keys ``track_high_thresh``, ``new_track_thresh``,
 ``track_buffer``), trajpipe runs over the whole video with CV forecasts and reports: track ids per
 minute of video (lower: fewer broken tracks), tracked boxes per frame (the people kept: must not
-drop), and the share of tracked boxes that carry a forecast. Writes docs/tracking.json.
+drop), and the share of tracked boxes that carry a forecast. Writes docs/results/tracking.json (--results NAME:
+another name; then `python docs/render.py` updates the pages).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from common import REPO, pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 
 # name -> (detector conf, tracker keys). Ultralytics' stock ByteTrack: track_high_thresh 0.25,
@@ -79,13 +80,17 @@ def main() -> None:
     parser.add_argument("--videos", nargs="+", default=["videos/concourse.mp4", "videos/market_street_1906.mp4"])
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), help="names from SETTINGS")
     parser.add_argument("--camera-motion", nargs="+", default=["none", "flow"])
-    parser.add_argument("--out", default="docs/tracking.json")
+    parser.add_argument("--results", help="docs/results/NAME.json to write (default: tracking, or tracking_defaults with "
+                        "--jsonl; tracking_none for the --camera-motion none rows)")
     parser.add_argument("--jsonl", nargs="+", help="measure these runs' JSON lines (made at the default settings) "
                         "instead of running the videos")
     args = parser.parse_args()
     if args.jsonl:
-        for path in args.jsonl:
-            print(json.dumps({"jsonl": path, **measure_jsonl(path)}))
+        # keyed by video: runs/<video>_trajpipe.jsonl, what `trajpipe run videos/<video>.mp4` writes
+        measured = {Path(path).stem.removesuffix("_trajpipe"): measure_jsonl(path) for path in args.jsonl}
+        for path, row in measured.items():
+            print(json.dumps({"jsonl": path, **row}))
+        write_results(args.results or "tracking_defaults", {"runs": measured})
         return
 
     rows = []
@@ -104,7 +109,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['video']} | {r['setting']} | {r['camera_motion']} | {r['ids_per_minute']:.0f} | "
               f"{r['boxes_per_frame']:.1f} | {r['forecast_share']:.0%} |")
-    (REPO / args.out).write_text(json.dumps(rows, indent=2))
+    write_results(args.results or "tracking", {"rows": rows})
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ reference frame, as trajpipe does with camera_motion=flow) and without (it sees 
 histories, as with camera_motion=none; its forecast, made in the view of its last observation, is
 then moved into the reference frame like the truth). Reports ADE/FDE in pixels and in box heights,
 and the best of the three most probable modes (minADE/minFDE over the top 3, the pipeline's
-default), writes docs/video_forecast.json and docs/video_forecast.png (a few tracks, their
-forecasts and the truth).
+default), writes docs/results/video_forecast.json (each video's entry replaced, the others kept; then
+`python docs/render.py` updates the pages) and docs/video_forecast.png (a few tracks, their forecasts
+and the truth).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from trajpipe.training.data import load_jsonl
 from trajpipe.training.windows import make_windows  # noqa: E402
 from trajpipe.forecast.kalman import KalmanForecaster  # noqa: E402
 from trajpipe.app.runner import run  # noqa: E402
+from common import write_results  # noqa: E402
 
 
 def tracks_jsonl(video: Path, weights: str) -> Path:
@@ -91,7 +93,7 @@ def main() -> None:
     parser.add_argument("--videos", nargs="+", default=["videos/concourse.mp4", "videos/market_street_1906.mp4"])
     parser.add_argument("--weights", default="weights/yolov8n_int8.tflite")
     parser.add_argument("--lstm", default="weights/forecaster.pt")
-    parser.add_argument("--out", default="docs/video_forecast")
+    parser.add_argument("--out", default="docs/video_forecast", help="the picture, OUT.png")
     args = parser.parse_args()
 
     forecasters = {"CV": Forecaster.load("cv"), "Kalman-CA": KalmanForecaster(motion="ca"),
@@ -102,7 +104,7 @@ def main() -> None:
         # the same tracks on the same grid: identical windows, in two coordinate frames
         scene = make_windows(load_jsonl(in_reference_frame(jsonl)), 8, 12)
         raw = make_windows(load_jsonl(jsonl), 8, 12)
-        results[video.name] = {"targets": int(scene.is_target.sum())}
+        results[video.name] = {"date": str(date.today()), "targets": int(scene.is_target.sum())}
         for compensated in (False, True):
             for name, forecaster in forecasters.items():
                 err, mode_err, height = errors(forecaster, scene, raw, compensated)
@@ -112,7 +114,7 @@ def main() -> None:
                     "minADE3_px": float(mode_err.mean(-1).min(1).mean()), "minFDE3_px": float(mode_err[..., -1].min(1).mean()),
                 }
         examples[video.name] = scene
-    arms = [key for key in next(iter(results.values())) if key != "targets"]
+    arms = [key for key in next(iter(results.values())) if key not in ("date", "targets")]
 
     print(f"\nForecast accuracy on trajpipe's own person tracks, 3.2 s observed -> 4.8 s ahead "
           f"({date.today()}, {platform.machine()}, detector {Path(args.weights).name}, ByteTrack)")
@@ -128,9 +130,9 @@ def main() -> None:
                   f"{m['minADE3_px']:.1f} / {m['minFDE3_px']:.1f} |")
     out = REPO / args.out
     out.parent.mkdir(exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2))
     plot(examples, forecasters, out.with_suffix(".png"))
-    print(f"\nwrote {out.with_suffix('.json').relative_to(REPO)} and {out.with_suffix('.png').relative_to(REPO)}")
+    print(f"\nwrote {out.with_suffix('.png').relative_to(REPO)}")
+    write_results("video_forecast", {"lstm": args.lstm, "videos": results}, merge=("videos", "earlier_models"))
 
 
 def plot(examples: dict, forecasters: dict, path: Path, per_video: int = 4) -> None:

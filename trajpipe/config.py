@@ -4,6 +4,7 @@ a YAML file and by ``key=value`` pairs on the command line (as Ultralytics does)
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -18,40 +19,62 @@ MCAP_IMAGES = ("raw", "annotated", "none")  # what --output-mcap records as the 
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
 
 
+def _key(default: Any, meaning: str, allowed: str) -> Any:
+    """A config field with what it means and the values it takes (``run --help`` lists both)."""
+    metadata = {"meaning": meaning, "allowed": allowed}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+SECONDS = ">= 0 (seconds)"
+FLAG = "true | false"
+
+
 @dataclass
 class Config:
-    model: str | None = None  # detector weights; None: weights/yolov8n_int8.tflite, else Ultralytics' yolo26n.pt
-    tracker: str = "configs/tracker.yaml"  # trajpipe's ByteTrack settings | bytetrack | botsort | an Ultralytics tracker YAML
-    conf: float = 0.1  # detection confidence threshold (low: the tracker's second stage uses the low-score boxes)
-    iou: float = 0.7  # NMS IoU threshold
-    imgsz: int | None = None  # detector input size; None: the model's own
-    device: str | None = None  # detector device as Ultralytics spells it (cpu, 0, cuda:0, mps); None: Ultralytics' choice
-    detector_runtime: str = "auto"  # auto | openvino | ultralytics: what runs the detector network (auto: OpenVINO where it can)
-    classes: list[str] = field(default_factory=lambda: list(DEFAULT_CLASSES))  # COCO class names to keep; [] keeps all
-    forecaster: str = "lstm"  # lstm | cv | path to a forecaster checkpoint (.pt or .onnx)
-    forecaster_weights: str = "weights/forecaster.pt"  # checkpoint used by forecaster=lstm
-    forecast_modes: int = 3  # alternative futures per forecast, most probable first (0: none)
-    min_track_age: float = 0.8  # seconds a track must have been seen before it is forecast
-    history_seconds: float = 6.0  # how much past each track keeps
-    lost_track_ttl: float = 2.0  # seconds after its last sighting that a lost track is forgotten
-    trail_seconds: float = 2.0  # length of the drawn past trail
-    draw_boxes: bool = True
-    draw_hud: bool = True
-    draw_uncertainty: bool = True  # ring of one standard deviation around each forecast's end point
-    mcap_image: str = "raw"  # --output-mcap's image topic: raw | annotated (the overlay drawn in) | none
-    camera_motion: str = "flow"  # flow | translation | none: compensate the camera's own motion (pan, zoom, roll, perspective; translation: pans only)
-    homography: str | None = None  # file with a 3x3 image->ground matrix (.npy, .json, text)
-    homography_points: list[list[float]] | None = None  # or >= 4 rows [u, v, x, y]: pixel (u, v) is ground (x, y)
-    loop: bool = False  # video files: play again from the start at the end (soak tests, demos)
-    reconnect_timeout: float = 30.0  # live sources: give up after the stream has been lost this long
-    reconnect_max_delay: float = 4.0  # live sources: longest wait between reconnection attempts
-    read_timeout: float = 5.0  # live sources: a stream silent this long counts as lost
-    outage_grace: float = 5.0  # live sources: keep tracks through outages up to this long
-    serve: str | None = None  # live view in the browser at [HOST:]PORT (docs/live.md); None: off. Host default 127.0.0.1
-    serve_fps: float = 15.0  # live view: most video frames a second sent to viewers
-    serve_width: int = 960  # live view: frames scaled down to at most this many pixels wide
-    serve_token: str | None = None  # live view: token every request needs; None: generated for non-loopback hosts
-    serve_max_clients: int = 8  # live view: most open streams (a page uses two), 503 beyond
+    model: str | None = _key(None, "detector weights; null: weights/yolov8n_int8.tflite, else Ultralytics' yolo26n.pt",
+                             "a weights path (.tflite, .pt, ...) | null")
+    tracker: str = _key("configs/tracker.yaml", "tracker settings: trajpipe's ByteTrack ones, or Ultralytics' stock ones",
+                        "bytetrack | botsort | a tracker YAML path")
+    conf: float = _key(0.1, "detection confidence threshold (low: the tracker's second stage uses the low-score boxes)",
+                       "0 to 1")
+    iou: float = _key(0.7, "NMS IoU threshold", "above 0, up to 1")
+    imgsz: int | None = _key(None, "detector input size; null: the model's own", "a multiple of 32 | null")
+    device: str | None = _key(None, "detector device as Ultralytics spells it; null: Ultralytics' choice",
+                              "cpu | 0 | cuda:0 | mps | ... | null")
+    detector_runtime: str = _key("auto", "what runs the detector network; auto: OpenVINO where it is installed and "
+                                 "reads the weights (.tflite, .onnx) and imgsz/device ask for nothing else, else Ultralytics",
+                                 "auto | openvino | ultralytics")
+    classes: list[str] = _key(DEFAULT_CLASSES, "COCO class names to keep", "names, comma-separated | [] (keeps all)")
+    forecaster: str = _key("lstm", "the forecaster", "lstm | cv | a checkpoint path (.pt, .onnx)")
+    forecaster_weights: str = _key("weights/forecaster.pt", "the checkpoint forecaster=lstm uses", "a .pt path")
+    forecast_modes: int = _key(3, "alternative futures per forecast, most probable first", "0 (none) to 20")
+    min_track_age: float = _key(0.8, "seconds a track must have been seen before it is forecast", SECONDS)
+    history_seconds: float = _key(6.0, "seconds of past each track keeps", ">= min_track_age (seconds)")
+    lost_track_ttl: float = _key(2.0, "seconds after its last sighting that a lost track is forgotten", SECONDS)
+    trail_seconds: float = _key(2.0, "length of the drawn past trail (0: none)", SECONDS)
+    draw_boxes: bool = _key(True, "draw boxes with id and class", FLAG)
+    draw_hud: bool = _key(True, "draw the frame / FPS / tracks panel", FLAG)
+    draw_uncertainty: bool = _key(True, "ring of one standard deviation around each forecast's end point", FLAG)
+    mcap_image: str = _key("raw", "the image --output-mcap records (annotated: the overlay drawn in)",
+                           " | ".join(MCAP_IMAGES))
+    camera_motion: str = _key("flow", "compensate the camera's own motion (flow: pan, zoom, roll, perspective; "
+                              "translation: pans only; none: a fixed camera)", " | ".join(CAMERA_MOTION))
+    homography: str | None = _key(None, "file with a 3x3 image->ground matrix", "a .npy, .json or text file | null")
+    homography_points: list[list[float]] | None = _key(None, "pixel (u, v) lies at ground point (x, y)",
+                                                       ">= 4 rows [u, v, x, y] | null")
+    loop: bool = _key(False, "video files: play again from the start at the end (soak tests, demos)", FLAG)
+    reconnect_timeout: float = _key(30.0, "live sources: give up after the stream has been lost this long", "> 0 (seconds)")
+    reconnect_max_delay: float = _key(4.0, "live sources: longest wait between reconnection attempts", "> 0 (seconds)")
+    read_timeout: float = _key(5.0, "live sources: a stream silent this long counts as lost", "> 0 (seconds)")
+    outage_grace: float = _key(5.0, "live sources: keep tracks through outages up to this long", SECONDS)
+    serve: str | None = _key(None, "live view in the browser (docs/live.md); null: off", "[HOST:]PORT (host default 127.0.0.1) | null")
+    serve_fps: float = _key(15.0, "live view: most video frames a second sent to each viewer", "> 0")
+    serve_width: int = _key(960, "live view: frames scaled down to at most this many pixels wide", ">= 16")
+    serve_token: str | None = _key(None, "live view: the token every request needs; null: generated for non-loopback hosts",
+                                   "text | null")
+    serve_max_clients: int = _key(8, "live view: most open streams (a page uses two), 503 beyond", ">= 1")
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -61,7 +84,9 @@ class Config:
         """A copy with ``overrides`` applied and validated. Unknown keys are an error."""
         unknown = sorted(set(overrides) - set(self.keys()))
         if unknown:
-            raise TrajpipeError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(self.keys())}")
+            close = _closest_key(str(unknown[0]))
+            hint = f"did you mean {close!r}? " if close else ""
+            raise TrajpipeError(f"unknown config key {unknown[0]!r}; {hint}valid keys: {', '.join(self.keys())}")
         cfg = dataclasses.replace(self, **{k: _coerce(k, v) for k, v in overrides.items()})
         cfg.validate()
         return cfg
@@ -106,6 +131,16 @@ class Config:
             raise bad("serve_max_clients", "must be >= 1")
         if self.serve_token is not None and not self.serve_token.strip():
             raise bad("serve_token", "must not be empty")
+
+
+def _closest_key(name: str) -> str | None:
+    """The config key ``name`` was most likely meant to be: a near spelling (``homograpy``), else the
+    longest key it starts with (``confidence`` -> ``conf``)."""
+    close = difflib.get_close_matches(name, Config.keys(), n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    prefixes = [key for key in Config.keys() if name.startswith(key)]
+    return max(prefixes, key=len) if prefixes else None
 
 
 def serve_address(text: str) -> tuple[str, int]:

@@ -181,9 +181,14 @@ class Pipeline:
         Video files: the network works on the next frames in other threads while this frame is tracked,
         and each frame's forecasts are computed on another thread while the next frame is tracked (the
         network and the forecaster release the GIL), so both add little to the frame time; results still
-        come in order. Live sources: one frame at a time, the freshest, for the lowest latency."""
-        if max_frames is not None and max_frames < 1:
-            return
+        come in order. Live sources: one frame at a time, the freshest, for the lowest latency.
+
+        A ``max_frames`` below 1 is a :class:`TrajpipeError` at the call (``None``: every frame)."""
+        if max_frames is not None and (isinstance(max_frames, bool) or max_frames < 1):
+            raise TrajpipeError(f"max_frames must be >= 1 (or None for every frame), got {max_frames!r}")
+        return self._stream(source, max_frames)
+
+    def _stream(self, source, max_frames: int | None) -> Iterator[FrameResult]:
         with (self.open(source) as frames,
               ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker,
               ThreadPoolExecutor(DETECT_AHEAD, thread_name_prefix="trajpipe-detect") as network):

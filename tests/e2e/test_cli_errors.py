@@ -90,7 +90,7 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     assert proc.stderr.strip() == f"trajpipe: error: source not found: {tmp_path / 'missing.mp4'}"
     debug = subprocess.run([sys.executable, "-m", "trajpipe", "--debug", "run", str(tmp_path / "missing.mp4")],
                            capture_output=True, text=True, timeout=120)
-    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    assert debug.returncode == 2 and "Traceback" in debug.stderr  # the same exit code, with the traceback
 
 
 def test_help_and_input_errors_do_not_load_torch_or_ultralytics():

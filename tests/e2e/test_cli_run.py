@@ -23,6 +23,18 @@ def test_jsonl_to_stdout_with_logs_on_stderr(concourse, detector_weights):
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["frame"] for r in records] == [0, 1, 2, 3, 4]
     assert "Processed 5 frames" in err
+    first = err.splitlines()[0]  # the weights in use and what runs them
+    assert first.startswith(f"trajpipe: detector {detector_weights} (") and ("OpenVINO" in first or "LiteRT" in first)
+    assert "XNNPACK" not in err  # the runtime's set-up chatter is held back
+
+
+def test_the_first_line_names_ultralytics_where_it_runs_the_network(concourse, detector_weights):
+    proc = trajpipe(concourse, "--model", detector_weights, "--forecaster", "cv", "--max-frames", 2,
+                    "--output-jsonl", "-", "detector_runtime=ultralytics")
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert err.splitlines()[0] == f"trajpipe: detector {detector_weights} (Ultralytics, LiteRT)"
+    assert "XNNPACK" not in err
 
 
 def test_show_without_a_display_carries_on_headless(concourse, detector_weights, tmp_path):

@@ -62,11 +62,12 @@ class VideoJob:
 
     def entry(self, status: str, frames: int | None = None, seconds: float | None = None,
               track_ids: int | None = None, error: str | None = None) -> dict:
-        """This video's line of ``summary.json``."""
+        """This video's line of ``summary.json``; a failed video lists no outputs (none were written)."""
+        outputs = {} if status == "failed" else {"jsonl": self.jsonl, "video": self.video, "mcap": self.mcap}
         return {"input": self.input, "status": status, "frames": frames,
                 "seconds": None if seconds is None else round(seconds, 3),
                 "fps": round(frames / seconds, 2) if frames and seconds else None,
-                "track_ids": track_ids, "outputs": {"jsonl": self.jsonl, "video": self.video, "mcap": self.mcap}, "error": error}
+                "track_ids": track_ids, "outputs": outputs, "error": error}
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -369,8 +370,8 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
         runner.workers = min(runner.workers, len(todo))  # no worker loads models for nothing
         finished = False
         try:
-            for entry in _schedule(runner, todo, progress, frames_known):
-                entries[entry["outputs"]["jsonl"]] = entry
+            for job, entry in _schedule(runner, todo, progress, frames_known):
+                entries[job.jsonl] = entry
             finished = True
         except KeyboardInterrupt:
             interrupted = True
@@ -401,8 +402,8 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
     return summary
 
 
-def _schedule(runner, jobs: list[VideoJob], progress: bool, frames_known: int) -> Iterator[dict]:
-    """Entries of ``jobs`` as their videos finish, at most ``runner.workers`` at a time (a worker
+def _schedule(runner, jobs: list[VideoJob], progress: bool, frames_known: int) -> Iterator[tuple[VideoJob, dict]]:
+    """``(job, entry)`` of ``jobs`` as their videos finish, at most ``runner.workers`` at a time (a worker
     that dies costs only the videos it had); a progress bar over videos, with their frames done out
     of the ``frames_known`` the video headers announced."""
     from tqdm import tqdm
@@ -425,7 +426,7 @@ def _schedule(runner, jobs: list[VideoJob], progress: bool, frames_known: int) -
             failed += entry["status"] == "failed"
             bar.update(1)
             bar.set_postfix(frames=f"{frames}/{frames_known or '?'}", failed=failed, refresh=False)
-            yield entry
+            yield job, entry
 
 
 def _totals(entries: list[dict], seconds: float, engine: str, runner, table_rows: int | None, out: Path) -> dict:

@@ -6,15 +6,31 @@ import argparse
 import os
 import re
 import sys
+import traceback
 from contextlib import ExitStack
+from dataclasses import fields
 from pathlib import Path
+
+import yaml
 
 from .. import __version__
 from ..config import Config, load_config, parse_overrides
 from ..errors import TrajpipeError, first_line
+from ..resources import resolve
 
-CONFIG_HELP = "\n".join(f"  {key} = {getattr(Config(), key)!r}" for key in Config.keys())
-CONFIG_EPILOG = f"Config keys (set with key=value or in a --config YAML; see configs/default.yaml):\n{CONFIG_HELP}"
+
+def config_help() -> str:
+    """Every config key with its default, what it means and the values it takes (from the Config fields)."""
+    lines = ["Config keys (set with key=value or in a --config YAML; see configs/default.yaml):"]
+    for key in fields(Config):
+        default = getattr(Config(), key.name)
+        shown = yaml.safe_dump(default, default_flow_style=True).removesuffix("\n...\n").strip()  # as YAML spells it
+        lines.append(f"  {key.name}={shown}")
+        lines.append(f"      {key.metadata['meaning']}; values: {key.metadata['allowed']}")
+    return "\n".join(lines)
+
+
+CONFIG_EPILOG = config_help()
 OVERRIDE = re.compile(r"^[A-Za-z_]\w*=")  # key=value: a config override wherever it is on the line
 
 
@@ -25,10 +41,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+DEFAULT_OUTPUT_DIR = Path("runs")  # created when a run is about to write there, never before
+# How a detector file is run, by its suffix, where the detector does not say (it may: ``describe()``).
 def _default_output(source: str, suffix: str) -> str:
-    runs = Path("runs")
-    runs.mkdir(exist_ok=True)
-    return str(runs / f"{Path(str(source)).stem}_trajpipe{suffix}")
+    return str(DEFAULT_OUTPUT_DIR / f"{Path(str(source)).stem}_trajpipe{suffix}")
+
+
+def describe_detector(detector) -> str:
+    """One line naming the detector weights a run uses and what runs them (the detector's ``describe()``;
+    a detector of the caller's own without one: its class name)."""
+    return detector.describe() if callable(getattr(detector, "describe", None)) else type(detector).__name__
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -47,7 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     output_video, output_jsonl, output_mcap = args.output_video, args.output_jsonl, args.output_mcap
-    if output_video is None and output_jsonl is None and output_mcap is None:
+    to_default_dir = output_video is None and output_jsonl is None and output_mcap is None
+    if to_default_dir:
         output_video = _default_output(args.source, ".mp4")
         output_jsonl = _default_output(args.source, ".jsonl")
     none = {"", "none"}
@@ -57,7 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Check file sources and outputs before paying for model loading.
     if not is_live(args.source):
         open_source(args.source).close()
-    check_outputs(args.source, output_video, output_jsonl, output_mcap)
+    if not to_default_dir or DEFAULT_OUTPUT_DIR.is_dir():  # run() checks the default ones once runs/ exists
+        check_outputs(args.source, output_video, output_jsonl, output_mcap)
     with ExitStack() as stack:
         live = None
         if config.serve is not None:  # bound before the models load: a busy port fails at once
@@ -66,6 +90,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             live = stack.enter_context(LiveServer.from_config(config))
             print(f"trajpipe: live view at {live.url}", file=sys.stderr, flush=True)
         pipeline = stack.enter_context(Pipeline(config))
+        print(f"trajpipe: detector {describe_detector(pipeline.detector)}", file=sys.stderr, flush=True)
+        if to_default_dir:
+            DEFAULT_OUTPUT_DIR.mkdir(exist_ok=True)
         if live is not None and pipeline.ground is not None:
             live.ground = pipeline.ground.matrix
         summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
@@ -88,7 +115,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from ..forecast.info import checkpoint_info
 
     info = checkpoint_info(args.checkpoint)
-    print(f"file: {args.checkpoint}")
+    print(f"file: {resolve(args.checkpoint)}")  # outside the repository: the packaged checkpoint's path
     for key, value in info.items():
         print(f"{key}: {value}")
     return 0
@@ -121,11 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run", help="process a video: annotated video + JSON lines of tracks and forecasts",
+        usage="trajpipe run SOURCE [--output-video PATH] [--output-jsonl PATH] [--output-mcap PATH] "
+              "[--max-frames N] [--show] [--serve [HOST:]PORT] [options] [key=value ...]",
         description="Run detection, tracking and forecasting over SOURCE and write an annotated video "
                     "and a JSON-lines file (one line per frame). Without --output-* options both go to runs/.",
         epilog=CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("source", help="video file, webcam index (0), device (/dev/video0) or stream URL (rtsp://, http://)")
+    run.add_argument("source", nargs="?", help="video file, webcam index (0), device (/dev/video0) or stream URL (rtsp://, http://)")
     _add_config_options(run)
     run.add_argument("--output-video", metavar="PATH", help="annotated video (.mp4, .avi); 'none' to skip")
     run.add_argument("--output-jsonl", metavar="PATH", help="JSON lines, one per frame; '-' for stdout; 'none' to skip")
@@ -196,12 +225,15 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
         return args
     positional = "source" if args.command == "run" else "inputs"
     given = getattr(args, positional)
-    tokens = ([given] if isinstance(given, str) else list(given)) + args.overrides + extras
+    tokens = ([] if given is None else [given] if isinstance(given, str) else list(given)) + args.overrides + extras
     # A path that exists is an input even when it looks like key=value.
     is_override = [bool(OVERRIDE.match(t)) and not os.path.exists(t) for t in tokens]
     args.overrides = [t for t, o in zip(tokens, is_override) if o]
     inputs = [t for t, o in zip(tokens, is_override) if not o]
     if positional == "source":
+        if not inputs:
+            parser.error("run needs a SOURCE: a video file, a webcam index (0), a device or a stream URL, "
+                         "e.g. trajpipe run videos/concourse.mp4")
         if len(inputs) != 1:
             parser.error(f"run takes one SOURCE, got {len(inputs)}: {' '.join(inputs)}")
         args.source = inputs[0]
@@ -221,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except TrajpipeError as exc:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback, and the same exit code as without --debug
+            traceback.print_exc()
         print(f"trajpipe: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -230,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # an unexpected failure still gets one readable line
         if args.debug:
-            raise
+            traceback.print_exc()
+            return 1
         print(f"trajpipe: error: {type(exc).__name__}: {first_line(exc)} (rerun with --debug for details)", file=sys.stderr)
         return 1
 

@@ -127,6 +127,9 @@ class GroundPlane(Projective):
             else:
                 values = np.asarray(path.read_text().replace(",", " ").split(), np.float64)
             return cls(np.asarray(values, np.float64).reshape(3, 3))
+        except UnicodeDecodeError:  # an image or other binary file given by mistake
+            raise TrajpipeError(f"homography file {path} is not text: give a 3x3 matrix as .npy, .json "
+                                "or text of 9 numbers (or homography_points=)") from None
         except (ValueError, OSError) as exc:
             raise TrajpipeError(f"cannot read a 3x3 homography from {path}: {exc}") from None
 

@@ -167,6 +167,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(format_default_model(res["default_model"]))
     j, p = save_results(res, args.out)
     print(f"saved {j} and {p}")
+    if args.results:  # the figures the documentation renders (docs/render.py), with where they were measured
+        import json
+
+        from ..provenance import provenance
+
+        Path(args.results).write_text(json.dumps({**provenance(), **res}, indent=2) + "\n")
+        print(f"saved {args.results}")
     return 0
 
 
@@ -271,6 +278,8 @@ def register(subparsers) -> None:
     ev.add_argument("--scenes", nargs="+", default=list(SCENES))
     ev.add_argument("--split", default="test", choices=["test", "val"])
     ev.add_argument("--out", default="runs/eval", help="directory for eval_eth_ucy.json/.png")
+    ev.add_argument("--results", metavar="PATH", help="also the results with date, command, machine and load "
+                                                      "(docs/results/eval.json: the figures the documentation shows)")
     ev.add_argument("--threads", type=int, default=1)
     ev.add_argument("--default-model", default="weights/forecaster.pt",
                     help="the default (video) model, also rated against CV per horizon on the test files as annotated "

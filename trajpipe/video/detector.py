@@ -16,6 +16,7 @@ import numpy as np
 from ..core.detections import Detections
 from ..errors import TrajpipeError, first_line
 from ..resources import resolve, source_checkout
+from .native_log import quiet_runtime_log
 
 DEFAULT_WEIGHTS = "yolov8n_int8.tflite"
 FALLBACK_WEIGHTS = "yolo26n.pt"  # Ultralytics downloads it on first use
@@ -56,6 +57,8 @@ def resolve_tracker(spec: str) -> str:
 
 
 RUNTIMES = ("auto", "openvino", "ultralytics")
+ULTRALYTICS_BACKENDS = {".tflite": "LiteRT", ".pt": "PyTorch", ".onnx": "ONNX Runtime", ".engine": "TensorRT",
+                        "_openvino_model": "OpenVINO"}
 
 
 def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
@@ -108,6 +111,10 @@ class OpenVinoTracker:
         self.names = self.network.names
         self.network.class_ids = class_ids(self.names, classes)
         self.tracker = BoxTracker(resolve_tracker(tracker))
+
+    def describe(self) -> str:
+        """The weights and what runs them, for the run's first line."""
+        return f"{self.weights} (OpenVINO {self.network.version}, CPU)"
 
     def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
         """(N, 6) boxes of one frame, untracked (thread-safe: see :meth:`OpenVinoNetwork.detect`)."""
@@ -191,7 +198,8 @@ class YoloTracker:
             shutil.copyfile(source, load_path)
         try:
             self.model = YOLO(load_path, task="detect")
-            self.names: dict[int, str] = dict(self.model.names)
+            with quiet_runtime_log():  # reading the names sets the runtime up, which announces its CPU delegate
+                self.names: dict[int, str] = dict(self.model.names)
         except Exception as exc:  # Ultralytics raises many types for unreadable weights
             raise TrajpipeError(f"cannot load model weights {self.weights}: {first_line(exc)}") from exc
         self.class_ids = class_ids(self.names, classes)
@@ -220,6 +228,12 @@ class YoloTracker:
             class_id=boxes.cls.cpu().numpy().astype(np.int64),
             tracker_id=boxes.id.cpu().numpy().astype(np.int64),
         )
+
+    def describe(self) -> str:
+        """The weights and what runs them (Ultralytics' backend for their format), for the run's first line."""
+        name = str(self.weights).rstrip("/")
+        backend = next((b for suffix, b in ULTRALYTICS_BACKENDS.items() if name.endswith(suffix)), None)
+        return f"{self.weights} (Ultralytics{', ' + backend if backend else ''})"
 
     def follow_camera(self, warp: np.ndarray) -> None:
         """Move the tracker's predicted boxes by the camera's (2, 3) affine or (3, 3) projective warp

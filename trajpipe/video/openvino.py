@@ -53,6 +53,7 @@ class OpenVinoNetwork:
         self.dynamic = False
         BaseBackend.apply_metadata(self, metadata)  # parses names, stride and end2end as Ultralytics' backends do
         self.names: dict[int, str] = {int(k): v for k, v in self.names.items()}
+        self.version = ov.__version__.split("-")[0]
         try:
             self._core = ov.Core()
             self._model = self._core.read_model(weights)
