@@ -51,6 +51,14 @@ class Config:
     serve_width: int = 960  # live view: frames scaled down to at most this many pixels wide
     serve_token: str | None = None  # live view: token every request needs; None: generated for non-loopback hosts
     serve_max_clients: int = 8  # live view: most open streams (a page uses two), 503 beyond
+    ros2: bool = False  # publish markers and predicted objects as ROS 2 topics over DDS (docs/robotics.md)
+    ros2_domain_id: int = 0  # ROS 2 domain (ROS_DOMAIN_ID), 0-232
+    ros2_namespace: str = "/trajpipe"  # topics <namespace>/markers and <namespace>/objects
+    ros2_frame_id: str | None = None  # header frame_id; None: world (with a pose), ground (homography) or camera (pixels)
+    ros2_localhost: bool = True  # DDS on the loopback interface only (unless CYCLONEDDS_URI configures Cyclone)
+    ros2_wait: float = 0.0  # seconds to wait for a subscriber on each topic before the first frame
+    ros2_odometry: str | None = None  # listening (ros2:TOPIC sources): nav_msgs/Odometry topic for the pose, e.g. /odom
+    foxglove: str | None = None  # Foxglove WebSocket server at [HOST:]PORT (host default 127.0.0.1); None: off
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -97,6 +105,12 @@ class Config:
             raise bad("forecaster", "must be lstm, cv or a checkpoint path")
         if self.serve is not None:
             serve_address(self.serve)
+        if self.foxglove is not None:
+            serve_address(self.foxglove, "foxglove")
+        if not 0 <= self.ros2_domain_id <= 232:
+            raise bad("ros2_domain_id", "must be between 0 and 232")
+        if self.ros2_wait < 0:
+            raise bad("ros2_wait", "must be >= 0 seconds")
         if self.serve_fps <= 0:
             raise bad("serve_fps", "must be > 0 frames a second")
         if self.serve_width < 16:
@@ -107,12 +121,12 @@ class Config:
             raise bad("serve_token", "must not be empty")
 
 
-def serve_address(text: str) -> tuple[str, int]:
+def serve_address(text: str, key: str = "serve") -> tuple[str, int]:
     """``"8090"`` -> ``("127.0.0.1", 8090)``; ``"0.0.0.0:8090"``, ``"[::1]:8090"`` -> (host, port)."""
     host, sep, port = str(text).strip().rpartition(":")
     host = host.strip("[]") if sep else "127.0.0.1"
     if not port.isdigit() or not 0 <= int(port) <= 65535 or (sep and not host):
-        raise TrajpipeError(f"invalid value for serve={text!r}: expected [HOST:]PORT, e.g. 8090 or 0.0.0.0:8090")
+        raise TrajpipeError(f"invalid value for {key}={text!r}: expected [HOST:]PORT, e.g. 8090 or 0.0.0.0:8090")
     return host, int(port)
 
 
