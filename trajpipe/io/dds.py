@@ -126,13 +126,21 @@ class Ros2Publisher:
         profile = qos()
         self.markers = DataWriter(self.node, topic(self.node, f"{namespace}/markers", types.MarkerArray), profile)
         self.objects = DataWriter(self.node, topic(self.node, f"{namespace}/objects", types.PredictedObjects), profile)
-        self.frames = 0
+        self.frames, self.wait = 0, 0.0
 
     @classmethod
-    def for_pipeline(cls, pipeline) -> "Ros2Publisher":
-        config = pipeline.config
-        return cls(config.ros2_domain_id, config.ros2_namespace, config.ros2_frame_id,
-                   pipeline.ground is not None, config.ros2_localhost)
+    def from_config(cls, config) -> "Ros2Publisher":
+        """A publisher with the config keys ``ros2_*`` (a :class:`~trajpipe.config.Config`)."""
+        publisher = cls(config.ros2_domain_id, config.ros2_namespace, config.ros2_frame_id, None, config.ros2_localhost)
+        publisher.wait = config.ros2_wait
+        return publisher
+
+    def ready(self, pipeline) -> None:
+        """Before the first frame of ``pipeline`` (a :class:`~trajpipe.Pipeline`): the ground / world plane
+        when it has a homography, and up to ``ros2_wait`` seconds for subscribers."""
+        self.world = pipeline.ground is not None
+        if self.wait > 0:
+            self.wait_for_subscribers(self.wait)
 
     def wait_for_subscribers(self, timeout: float, count: int = 1) -> bool:
         """Wait up to ``timeout`` seconds until ``count`` subscribers match both topics (discovery takes a
@@ -144,8 +152,10 @@ class Ros2Publisher:
             time.sleep(0.01)
         return False
 
-    def publish(self, result: FrameResult, scene: FrameScene | None = None) -> None:
-        """Publish ``result`` (``scene``: its geometry and messages, when another output made them)."""
+    def publish(self, result: FrameResult, record: dict | None = None, scene: FrameScene | None = None,
+                image=None) -> None:
+        """Publish ``result`` (``scene``: its geometry and messages, when another output made them; ``record``
+        and ``image`` are not used: the call is that of every live output of ``trajpipe run``)."""
         if self.world is None:
             self.world = result.pose is not None or any(t.point_world is not None for t in result.tracks)
         frame_id = self.frame_id or (FRAME_CAMERA if not self.world else FRAME_GROUND if result.pose is None

@@ -1,0 +1,148 @@
+"""ROS 2 topics over DDS (docs/robotics.md): ``trajpipe run --ros2`` on the concourse video with a ground
+plane, received by a subscriber in another process with its own Jazzy types (tests/ros2_subscriber.py);
+``cyclonedds typeof`` shows the Jazzy field names. Loopback only, a domain id of its own per run."""
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytest.importorskip("cyclonedds", reason="the robotics extra (cyclonedds) is not installed")
+
+FRAMES = 40
+PIXELS_TO_GROUND = [[100, 470, 2, 1.5], [750, 470, 2, -1.5], [300, 200, 8, 1.5], [560, 200, 8, -1.5]]  # README's robot example
+SUBSCRIBER = REPO / "tests" / "ros2_subscriber.py"
+LOOPBACK_URI = ('<CycloneDDS><Domain Id="any"><General><Interfaces><NetworkInterface address="127.0.0.1"/>'
+                '</Interfaces><AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto'
+                '</ParticipantIndex><MaxAutoParticipantIndex>120</MaxAutoParticipantIndex><Peers><Peer address='
+                '"127.0.0.1"/></Peers></Discovery></Domain></CycloneDDS>')
+
+
+def domain_id() -> int:
+    """A domain of this test run's own (ROS 2 allows 0-232; 0-99 left to other users of the machine)."""
+    return random.Random(os.getpid()).randint(100, 232)
+
+
+def env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def start_subscriber(domain: int, count: int, namespace: str = "/trajpipe") -> subprocess.Popen:
+    sub = subprocess.Popen([sys.executable, str(SUBSCRIBER), str(domain), str(count), namespace, "300"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    assert sub.stdout.readline().strip() == "ready", sub.stderr.read()
+    return sub
+
+
+def close(actual, expected, what: str) -> None:
+    """DDS carries full float64; the JSON lines round to 2 decimals: rounded, equal within 1e-6."""
+    assert len(actual) == len(expected), what
+    for a, e in zip(actual, expected):
+        assert abs(round(a[0], 2) - e[0]) <= 1e-6 and abs(round(a[1], 2) - e[1]) <= 1e-6, (what, a, e)
+
+
+def check_frame(markers: dict, objects: dict, record: dict) -> None:
+    """A frame's MarkerArray and PredictedObjects against its JSON line: positions, forecasts, modes."""
+    assert abs(objects["stamp"] / 1e9 - record["timestamp"]) <= 1e-4 and markers["stamp"] == objects["stamp"]
+    assert objects["frame_id"] == markers["frame_id"] == "ground"
+    tracks = [t for t in record["tracks"] if t.get("point_world") is not None]
+    assert [o["id"] for o in objects["objects"]] == [t["id"] for t in tracks]
+    by_kind = {(m["ns"], m["id"]): m for m in markers["markers"]}
+    if tracks:
+        close(by_kind[("positions", 0)]["points"], [t["point_world"] for t in tracks], "positions")
+    for obj, track in zip(objects["objects"], tracks):
+        close([obj["position"]], [track["point_world"]], "object position")
+        assert obj["label"] == (7 if track["class"] == "person" else obj["label"])
+        forecast = track.get("forecast")
+        if forecast is None or "xy_world" not in forecast:
+            assert obj["paths"] == [] and ("forecast", track["id"]) not in by_kind
+            continue
+        close(by_kind[("forecast", track["id"])]["points"][1:], forecast["xy_world"], "forecast line")
+        modes = [m for m in forecast.get("modes", []) if "xy_world" in m] or [{"p": 1.0, "xy_world": forecast["xy_world"]}]
+        assert len(obj["paths"]) == len(modes)
+        for k, (path, mode) in enumerate(zip(obj["paths"], modes)):
+            close(path["xy"][1:], mode["xy_world"], f"predicted path {k}")
+            assert path["xy"][0] == obj["position"]  # the path starts at the track's position (time 0)
+            assert abs(path["confidence"] - mode["p"]) <= 0.0005
+            assert abs(path["time_step"] - forecast["t"][0]) <= 1e-6
+            if mode is not modes[0] or len(modes) > 1:
+                close(by_kind[(f"mode/{k}", track["id"])]["points"][1:], mode["xy_world"], f"mode line {k}")
+
+
+def test_run_publishes_every_frame_to_another_process(tmp_path, concourse, detector_weights):
+    domain = domain_id()
+    sub = start_subscriber(domain, FRAMES)
+    jsonl = tmp_path / "out.jsonl"
+    try:
+        run = subprocess.run([sys.executable, "-m", "trajpipe", "run", str(concourse), "--max-frames", str(FRAMES),
+                              "--ros2", "--model", str(detector_weights), "--output-jsonl", str(jsonl),
+                              "--output-video", "none", f"ros2_domain_id={domain}", "ros2_wait=30",
+                              f"homography_points={json.dumps(PIXELS_TO_GROUND)}"],
+                             capture_output=True, text=True, env=env(), timeout=600)
+        assert run.returncode == 0, run.stderr
+        out, err = sub.communicate(timeout=60)
+    finally:
+        sub.kill()
+    lines = [json.loads(line) for line in out.splitlines()]
+    markers = [line for line in lines if line["topic"] == "markers"]
+    objects = [line for line in lines if line["topic"] == "objects"]
+    records = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert len(records) == len(markers) == len(objects) == FRAMES, err
+    assert sum(len(o["objects"]) for o in objects) > 50  # people were seen, on the ground
+    assert sum(bool(o["paths"]) for frame in objects for o in frame["objects"]) > 20  # and forecast
+    assert sum(len(o["paths"]) == 3 for frame in objects for o in frame["objects"]) > 20  # with 3 modes each
+    for frame_markers, frame_objects, record in zip(markers, objects, records):
+        check_frame(frame_markers, frame_objects, record)
+
+
+JAZZY_PREDICTED_OBJECTS = {  # the field names of the Jazzy-era .msg files (ros2_types.py names the sources)
+    "PredictedObjects_": ["header", "objects"],
+    "PredictedObject_": ["object_id", "existence_probability", "classification", "kinematics", "shape"],
+    "PredictedObjectKinematics_": ["initial_pose_with_covariance", "initial_twist_with_covariance",
+                                   "initial_acceleration_with_covariance", "predicted_paths"],
+    "PredictedPath_": ["path", "time_step", "confidence"],
+    "ObjectClassification_": ["label", "probability"],
+    "Shape_": ["type", "footprint", "dimensions"],
+    "Header_": ["stamp", "frame_id"],
+    "Time_": ["sec", "nanosec"],
+    "UUID_": ["uuid"],
+    "PoseWithCovariance_": ["pose", "covariance"],
+    "Pose_": ["position", "orientation"],
+    "Polygon_": ["points"],
+}
+
+
+def idl_fields(text: str) -> dict[str, list[str]]:
+    """{struct name: its field names in order} of IDL text."""
+    structs = {}
+    for name, body in re.findall(r"struct\s+(\w+)\s*\{(.*?)\};", text, re.S):
+        structs[name] = [re.sub(r"\[.*\]", "", line.split()[-1]).rstrip(";") for line in body.strip().splitlines()
+                         if line.strip() and not line.strip().startswith(("@", "//"))]
+    return structs
+
+
+def test_cyclonedds_typeof_shows_the_jazzy_fields(tmp_path):
+    domain = domain_id() - 1
+    publisher = subprocess.Popen([sys.executable, "-c", (
+        "import time\nfrom trajpipe.io.dds import Ros2Publisher\n"
+        f"with Ros2Publisher(domain_id={domain}):\n    print('up', flush=True)\n    time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True, env=env())
+    try:
+        assert publisher.stdout.readline().strip() == "up"
+        cli = REPO.parent / "main" / ".venv" / "bin" / "cyclonedds"
+        cli = str(cli) if cli.exists() else os.path.join(os.path.dirname(sys.executable), "cyclonedds")
+        typeof = subprocess.run([cli, "typeof", "rt/trajpipe/objects", "--id", str(domain), "--suppress-progress-bar", "--color", "none"],
+                                capture_output=True, text=True, timeout=120,
+                                env={**env(), "CYCLONEDDS_URI": LOOPBACK_URI, "COLUMNS": "300"})
+    finally:
+        publisher.kill()
+    assert typeof.returncode == 0, typeof.stderr
+    fields = idl_fields(typeof.stdout)
+    for struct, names in JAZZY_PREDICTED_OBJECTS.items():
+        assert fields.get(struct) == names, (struct, fields.get(struct), typeof.stdout)
