@@ -52,7 +52,7 @@ class Config:
     serve_token: str | None = None  # live view: token every request needs; None: generated for non-loopback hosts
     serve_max_clients: int = 8  # live view: most open streams (a page uses two), 503 beyond
     ros2: bool = False  # publish markers and predicted objects as ROS 2 topics over DDS (docs/robotics.md)
-    ros2_domain_id: int = 0  # ROS 2 domain (ROS_DOMAIN_ID), 0-232
+    ros2_domain_id: int | None = None  # ROS 2 domain, 0-232; None: $ROS_DOMAIN_ID, else 0
     ros2_namespace: str = "/trajpipe"  # topics <namespace>/markers and <namespace>/objects
     ros2_frame_id: str | None = None  # header frame_id; None: world (with a pose), ground (homography) or camera (pixels)
     ros2_localhost: bool = True  # DDS on the loopback interface only (unless CYCLONEDDS_URI configures Cyclone)
@@ -107,7 +107,7 @@ class Config:
             serve_address(self.serve)
         if self.foxglove is not None:
             serve_address(self.foxglove, "foxglove")
-        if not 0 <= self.ros2_domain_id <= 232:
+        if self.ros2_domain_id is not None and not 0 <= self.ros2_domain_id <= 232:
             raise bad("ros2_domain_id", "must be between 0 and 232")
         if self.ros2_wait < 0:
             raise bad("ros2_wait", "must be >= 0 seconds")

@@ -3,11 +3,15 @@ plane, received by a subscriber in another process with its own Jazzy types (tes
 ``cyclonedds typeof`` shows the Jazzy field names. Loopback only, a domain id of its own per run."""
 
 import json
+import math
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -146,3 +150,77 @@ def test_cyclonedds_typeof_shows_the_jazzy_fields(tmp_path):
     fields = idl_fields(typeof.stdout)
     for struct, names in JAZZY_PREDICTED_OBJECTS.items():
         assert fields.get(struct) == names, (struct, fields.get(struct), typeof.stdout)
+
+
+CAMERA = REPO / "tests" / "ros2_camera.py"
+LISTENED = 30
+
+
+def read_lines(stream, into: list) -> threading.Thread:
+    """Collect the lines of ``stream`` on a thread (a process's stderr, read while it runs)."""
+    def collect():
+        for line in stream:
+            into.append(line)
+    thread = threading.Thread(target=collect, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(lines: list, text: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(text in line for line in lines):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_listening_to_a_camera_topic_gives_the_tracks_of_the_file(tmp_path, concourse, detector_weights):
+    """Frames published by another process (PNG CompressedImage + Odometry), one at a time: the same ids and
+    boxes as ``trajpipe run`` on the file, the message stamps as timestamps, the odometry's pose; the
+    publisher killed mid-way is an outage, and SIGINT ends the run with its outputs."""
+    domain = domain_id() - 2
+    common = ["--model", str(detector_weights), "--output-video", "none", f"homography_points={json.dumps(PIXELS_TO_GROUND)}"]
+    listen = subprocess.Popen([sys.executable, "-m", "trajpipe", "run", "ros2:/camera/image_raw/compressed", "--ros2",
+                               "--output-jsonl", str(tmp_path / "listen.jsonl"), "--output-mcap", str(tmp_path / "listen.mcap"),
+                               f"ros2_domain_id={domain}", "ros2_odometry=/odom", "read_timeout=2", "reconnect_timeout=300",
+                               *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    camera = subprocess.Popen([sys.executable, str(CAMERA), str(domain), str(concourse), str(LISTENED)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=REPO / "tests")
+    errors, published = [], []
+    read_lines(listen.stderr, errors)
+    read_lines(camera.stdout, published)
+    try:
+        assert wait_for(published, "done", 600), (published, "".join(errors))
+        camera.kill()  # the robot's camera gone mid-run
+        assert wait_for(errors, "outage", 30), "".join(errors)
+        listen.send_signal(signal.SIGINT)
+        out, _ = listen.communicate(timeout=60)
+    finally:
+        camera.kill()
+        listen.kill()
+    assert listen.returncode == 130, "".join(errors)
+    assert "1 outage(s)" in out and "Stopped early by interrupt" in out, out
+    subprocess.run([sys.executable, "-m", "trajpipe", "run", str(concourse), "--max-frames", str(LISTENED),
+                    "--output-jsonl", str(tmp_path / "file.jsonl"), *common], check=True, env=env(), capture_output=True)
+    listened = [json.loads(line) for line in (tmp_path / "listen.jsonl").read_text().splitlines()]
+    from_file = [json.loads(line) for line in (tmp_path / "file.jsonl").read_text().splitlines()]
+    assert len(listened) == len(from_file) == LISTENED
+    for heard, read in zip(listened, from_file):
+        assert abs(heard["timestamp"] - (1000.0 + read["timestamp"])) <= 2e-4
+        assert [(t["id"], t["box"]) for t in heard["tracks"]] == [(t["id"], t["box"]) for t in read["tracks"]]
+    assert sum(len(r["tracks"]) for r in listened) > 50
+    check_robot_pose(tmp_path / "listen.mcap", listened)
+
+
+def check_robot_pose(path, records: list) -> None:
+    """The MCAP's base transform of each frame is the odometry nearest its stamp (10 ms before it)."""
+    from conftest import read_mcap
+
+    messages, _ = read_mcap(path)
+    transforms = messages["/trajpipe/transform"]
+    assert len(transforms) == len(records)
+    for (_, transform), record in zip(transforms, records):
+        t = record["timestamp"] - 1000.0 - 0.01
+        assert abs(transform.translation.x - 0.5 * t) <= 1e-3
+        assert abs(2 * math.atan2(transform.rotation.z, transform.rotation.w) - 0.1 * t) <= 1e-3

@@ -173,14 +173,17 @@ class _StopRequest:
     """SIGINT/SIGTERM handler: the first signal asks the loop to stop after the current frame, so
     the video and the JSON lines end on the same frame; a second one stops at once."""
 
-    def __init__(self):
+    def __init__(self, on_request: Callable[[], None] | None = None):
         self.requested = False
         self.previous = {}
+        self.on_request = on_request  # e.g. a ROS 2 source's interrupt(): it may be waiting for a frame
 
     def __call__(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        if self.on_request is not None:
+            self.on_request()
 
     def __enter__(self) -> "_StopRequest":
         if threading.current_thread() is threading.main_thread():
@@ -257,7 +260,9 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         keep_raw = (mcap is not None and mcap.image == "raw") or bool(publishers)  # the window's overlay is drawn into the frame
         total = min(frames_in.frame_count, max_frames or frames_in.frame_count) or None
         bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
-        stop = stack.enter_context(_StopRequest()) if handle_signals else _StopRequest()
+        stop = _StopRequest(getattr(frames_in, "interrupt", None))
+        if handle_signals:
+            stack.enter_context(stop)
         stats.started = time.perf_counter()
         last_index, interrupted = -1, False
         try:
@@ -283,6 +288,7 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
                     break
         except KeyboardInterrupt:
             interrupted = True
+        interrupted = interrupted or stop.requested  # a source that ended on the request (ROS 2: while waiting)
         if not interrupted:  # reached its end: whole outputs, kept whatever keep_incomplete says
             for sink in (video, jsonl, mcap):
                 if sink is not None:

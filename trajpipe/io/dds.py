@@ -42,22 +42,30 @@ def check_topic(name: str, what: str = "topic") -> str:
     return name
 
 
-def participant(domain_id: int, localhost: bool = True):
-    """A DDS participant on ROS 2 domain ``domain_id``; ``localhost``: loopback only (unless the
-    environment's CYCLONEDDS_URI configures Cyclone). A domain DDS refuses is a one-line error."""
+_DOMAINS: dict = {}  # domain id -> its loopback-only Domain, for the process's lifetime
+
+
+def participant(domain_id: int | None = None, localhost: bool = True):
+    """A DDS participant on ROS 2 domain ``domain_id`` (None: ``$ROS_DOMAIN_ID``, else 0, as ROS 2 nodes);
+    ``localhost``: loopback only (unless the environment's CYCLONEDDS_URI configures Cyclone). A domain
+    DDS refuses is a one-line error."""
     require_dds()
     from cyclonedds.core import DDSException
     from cyclonedds.domain import Domain, DomainParticipant
 
+    if domain_id is None:
+        text = os.environ.get("ROS_DOMAIN_ID", "").strip() or "0"
+        if not text.isdigit():
+            raise TrajpipeError(f"invalid ROS_DOMAIN_ID {text!r}: must be a number between 0 and 232")
+        domain_id = int(text)
+
     if not 0 <= int(domain_id) <= 232:  # ROS 2's range: higher ids map to ports beyond 65535
         raise TrajpipeError(f"invalid ROS 2 domain id {domain_id}: must be between 0 and 232")
     try:
-        domain = None
-        if localhost and not os.environ.get("CYCLONEDDS_URI"):
-            domain = Domain(int(domain_id), LOOPBACK_CONFIG)
-        node = DomainParticipant(int(domain_id))
-        node._trajpipe_domain = domain  # the domain (its configuration) lives as long as the participant
-        return node
+        if localhost and not os.environ.get("CYCLONEDDS_URI") and int(domain_id) not in _DOMAINS:
+            # a domain is configured once a process (a second Domain of the same id is refused); it lives on
+            _DOMAINS[int(domain_id)] = Domain(int(domain_id), LOOPBACK_CONFIG)
+        return DomainParticipant(int(domain_id))
     except DDSException as exc:
         raise TrajpipeError(f"DDS refused domain {domain_id}: {exc}") from None
 
@@ -88,9 +96,7 @@ def topic(node, name: str, data_type):
 def delete(node) -> None:
     """Delete a participant made by :func:`participant` and all it holds, now: cyclonedds keeps every
     entity in a registry until it is deleted explicitly (``__del__`` is that deletion)."""
-    for entity in (node, node._trajpipe_domain):
-        if entity is not None:
-            entity.__del__()
+    node.__del__()
 
 
 def write_cdr(writer, data: bytes) -> None:
@@ -115,7 +121,7 @@ class Ros2Publisher:
     For a robot's own loop: ``publisher.publish(pipeline.process(frame, t, pose))``; :meth:`for_pipeline`
     takes the settings from the config keys ``ros2_*``."""
 
-    def __init__(self, domain_id: int = 0, namespace: str = "/trajpipe", frame_id: str | None = None,
+    def __init__(self, domain_id: int | None = None, namespace: str = "/trajpipe", frame_id: str | None = None,
                  world: bool | None = None, localhost: bool = True):
         from . import ros2_types as types
         from cyclonedds.pub import DataWriter
