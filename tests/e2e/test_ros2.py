@@ -224,3 +224,60 @@ def check_robot_pose(path, records: list) -> None:
         t = record["timestamp"] - 1000.0 - 0.01
         assert abs(transform.translation.x - 0.5 * t) <= 1e-3
         assert abs(2 * math.atan2(transform.rotation.z, transform.rotation.w) - 0.1 * t) <= 1e-3
+
+
+def foxglove_client(url: str, frames: int, seconds: float) -> tuple[list, dict]:
+    """A client of the Foxglove WebSocket protocol (foxglove.websocket.v1, written from its spec with the
+    ``websockets`` package): the channels advertised, and the JSON of the first ``frames`` messages of
+    ``/trajpipe/forecasts`` after subscribing to it (binary opcode 1: subscription id uint32, log time
+    uint64, payload)."""
+    import struct
+
+    from websockets.sync.client import connect
+
+    channels, records = {}, []
+    deadline = time.monotonic() + seconds
+    # foxglove-sdk 0.30 accepts the protocol under its current name only (foxglove.sdk.v1: the same messages)
+    with connect(url, subprotocols=["foxglove.websocket.v1", "foxglove.sdk.v1"], open_timeout=30) as ws:
+        while len(records) < frames and time.monotonic() < deadline:
+            message = ws.recv(timeout=max(deadline - time.monotonic(), 0.1))
+            if isinstance(message, str):
+                op = json.loads(message)
+                if op["op"] == "advertise":
+                    for channel in op["channels"]:
+                        channels[channel["topic"]] = channel
+                        if channel["topic"] == "/trajpipe/forecasts":
+                            ws.send(json.dumps({"op": "subscribe", "subscriptions": [{"id": 7, "channelId": channel["id"]}]}))
+            elif message[0] == 1:
+                subscription, log_time = struct.unpack_from("<IQ", message, 1)
+                assert subscription == 7
+                records.append((log_time, json.loads(message[13:])))
+    return records, channels
+
+
+def test_foxglove_live_client_gets_the_json_lines(tmp_path, concourse, detector_weights):
+    jsonl = tmp_path / "out.jsonl"
+    run = subprocess.Popen([sys.executable, "-m", "trajpipe", "run", str(concourse), "--max-frames", "120",
+                            "--foxglove", "127.0.0.1:0", "--model", str(detector_weights), "--output-jsonl", str(jsonl),
+                            "--output-video", "none", f"homography_points={json.dumps(PIXELS_TO_GROUND)}"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    errors: list = []
+    read_lines(run.stderr, errors)
+    try:
+        assert wait_for(errors, "Foxglove live at ws://", 120), "".join(errors)
+        url = re.search(r"ws://[\d.]+:\d+", "".join(errors)).group(0)
+        received, channels = foxglove_client(url, 20, 300)
+        run.communicate(timeout=600)
+    finally:
+        run.kill()
+    assert run.returncode == 0, "".join(errors)
+    assert {"/camera/image/compressed", "/camera/annotations", "/trajpipe/scene", "/trajpipe/markers",
+            "/trajpipe/forecasts"} <= set(channels)
+    assert channels["/trajpipe/markers"]["schemaName"] == "visualization_msgs/msg/MarkerArray"
+    assert channels["/trajpipe/forecasts"]["encoding"] == "json"
+    records = {r["frame"]: r for r in map(json.loads, jsonl.read_text().splitlines())}
+    assert len(received) == 20
+    for log_time, record in received:
+        assert record == records[record["frame"]]  # the JSON line of that frame, exactly
+        assert log_time == round(record["timestamp"] * 1e9)
+    assert any(t.get("forecast") for _, r in received for t in r["tracks"])

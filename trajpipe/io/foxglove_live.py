@@ -32,7 +32,7 @@ class FoxgloveLive:
             self.server = foxglove.start_server(name="trajpipe", host=host, port=port, context=self.context)
         except Exception as exc:  # the SDK raises its own error type for a busy or forbidden port
             raise TrajpipeError(f"cannot start the Foxglove server on {host}:{port}: {exc}") from None
-        self.host, self.port = host, self.server.port()
+        self.host, self.port = host, self.server.port
         self._channels: dict[str, object] = {}
         self._lock = threading.Lock()
         self.frames = 0
