@@ -7,6 +7,7 @@ import math
 import os
 import random
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,6 +27,16 @@ LOOPBACK_URI = ('<CycloneDDS><Domain Id="any"><General><Interfaces><NetworkInter
                 '</Interfaces><AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto'
                 '</ParticipantIndex><MaxAutoParticipantIndex>120</MaxAutoParticipantIndex><Peers><Peer address='
                 '"127.0.0.1"/></Peers></Discovery></Domain></CycloneDDS>')
+
+
+def doc_command(marker: str, concourse, **replace) -> list[str]:
+    """The ``trajpipe run`` command of docs/robotics.md whose line holds ``marker``, as argv (the video the
+    fixture's, ``replace``: other words swapped), for this test to add its own domain and outputs to."""
+    lines = [line for line in (REPO / "docs" / "robotics.md").read_text().splitlines()
+             if line.startswith("trajpipe run") and marker in line]
+    assert len(lines) == 1, (marker, lines)
+    words = [replace.get(word, word) for word in shlex.split(lines[0])]
+    return [sys.executable, "-m", "trajpipe", *[str(concourse) if w == "videos/concourse.mp4" else w for w in words[1:]]]
 
 
 def domain_id() -> int:
@@ -84,10 +95,10 @@ def test_run_publishes_every_frame_to_another_process(tmp_path, concourse, detec
     sub = start_subscriber(domain, FRAMES)
     jsonl = tmp_path / "out.jsonl"
     try:
-        run = subprocess.run([sys.executable, "-m", "trajpipe", "run", str(concourse), "--max-frames", str(FRAMES),
-                              "--ros2", "--model", str(detector_weights), "--output-jsonl", str(jsonl),
-                              "--output-video", "none", f"ros2_domain_id={domain}", "ros2_wait=30",
-                              f"homography_points={json.dumps(PIXELS_TO_GROUND)}"],
+        command = doc_command(f"--max-frames {FRAMES} --ros2", concourse)
+        assert f"homography_points={json.dumps(PIXELS_TO_GROUND).replace(' ', '')}" in command
+        run = subprocess.run([*command, "--model", str(detector_weights), "--output-jsonl", str(jsonl),
+                              "--output-video", "none", f"ros2_domain_id={domain}", "ros2_wait=30"],
                              capture_output=True, text=True, env=env(), timeout=600)
         assert run.returncode == 0, run.stderr
         out, err = sub.communicate(timeout=60)
@@ -181,10 +192,12 @@ def test_listening_to_a_camera_topic_gives_the_tracks_of_the_file(tmp_path, conc
     publisher killed mid-way is an outage, and SIGINT ends the run with its outputs."""
     domain = domain_id() - 2
     common = ["--model", str(detector_weights), "--output-video", "none", f"homography_points={json.dumps(PIXELS_TO_GROUND)}"]
-    listen = subprocess.Popen([sys.executable, "-m", "trajpipe", "run", "ros2:/camera/image_raw/compressed", "--ros2",
-                               "--output-jsonl", str(tmp_path / "listen.jsonl"), "--output-mcap", str(tmp_path / "listen.mcap"),
-                               f"ros2_domain_id={domain}", "ros2_odometry=/odom", "read_timeout=2", "reconnect_timeout=300",
-                               *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    command = doc_command("ros2:/camera/image_raw/compressed", concourse)
+    assert "ros2_odometry=/odom" in command and "--ros2" in command
+    listen = subprocess.Popen([*command, "--output-jsonl", str(tmp_path / "listen.jsonl"), "--output-mcap",
+                               str(tmp_path / "listen.mcap"), f"ros2_domain_id={domain}", "read_timeout=2",
+                               "reconnect_timeout=300", *common[:4]],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     camera = subprocess.Popen([sys.executable, str(CAMERA), str(domain), str(concourse), str(LISTENED)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(), cwd=REPO / "tests")
     errors, published = [], []
@@ -257,10 +270,9 @@ def foxglove_client(url: str, frames: int, seconds: float) -> tuple[list, dict]:
 
 def test_foxglove_live_client_gets_the_json_lines(tmp_path, concourse, detector_weights):
     jsonl = tmp_path / "out.jsonl"
-    run = subprocess.Popen([sys.executable, "-m", "trajpipe", "run", str(concourse), "--max-frames", "120",
-                            "--foxglove", "127.0.0.1:0", "--model", str(detector_weights), "--output-jsonl", str(jsonl),
-                            "--output-video", "none", f"homography_points={json.dumps(PIXELS_TO_GROUND)}"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+    command = doc_command("--foxglove", concourse, **{"8765": "127.0.0.1:0"})  # any free port
+    run = subprocess.Popen([*command, "--model", str(detector_weights), "--output-jsonl", str(jsonl),
+                            "--output-video", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
     errors: list = []
     read_lines(run.stderr, errors)
     try:
