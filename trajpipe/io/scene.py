@@ -113,6 +113,7 @@ class FrameScene:
         self.result = result
         self._tracks: dict[bool, list[WorldTrack]] = {}
         self._encoded: dict[tuple, bytes] = {}
+        self.shared: dict[tuple, object] = {}  # other outputs' encodings of this frame (a frame's MCAP topics)
 
     def tracks(self, world: bool) -> list[WorldTrack]:
         """The tracks on the ground / world plane (``world``) or in pixels."""

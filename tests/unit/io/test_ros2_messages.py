@@ -150,3 +150,20 @@ def test_a_silent_topic_is_an_outage_then_an_error_and_bad_messages_are_dropped(
     assert [(f.timestamp, f.pose) for f in frames] == [(2.01, (1.0, 2.0, 0.0))]
     assert any("without a timestamp" in line for line in logged) and any("bayer_rggb8" in line for line in logged)
     assert any("outage" in line for line in logged) and len(source.outages) == 1
+
+
+def test_mcap_foxglove_and_dds_encode_a_frame_once(tmp_path):
+    from trajpipe.io.dds import Ros2Publisher
+    from trajpipe.io.foxglove_live import FoxgloveLive
+    from trajpipe.io.mcap import McapSink
+
+    frame = result(1)
+    scene = FrameScene(frame)
+    with McapSink(tmp_path / "a.mcap", world=True) as sink, FoxgloveLive("127.0.0.1", 0, world=True) as live, \
+            Ros2Publisher(domain_id=230, world=True) as ros:
+        sink.write(frame, scene=scene)
+        live.publish(frame, scene=scene)
+        ros.publish(frame, scene=scene)
+        assert live.url.startswith("ws://127.0.0.1:") and live.port > 0
+    assert len(scene.shared) == 1  # the MCAP's topics, made once for the file and the live server
+    assert set(scene._encoded) == {("markers", True, "ground"), ("objects", True, "ground")}  # markers: MCAP and DDS

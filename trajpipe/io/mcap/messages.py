@@ -44,10 +44,18 @@ class TopicEncoder:
         """The messages of ``result``. ``image``: the BGR frame, or its JPEG bytes (the annotated frame for
         ``annotated``); default ``result.image``. ``record``: its JSON-lines record when the caller has it;
         ``scene``: its geometry and ROS 2 messages when another output made them."""
-        import foxglove.messages as fm
-
         if self.world is None:
             self.world = result.pose is not None or any(t.point_world is not None for t in result.tracks)
+        if scene is None or self.image == "annotated":  # an annotated image: drawn by whoever asks
+            return self._encode(result, image, record, scene)
+        key = ("topics", self.image, self.world, self.trail_seconds)  # the MCAP and Foxglove live: one encoding
+        if key not in scene.shared:
+            scene.shared[key] = self._encode(result, image, record, scene)
+        return scene.shared[key]
+
+    def _encode(self, result: FrameResult, image, record, scene) -> list[TopicMessage]:
+        import foxglove.messages as fm
+
         stamp = timestamp(result.timestamp)
         out = []
         if self.image != "none":
