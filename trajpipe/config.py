@@ -75,6 +75,17 @@ class Config:
     serve_token: str | None = _key(None, "live view: the token every request needs; null: generated for non-loopback hosts",
                                    "text | null")
     serve_max_clients: int = _key(8, "live view: most open streams (a page uses two), 503 beyond", ">= 1")
+    ros2: bool = _key(False, "publish markers and predicted objects as ROS 2 topics over DDS (docs/robotics.md)", FLAG)
+    ros2_domain_id: int | None = _key(None, "ROS 2 domain; null: $ROS_DOMAIN_ID, else 0", "0-232 | null")
+    ros2_namespace: str = _key("/trajpipe", "topics <namespace>/markers and <namespace>/objects", "a ROS 2 namespace")
+    ros2_frame_id: str | None = _key(None, "header frame_id; null: world (with a pose), ground (homography) or camera (pixels)",
+                                     "a frame name | null")
+    ros2_localhost: bool = _key(True, "DDS on the loopback interface only (unless CYCLONEDDS_URI configures Cyclone)", FLAG)
+    ros2_wait: float = _key(0.0, "seconds to wait for a subscriber on each topic before the first frame", SECONDS)
+    ros2_odometry: str | None = _key(None, "listening (ros2:TOPIC sources): nav_msgs/Odometry topic for the pose, e.g. /odom",
+                                     "a topic | null")
+    foxglove: str | None = _key(None, "Foxglove WebSocket server at [HOST:]PORT (host default 127.0.0.1); null: off",
+                                "PORT | HOST:PORT | null")
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -123,6 +134,12 @@ class Config:
             raise bad("forecaster", "must be lstm, cv or a checkpoint path")
         if self.serve is not None:
             serve_address(self.serve)
+        if self.foxglove is not None:
+            serve_address(self.foxglove, "foxglove")
+        if self.ros2_domain_id is not None and not 0 <= self.ros2_domain_id <= 232:
+            raise bad("ros2_domain_id", "must be between 0 and 232")
+        if self.ros2_wait < 0:
+            raise bad("ros2_wait", "must be >= 0 seconds")
         if self.serve_fps <= 0:
             raise bad("serve_fps", "must be > 0 frames a second")
         if self.serve_width < 16:
@@ -143,12 +160,12 @@ def _closest_key(name: str) -> str | None:
     return max(prefixes, key=len) if prefixes else None
 
 
-def serve_address(text: str) -> tuple[str, int]:
+def serve_address(text: str, key: str = "serve") -> tuple[str, int]:
     """``"8090"`` -> ``("127.0.0.1", 8090)``; ``"0.0.0.0:8090"``, ``"[::1]:8090"`` -> (host, port)."""
     host, sep, port = str(text).strip().rpartition(":")
     host = host.strip("[]") if sep else "127.0.0.1"
     if not port.isdigit() or not 0 <= int(port) <= 65535 or (sep and not host):
-        raise TrajpipeError(f"invalid value for serve={text!r}: expected [HOST:]PORT, e.g. 8090 or 0.0.0.0:8090")
+        raise TrajpipeError(f"invalid value for {key}={text!r}: expected [HOST:]PORT, e.g. 8090 or 0.0.0.0:8090")
     return host, int(port)
 
 

@@ -167,9 +167,13 @@ class Pipeline:
         seconds = obs.seconds + time.perf_counter() - started
         return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera, obs.pose)
 
-    def open(self, source) -> VideoFileSource | LiveSource:
+    def open(self, source):
         """The frame source for ``source`` with this pipeline's live-stream settings."""
         cfg = self.config
+        if isinstance(source, str) and source.startswith("ros2:"):  # a robot's camera topic (docs/robotics.md)
+            from .video.ros2_source import Ros2CameraSource
+
+            return Ros2CameraSource.from_config(source, cfg)
         return open_source(source, loop=cfg.loop, reconnect_timeout=cfg.reconnect_timeout,
                            reconnect_max_delay=cfg.reconnect_max_delay, read_timeout=cfg.read_timeout)
 
@@ -196,7 +200,7 @@ class Pipeline:
             for count, (frame, boxes) in enumerate(self._detect_ahead(frames, network), start=1):
                 if frame.outage > self.config.outage_grace:
                     self.reset()  # the scene has moved on: old tracks would only mislead
-                obs = self._observe(frame.image, frame.timestamp, frame.index, frame.captured_at, boxes=boxes)
+                obs = self._observe(frame.image, frame.timestamp, frame.index, frame.captured_at, frame.pose, boxes)
                 if frames.live:
                     yield self._finish(obs)
                 else:

@@ -4,6 +4,7 @@ Every ```python block is collected; a block that is not meant to run on its own 
 ```pycon instead. The ids name the file and the block's number in it, e.g. ``docs/api.md:block2``.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -45,4 +46,5 @@ def test_python_example(name, index, code, monkeypatch, tmp_path, concourse, det
         assert done.returncode == 0, done.stderr
         code = code.replace('"forecaster.onnx"', repr(str(onnx_path)))
     monkeypatch.chdir(REPO)
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(100 + os.getpid() % 100))  # ROS 2 examples: a DDS domain of this run's own
     exec(compile(code, f"{name} (python block {index})", "exec"), {"__name__": "readme"})

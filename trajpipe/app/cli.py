@@ -56,9 +56,11 @@ def describe_detector(detector) -> str:
 def _config(args: argparse.Namespace) -> Config:
     """The config of ``run`` and ``batch``: defaults, --config, key=value, --model, --forecaster."""
     overrides = parse_overrides(args.overrides)
-    for key in ("model", "forecaster", "serve"):
+    for key in ("model", "forecaster", "serve", "foxglove"):
         if getattr(args, key, None) is not None:
             overrides[key] = getattr(args, key)
+    if getattr(args, "ros2", False):
+        overrides["ros2"] = True
     return load_config(args.config, overrides)
 
 
@@ -89,16 +91,35 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             live = stack.enter_context(LiveServer.from_config(config))
             print(f"trajpipe: live view at {live.url}", file=sys.stderr, flush=True)
+        publishers = _publishers(config, stack)  # bound before the models load, as the live view
         pipeline = stack.enter_context(Pipeline(config))
         print(f"trajpipe: detector {describe_detector(pipeline.detector)}", file=sys.stderr, flush=True)
         if to_default_dir:
             DEFAULT_OUTPUT_DIR.mkdir(exist_ok=True)
         if live is not None and pipeline.ground is not None:
             live.ground = pipeline.ground.matrix
+        for publisher in publishers:
+            publisher.ready(pipeline)
         summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
-                      progress=not args.quiet and sys.stderr.isatty(), output_mcap=output_mcap, live=live)
+                      progress=not args.quiet and sys.stderr.isatty(), output_mcap=output_mcap, live=live,
+                      publishers=publishers)
     print(summary, file=sys.stderr if output_jsonl == "-" else sys.stdout)
     return 130 if summary.interrupted else 0
+
+
+def _publishers(config: Config, stack: ExitStack) -> list:
+    """The live robotics outputs the config asks for: ROS 2 topics, a Foxglove server (docs/robotics.md)."""
+    publishers = []
+    if config.ros2:
+        from ..io.dds import Ros2Publisher
+
+        publishers.append(stack.enter_context(Ros2Publisher.from_config(config)))
+    if config.foxglove is not None:
+        from ..io.foxglove_live import FoxgloveLive
+
+        publishers.append(stack.enter_context(FoxgloveLive.from_config(config)))
+        print(f"trajpipe: Foxglove live at {publishers[-1].url}", file=sys.stderr, flush=True)
+    return publishers
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -165,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--serve", metavar="[HOST:]PORT",
                      help="live view in the browser while the run goes on (host default 127.0.0.1; other hosts "
                           "need a token); needs pip install 'trajpipe[serve]'")
+    run.add_argument("--ros2", action="store_true", help="publish markers and predicted objects as ROS 2 topics "
+                     "over DDS (config keys ros2_*; docs/robotics.md; pip install 'trajpipe[robotics]')")
+    run.add_argument("--foxglove", metavar="[HOST:]PORT", help="Foxglove WebSocket server with the MCAP's topics "
+                     "live (host default 127.0.0.1; docs/robotics.md)")
     run.add_argument("overrides", nargs="*", metavar="key=value",
                      help="config overrides anywhere on the line, e.g. conf=0.3 tracker=botsort")
     run.set_defaults(func=cmd_run)

@@ -16,6 +16,7 @@ from ..core.results import FrameResult
 from ..draw.overlay import Overlay
 from ..errors import TrajpipeError
 from ..io.mcap import McapSink, check_mcap_output
+from ..io.scene import FrameScene
 from ..io.sinks import JsonlSink, VideoSink, check_output_path, json_line, video_codec
 from ..pipeline import Pipeline
 from ..video.sources import Outage
@@ -77,8 +78,9 @@ class _OutputWriter:
     annotated frame (nothing encoded or drawn twice)."""
 
     def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None, mcap=None,
-                 live: "LiveServer | None" = None, queue_size: int = 8):
+                 live: "LiveServer | None" = None, queue_size: int = 8, publishers=()):
         self.overlay, self.video, self.jsonl, self.mcap, self.live = overlay, video, jsonl, mcap, live
+        self.publishers = list(publishers)  # Ros2Publisher, FoxgloveLive: publish(result, record, scene, image)
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._work, name="trajpipe-writer", daemon=True)
@@ -89,7 +91,7 @@ class _OutputWriter:
         copy of the frame without it, for an MCAP of raw images)."""
         if self.error is not None:
             raise self.error
-        if self.video or self.jsonl or self.mcap or self.live:
+        if self.video or self.jsonl or self.mcap or self.live or self.publishers:
             self._queue.put((result, drawn, repeats, raw))
 
     def _work(self) -> None:
@@ -98,13 +100,16 @@ class _OutputWriter:
                 continue  # drain without writing after a failure
             result, drawn, repeats, raw = item
             try:
-                record = result.to_json() if self.jsonl or self.mcap or self.live else None
+                record = result.to_json() if self.jsonl or self.mcap or self.live or self.publishers else None
+                scene = FrameScene(result) if self.mcap or self.publishers else None  # shared encodings
                 line = json_line(record) if self.jsonl or self.live else None
                 if self.jsonl:
                     self.jsonl.write_line(line)
                 image_mode = self.mcap.image if self.mcap else "none"
                 if image_mode == "raw":  # before the overlay is drawn into the frame
-                    self.mcap.write(result, raw if drawn else result.image, record)
+                    self.mcap.write(result, raw if drawn else result.image, record, scene=scene)
+                for publisher in self.publishers:
+                    publisher.publish(result, record, scene, raw if drawn else result.image)
                 if self.video or image_mode == "annotated":
                     if not drawn:
                         self.overlay.draw(result.image, result)
@@ -112,7 +117,7 @@ class _OutputWriter:
                     for _ in range(repeats if self.video else 0):
                         self.video.write(result.image)
                 if image_mode != "raw" and self.mcap:
-                    self.mcap.write(result, result.image if image_mode == "annotated" else None, record)
+                    self.mcap.write(result, result.image if image_mode == "annotated" else None, record, scene=scene)
                 if self.live:  # not drawn: the live view draws the few frames it encodes itself
                     self.live.publish(result, result.image if drawn else None, line)
             except BaseException as exc:  # re-raised in the main thread
@@ -168,14 +173,17 @@ class _StopRequest:
     """SIGINT/SIGTERM handler: the first signal asks the loop to stop after the current frame, so
     the video and the JSON lines end on the same frame; a second one stops at once."""
 
-    def __init__(self):
+    def __init__(self, on_request: Callable[[], None] | None = None):
         self.requested = False
         self.previous = {}
+        self.on_request = on_request  # e.g. a ROS 2 source's interrupt(): it may be waiting for a frame
 
     def __call__(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        if self.on_request is not None:
+            self.on_request()
 
     def __enter__(self) -> "_StopRequest":
         if threading.current_thread() is threading.main_thread():
@@ -213,7 +221,8 @@ class _RunStats:
 def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
         max_frames: int | None = None, show: bool = False, progress: bool = True,
         on_result: Callable[[FrameResult], None] | None = None, handle_signals: bool = True,
-        keep_incomplete: bool = True, output_mcap: str | None = None, live: "LiveServer | None" = None) -> RunSummary:
+        keep_incomplete: bool = True, output_mcap: str | None = None, live: "LiveServer | None" = None,
+        publishers=()) -> RunSummary:
     """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
     outputs finalised (a second one stops at once, outputs still finalised). ``on_result`` is called
     with every result, after it is queued for output.
@@ -224,7 +233,10 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
     and ROS 2 tools (:class:`~trajpipe.io.mcap.McapSink`; needs the ``robotics`` extra).
 
     ``live``: a :class:`~trajpipe.serve.LiveServer` shown every result (with this run's overlay and
-    JSON lines, from the output thread); the caller starts and closes it."""
+    JSON lines, from the output thread); the caller starts and closes it. ``publishers``: objects with
+    ``publish(result, record, scene, image)`` (:class:`~trajpipe.io.dds.Ros2Publisher`,
+    :class:`~trajpipe.io.foxglove_live.FoxgloveLive`) shown every result from the output thread; the
+    caller opens and closes them."""
     if max_frames is not None and max_frames < 1:
         raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
     check_outputs(source, output_video, output_jsonl, output_mcap)
@@ -244,11 +256,13 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
         overlay = Overlay.from_config(pipeline.config, hud_lines=_hud(pipeline, frames_in, stats))
         if live is not None:
             live.overlay = overlay
-        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl, mcap, live))
-        keep_raw = mcap is not None and mcap.image == "raw"  # the window's overlay is drawn into the frame
+        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl, mcap, live, publishers=publishers))
+        keep_raw = (mcap is not None and mcap.image == "raw") or bool(publishers)  # the window's overlay is drawn into the frame
         total = min(frames_in.frame_count, max_frames or frames_in.frame_count) or None
         bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
-        stop = stack.enter_context(_StopRequest()) if handle_signals else _StopRequest()
+        stop = _StopRequest(getattr(frames_in, "interrupt", None))
+        if handle_signals:
+            stack.enter_context(stop)
         stats.started = time.perf_counter()
         last_index, interrupted = -1, False
         try:
@@ -274,6 +288,7 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
                     break
         except KeyboardInterrupt:
             interrupted = True
+        interrupted = interrupted or stop.requested  # a source that ended on the request (ROS 2: while waiting)
         if not interrupted:  # reached its end: whole outputs, kept whatever keep_incomplete says
             for sink in (video, jsonl, mcap):
                 if sink is not None:

@@ -52,6 +52,7 @@ class Frame:
     image: np.ndarray  # BGR, HxWx3 uint8
     captured_at: float | None = None  # time.monotonic() at capture (live sources only)
     outage: float = 0.0  # seconds the stream was lost just before this frame
+    pose: tuple[float, float, float] | None = None  # the robot's (x, y, yaw) at capture, when the source knows it
 
 
 class VideoFileSource:
@@ -234,15 +235,16 @@ class LiveSource:
 
 def is_live(source) -> bool:
     text = str(source)
-    return isinstance(source, int) or text.isdigit() or text.startswith("/dev/video") or text.startswith(STREAM_SCHEMES)
+    return (isinstance(source, int) or text.isdigit() or text.startswith("/dev/video") or text.startswith(STREAM_SCHEMES)
+            or text.startswith("ros2:"))
 
 
 def open_source(source, loop: bool = False, **live_options) -> VideoFileSource | LiveSource:
     """A frame source for ``source``: a webcam index (``0``), a device (``/dev/video0``), a stream URL
     (``rtsp://``, ``http://`` ...) or a video file path (replayed endlessly with ``loop``).
     ``live_options`` go to :class:`LiveSource`."""
-    if isinstance(source, (VideoFileSource, LiveSource)):
-        return source
+    if isinstance(source, (VideoFileSource, LiveSource)) or (hasattr(source, "live") and hasattr(source, "__iter__")):
+        return source  # already open (also a ROS 2 camera topic's source)
     if is_live(source):
         spec = int(source) if str(source).isdigit() else str(source)
         return LiveSource(spec, **live_options)
