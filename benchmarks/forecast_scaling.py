@@ -5,26 +5,19 @@
 One group of n walkers spread at 0.5 people per square metre (metres, 8 steps of 0.4 s), as a dense
 crowd seen by one camera; one call of the default LSTM's ``predict`` with all of them, one thread.
 Reports the median time per size and its ratio to the first size; linear growth gives a ratio equal
-to the ratio of sizes. Writes docs/results/forecast_scaling.json.
+to the ratio of sizes. Writes docs/results/forecast_scaling.json (with the load average).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import sys
 import time
-from datetime import date
-from pathlib import Path
 
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
+from common import REPO, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Forecaster  # noqa: E402
 
 DENSITY = 0.5  # people per square metre
@@ -57,7 +50,6 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default=str(REPO / "docs" / "results" / "forecast_scaling.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     forecaster = Forecaster.load(args.checkpoint)
@@ -66,13 +58,8 @@ def main() -> None:
         rows.append({"tracks": n, "seconds": seconds(forecaster, crowd(n), args.repeats)})
         rows[-1]["ratio"] = rows[-1]["seconds"] / rows[0]["seconds"]
         print(f"{n:6d} tracks: {rows[-1]['seconds'] * 1e3:8.1f} ms  ({rows[-1]['ratio']:.1f} x {args.sizes[0]})")
-    load = os.getloadavg()[0]
-    print(f"load average {load:.2f}")
-    result = {"date": date.today().isoformat(), "command": "python benchmarks/forecast_scaling.py",
-              "threads": args.threads, "density_per_m2": DENSITY, "load_average": round(load, 2), "sizes": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-
+    write_results("forecast_scaling", {"threads": args.threads, "density_per_m2": DENSITY, "repeats": args.repeats,
+                                       "sizes": rows, "ratio_10x": rows[-1]["ratio"] if len(rows) > 1 else None})
 
 if __name__ == "__main__":
     main()

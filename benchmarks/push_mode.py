@@ -7,7 +7,7 @@ Both get the same decoded frames from memory, one at a time, as a robot's loop w
 (b) ``Pipeline.process(frame, t)`` at its defaults (key=value pairs change them: the network on OpenVINO
 where it is installed), which adds camera motion, histories, forecasts and the result objects. Arms alternate by repetition (a b a b ...); each
 repetition restarts tracking. Prints per-frame medians, the ratio (b)/(a), and the detector alone
-(``YOLO.predict``) for context.
+(``YOLO.predict``) for context; writes docs/results/push_mode.json.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 
 import cv2
 
-from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.config import Config, parse_overrides  # noqa: E402
 from trajpipe.video.detector import YoloTracker  # noqa: E402
@@ -71,6 +71,10 @@ def main() -> None:
     print(f"median per frame over {args.repeats} repetitions of {len(frames)} frames: YOLO.track {track * 1e3:.1f} ms, "
           f"Pipeline.process {process * 1e3:.1f} ms (ratio {process / track:.3f}), detector alone "
           f"{statistics.median(medians['predict']) * 1e3:.1f} ms")
+    write_results("push_mode", {"video": args.video, "frames": len(frames), "repeats": args.repeats,
+                                "runtime": pipeline.detector.describe(), "overrides": args.overrides,
+                                "ms": {arm: round(statistics.median(v) * 1e3, 1) for arm, v in medians.items()},
+                                "ratio": round(process / track, 3)})
 
 
 if __name__ == "__main__":
