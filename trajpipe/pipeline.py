@@ -40,7 +40,10 @@ class _Observation:
 
 
 _IDENTITY = np.eye(3)
-DETECT_AHEAD = 2  # video files: frames whose boxes are being found while the current one is tracked
+# Video files: frames whose boxes are found (one after the other, by one thread) while the current one is
+# tracked. One thread: two inferences at once on one OpenVINO network hung (openvino 2026.4), and one
+# frame at a time on both cores measured as fast as two frames on one core each.
+DETECT_AHEAD = 2
 
 
 class Pipeline:
@@ -195,7 +198,7 @@ class Pipeline:
     def _stream(self, source, max_frames: int | None) -> Iterator[FrameResult]:
         with (self.open(source) as frames,
               ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker,
-              ThreadPoolExecutor(DETECT_AHEAD, thread_name_prefix="trajpipe-detect") as network):
+              ThreadPoolExecutor(1, thread_name_prefix="trajpipe-detect") as network):  # one inference at a time
             pending = None
             for count, (frame, boxes) in enumerate(self._detect_ahead(frames, network), start=1):
                 if frame.outage > self.config.outage_grace:
@@ -214,7 +217,7 @@ class Pipeline:
 
     def _detect_ahead(self, frames, network: ThreadPoolExecutor) -> Iterator[tuple[Frame, Future | None]]:
         """Each frame with its boxes being found: for a video file and a detector that can detect apart
-        from tracking, DETECT_AHEAD frames ahead in ``network``'s threads; else None (found when tracked)."""
+        from tracking, up to DETECT_AHEAD frames ahead in ``network``'s thread; else None (found when tracked)."""
         if frames.live or not hasattr(self.detector, "track"):
             yield from ((frame, None) for frame in frames)
             return

@@ -83,17 +83,17 @@ class OpenVinoNetwork:
         return ppp.build()
 
     def _compile(self) -> None:
-        """One network for every frame, on every core (``LATENCY``). Frames in flight get their own
-        inference requests of it. Measured on 2 cores: one frame at a time on both cores beat one core
-        per frame in flight, and OpenVINO's multi-stream mode gave wrong outputs for these int8 TFLite
-        files (openvino 2026.4)."""
+        """One network for every frame, on every core (``LATENCY``). Measured on 2 cores: one frame at a
+        time on both cores beat one core per frame in flight, and OpenVINO's multi-stream mode gave wrong
+        outputs for these int8 TFLite files (openvino 2026.4)."""
         try:
             self._compiled.set_result(self._core.compile_model(self._model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}))
         except Exception as exc:  # noqa: BLE001 (handed to whoever waits for the network)
             self._compiled.set_exception(TrajpipeError(f"OpenVINO cannot compile {self.weights}: {first_line(exc)}"))
 
     def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """Boxes of one BGR frame after NMS (any thread may call it; each has its own inference request).
+        """Boxes of one BGR frame after NMS (each calling thread has its own inference request; the
+        pipeline calls it from one thread at a time).
 
         Args:
             frame_bgr: (H, W, 3) uint8 image.
