@@ -9,7 +9,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from .. import __version__
+from ..version import __version__
 from ..config import Config, load_config, parse_overrides
 from ..errors import TrajpipeError, first_line
 
@@ -43,7 +43,8 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     from ..pipeline import Pipeline
     from ..video.sources import is_live, open_source
-    from .runner import check_outputs, run
+    from ..running.loop import check_outputs, run
+    from .display import Display
 
     config = _config(args)
     output_video, output_jsonl, output_mcap = args.output_video, args.output_jsonl, args.output_mcap
@@ -68,14 +69,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         pipeline = stack.enter_context(Pipeline(config))
         if live is not None and pipeline.ground is not None:
             live.ground = pipeline.ground.matrix
-        summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
+        display = stack.enter_context(Display(args.show))
+        summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames,
+                      display.show if display.enabled else None,
                       progress=not args.quiet and sys.stderr.isatty(), output_mcap=output_mcap, live=live)
     print(summary, file=sys.stderr if output_jsonl == "-" else sys.stdout)
     return 130 if summary.interrupted else 0
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import format_summary, run_batch
+    from ..running.batch import format_summary, run_batch
 
     summary = run_batch(args.inputs, args.out, engine=args.engine, address=args.address, workers=args.workers,
                         video=not args.no_video, mcap=args.output_mcap, force=args.force, config=_config(args),

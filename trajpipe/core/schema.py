@@ -17,7 +17,6 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import TrajpipeError
-from .anchors import bottom_centre, box_height
 
 # The Parquet columns of one track in one frame, in order: (column, type). Types are named here and
 # made into Arrow types by trajpipe.io.tracks_table. ``video`` is the input as the batch named it;
@@ -111,27 +110,3 @@ def parquet_row(video: str, record: dict, track: dict) -> dict:
     return {"video": video, "frame": record.get("frame"), "timestamp": record["timestamp"],
             **{key: track.get(key) for key in TRACK_KEYS},
             **{f"forecast_{key}": forecast.get(key) for key in FORECAST_KEYS}}
-
-
-def track_samples(path: str | Path, classes: tuple[str, ...] | None = ("person",)):
-    """Every track sample of a JSON-lines file, for training: ``(times (S,), ids (S,), points (S, 2),
-    heights (S,))``, positions the record's ``point`` (else the box's bottom centre), heights the box
-    heights (pixels). Only tracks of ``classes`` (None: all)."""
-    path = Path(path)
-    times, ids, points, boxes = [], [], [], []
-    try:
-        for record in read_jsonl(path):
-            for track in record["tracks"]:
-                if classes is not None and track.get("class", "person") not in classes:
-                    continue
-                box = np.asarray(track["box"], np.float64)
-                point = track.get("point")
-                times.append(float(record["timestamp"]))
-                ids.append(int(track["id"]))
-                points.append(bottom_centre(box) if point is None else np.asarray(point, np.float64))
-                boxes.append(box)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TrajpipeError(f"{path} is not a trajpipe JSON-lines tracks file ({exc})") from None
-    if not times:
-        raise TrajpipeError(f"{path} holds no tracks")
-    return np.array(times), np.array(ids), np.array(points, np.float64).reshape(-1, 2), box_height(np.array(boxes))

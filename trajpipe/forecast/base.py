@@ -5,22 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
 from ..core.finite import BAD_VALUES, bad_rows, check_step, rows_text
 from .store import TrackStore
-
-# Forecaster.load's implementation, set by trajpipe.registry (the one place that turns "cv", a .pt or
-# an .onnx path into an object): the contract does not import its implementations.
-_load: Callable[..., "Forecaster"] | None = None
-
-
-def set_loader(load: Callable[..., "Forecaster"]) -> None:
-    global _load
-    _load = load
-
 
 @dataclass(frozen=True)
 class ForecastModes:
@@ -75,7 +63,11 @@ class Forecaster(ABC):
 
         ``min_track_age`` and ``lost_track_ttl`` (seconds) set the stateful API's settings, as the
         forecasters' constructors do (defaults 0.8 and 2.0 s)."""
-        return _load(spec, min_track_age=min_track_age, lost_track_ttl=lost_track_ttl)
+        # The package's face, read at call time (it is always imported before this module): the contract
+        # does not import its implementations, whose modules import the contract.
+        from . import load_forecaster
+
+        return load_forecaster(spec, min_track_age=min_track_age, lost_track_ttl=lost_track_ttl)
 
     def set_tracking(self, min_track_age: float | None = None, lost_track_ttl: float | None = None) -> None:
         """Set the stateful API's settings (seconds; None keeps the current value)."""

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
+from ..version import __version__
 from ..core.anchors import metres_per_unit
 from ..core.interp import rotate
 from ..forecast.features import canonical_inputs, to_canonical

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import read_mcap
-from trajpipe.app.batch import plan_jobs, run_batch
+from trajpipe.running.batch import run_batch
+from trajpipe.running.jobs import plan_jobs
 from trajpipe.app.cli import main
 from trajpipe.config import Config
 from trajpipe.core.results import Forecast, FrameResult, Modes, TrackState
