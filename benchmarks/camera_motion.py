@@ -49,7 +49,7 @@ import numpy as np
 from common import REPO, pipeline_parser, timed  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Forecaster, Pipeline  # noqa: E402
 from trajpipe.core.frames import Projective  # noqa: E402
-from trajpipe.video.camera_motion import corner_motion  # noqa: E402
+from trajpipe.video.motion_models import corner_motion  # noqa: E402
 
 VIEW = (640, 360)  # width, height of the moving views
 SCENE = (854, 480)  # the concourse video's frame

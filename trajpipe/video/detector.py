@@ -128,9 +128,9 @@ class YoloTracker:
     def follow_camera(self, warp: np.ndarray) -> None:
         """Move the tracker's predicted boxes by the camera's (2, 3) affine or (3, 3) projective warp
         from the previous frame's pixels to the next frame's, before that frame is tracked, so tracks
-        survive pans, zooms and rolls (see :func:`~trajpipe.video.camera_motion.warp_kalman_states`). Replaces
+        survive pans, zooms and rolls (see :func:`~trajpipe.tracking.kalman_warp.warp_kalman_states`). Replaces
         BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
-        from .camera_motion import warp_kalman_states
+        from ..tracking.kalman_warp import warp_kalman_states
 
         for tracker in getattr(self.model.predictor, "trackers", None) or ():
             if getattr(tracker, "gmc", None) is not None:
