@@ -114,6 +114,8 @@ def _nonnegative_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``trajpipe`` command line: ``run``, ``batch``, ``info`` and, where torch is installed, the
+    training commands (:func:`trajpipe.training.commands.register`)."""
     parser = argparse.ArgumentParser(
         prog="trajpipe",
         description="Detect, track and forecast the trajectories of objects in video.",
@@ -121,7 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trajpipe {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(sub)
+    _add_batch(sub)
+    _add_info(sub)
+    try:
+        from ..training.commands import register
+    except ImportError:  # training tools not installed in this build
+        pass
+    else:
+        register(sub)
+    return parser
 
+
+def _add_run(sub) -> None:
+    """The ``run`` sub-command: one source."""
     run = sub.add_parser(
         "run", help="process a video: annotated video + JSON lines of tracks and forecasts",
         description="Run detection, tracking and forecasting over SOURCE and write an annotated video "
@@ -143,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="config overrides anywhere on the line, e.g. conf=0.3 tracker=botsort")
     run.set_defaults(func=cmd_run)
 
+
+def _add_batch(sub) -> None:
+    """The ``batch`` sub-command: many videos."""
     batch = sub.add_parser(
         "batch", help="process many videos: per-video outputs, tracks.parquet and summary.json",
         usage="trajpipe batch INPUT... --out DIR [--engine local|ray] [--address ADDR] [--workers N] "
@@ -170,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(batch)
     batch.set_defaults(func=cmd_batch, overrides=[])
 
+
+def _add_info(sub) -> None:
+    """The ``info`` sub-command: what a forecaster file is."""
     info = sub.add_parser(
         "info", help="what a forecaster checkpoint (.pt) or ONNX export (.onnx) is and how it was trained",
         description="Print a forecaster file's format, architecture, time grid, modes and neighbours, and the "
@@ -178,14 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("checkpoint", nargs="?", default="weights/forecaster.pt",
                       help="a .pt checkpoint or .onnx export (default: weights/forecaster.pt, the one the package ships)")
     info.set_defaults(func=cmd_info)
-
-    try:
-        from ..training.commands import register
-    except ImportError:  # training tools not installed in this build
-        pass
-    else:
-        register(sub)
-    return parser
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Forecaster
+from .base import OBS_STEPS, PRED_STEPS, STEP_SECONDS, Forecaster
 
 
 class ConstantVelocityForecaster(Forecaster):
@@ -12,7 +12,7 @@ class ConstantVelocityForecaster(Forecaster):
 
     name = "cv"
 
-    def __init__(self, obs_steps: int = 8, pred_steps: int = 12, dt: float = 0.4,
+    def __init__(self, obs_steps: int = OBS_STEPS, pred_steps: int = PRED_STEPS, dt: float = STEP_SECONDS,
                  min_track_age: float | None = None, lost_track_ttl: float | None = None):
         super().__init__(min_track_age, lost_track_ttl)
         self.obs_steps, self.pred_steps, self.dt = obs_steps, pred_steps, dt

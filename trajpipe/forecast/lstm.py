@@ -27,6 +27,7 @@ from torch import nn
 
 from ..core.anchors import PERSON_HEIGHT_M
 from ..errors import TrajpipeError
+from .base import OBS_STEPS, PRED_STEPS, STEP_SECONDS
 from .neural import NetArrays, NeuralForecaster
 
 CHECKPOINT_FORMAT = "trajpipe-forecaster/1"
@@ -68,7 +69,7 @@ class TrajectoryNet(nn.Module):
     """
 
     def __init__(self, cell: str = "lstm", hidden: int = 64, layers: int = 1, dropout: float = 0.0, k: int = 4,
-                 nb_embed: int = 32, obs_steps: int = 8, pred_steps: int = 12, head: str = "gain", modes: int = 0,
+                 nb_embed: int = 32, obs_steps: int = OBS_STEPS, pred_steps: int = PRED_STEPS, head: str = "gain", modes: int = 0,
                  social_range: float = 0.0, noise_feature: bool = False, pool: str = "max"):
         super().__init__()
         if cell not in CELLS:
@@ -170,7 +171,7 @@ class LSTMForecaster(NeuralForecaster):
 
     name = "lstm"
 
-    def __init__(self, net: TrajectoryNet, dt: float = 0.4, meta: dict | None = None,
+    def __init__(self, net: TrajectoryNet, dt: float = STEP_SECONDS, meta: dict | None = None,
                  min_track_age: float | None = None, lost_track_ttl: float | None = None):
         self.net = net.eval()
         self.obs_steps = net.config["obs_steps"]

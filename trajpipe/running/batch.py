@@ -59,8 +59,7 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
         TrajpipeError: bad arguments or config (nothing run); a failing video is only ``failed``.
 
     Example:
-        >>> summary = run_batch(["videos/"], "out", workers=2)  # doctest: +SKIP
-        >>> summary["totals"]["ok"]  # doctest: +SKIP
+        >>> run_batch(["videos/"], "out", workers=2)["totals"]["ok"]  # doctest: +SKIP
     """
     _check_engine(engine, workers, address, gpus_per_worker)
     config = with_absolute_paths((config or Config()).merged(overrides))

@@ -27,6 +27,7 @@ from ..core.anchors import bottom_centre, box_height, xywh_to_xyxy
 from ..core.interp import resample
 from ..core.schema import read_jsonl
 from ..errors import TrajpipeError
+from ..forecast.base import STEP_SECONDS
 
 
 @dataclass
@@ -78,7 +79,7 @@ def eth_ucy_grid_index(frames: np.ndarray) -> np.ndarray:
     return grid[inverse.reshape(-1)]
 
 
-def load_eth_ucy(path: str | Path, dt: float = 0.4) -> TrackTable:
+def load_eth_ucy(path: str | Path, dt: float = STEP_SECONDS) -> TrackTable:
     """One ETH/UCY ``frame id x y`` file (metres). Frames go onto the grid by
     :func:`eth_ucy_grid_index`: one index per annotated frame within each gap-free run, gaps in the
     recording stay gaps."""
@@ -117,7 +118,7 @@ def _resample_rows(name: str, times: np.ndarray, ids: np.ndarray, xy: np.ndarray
     return TrackTable(name, pos, sc, dt)
 
 
-def load_mot(path: str | Path, fps: float, dt: float = 0.4) -> TrackTable:
+def load_mot(path: str | Path, fps: float, dt: float = STEP_SECONDS) -> TrackTable:
     """MOTChallenge ``gt.txt``/``det.txt`` style file: ``frame,id,x,y,w,h,...`` in pixels.
     Position = box bottom centre, scale = box height. Rows with a 7th column (``conf``/``consider``) equal to
     0 are ignored (MOT17 gt marks ignored boxes that way)."""
@@ -168,7 +169,7 @@ def track_samples(records: Iterable[dict], classes: tuple[str, ...] | None = ("p
     return np.array(times), np.array(ids), np.array(points, np.float64).reshape(-1, 2), box_height(np.array(boxes))
 
 
-def records_table(records: Iterable[dict], name: str, dt: float = 0.4,
+def records_table(records: Iterable[dict], name: str, dt: float = STEP_SECONDS,
                   classes: tuple[str, ...] | None = ("person",)) -> TrackTable:
     """Frame records (see :func:`track_samples`) as a :class:`TrackTable` on a grid of ``dt`` seconds:
     position = the track's ``point``, scale = box height (pixels). Only tracks of ``classes`` (None: all)."""
@@ -176,7 +177,7 @@ def records_table(records: Iterable[dict], name: str, dt: float = 0.4,
     return _resample_rows(name, times, ids, points, heights, dt)
 
 
-def load_jsonl(path: str | Path, dt: float = 0.4, classes: tuple[str, ...] | None = ("person",)) -> TrackTable:
+def load_jsonl(path: str | Path, dt: float = STEP_SECONDS, classes: tuple[str, ...] | None = ("person",)) -> TrackTable:
     """trajpipe ``run`` output (JSON lines) as a :class:`TrackTable`: see :func:`records_table`."""
     times, ids, points, heights = track_samples(read_jsonl(path), classes, Path(path))
     return _resample_rows(Path(path).name, times, ids, points, heights, dt)
@@ -206,7 +207,7 @@ def eth_ucy_files(root: str | Path, scene: str | None, split: str) -> list[Path]
     return files
 
 
-def load_tables(paths, fmt: str = "eth_ucy", fps: float | None = None, dt: float = 0.4) -> list[TrackTable]:
+def load_tables(paths, fmt: str = "eth_ucy", fps: float | None = None, dt: float = STEP_SECONDS) -> list[TrackTable]:
     out = []
     for p in paths:
         if fmt == "eth_ucy":
