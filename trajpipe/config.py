@@ -12,7 +12,7 @@ import yaml
 
 from .errors import TrajpipeError
 from .registry import CAMERA_MOTION
-from .resources import resolve
+from .resources import existing_file
 
 MCAP_IMAGES = ("raw", "annotated", "none")  # what --output-mcap records as the camera image
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
@@ -174,9 +174,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     working directory has none: the package ships it), then ``overrides``."""
     values: dict[str, Any] = {}
     if path is not None:
-        path = resolve(path)
-        if not path.is_file():
-            raise TrajpipeError(f"config file not found: {path}")
+        path = existing_file(path, "config file")
         try:
             loaded = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from .errors import TrajpipeError
 from .forecast.base import Forecaster
 from .forecast.loading import FORECASTERS, load_forecaster
-from .resources import resolve
+from .resources import existing_file
 
 
 def _optical_flow():
@@ -36,10 +35,8 @@ def forecaster_checkpoint(config) -> Path | None:
     the package ships, see :mod:`trajpipe.resources`); None for a forecaster by name."""
     if config.forecaster in FORECASTERS:
         return None
-    path = resolve(config.forecaster_weights if config.forecaster == "lstm" else config.forecaster)
-    if not path.is_file():
-        raise TrajpipeError(f"forecaster checkpoint not found: {path} (use forecaster=cv for constant velocity)")
-    return path
+    return existing_file(config.forecaster_weights if config.forecaster == "lstm" else config.forecaster,
+                         "forecaster checkpoint", "use forecaster=cv for constant velocity")
 
 
 def forecaster_from_config(config) -> Forecaster:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TrajpipeError
+from ..resources import existing_file
 from .results import Forecast
 
 
@@ -181,9 +182,7 @@ class GroundPlane(Projective):
     @classmethod
     def from_file(cls, path: str | Path) -> "GroundPlane":
         """A 3x3 matrix from ``.npy``, ``.json`` (nested list) or text (9 numbers, spaces or commas)."""
-        path = Path(path)
-        if not path.is_file():
-            raise TrajpipeError(f"homography file not found: {path}")
+        path = existing_file(path, "homography file")
         try:
             if path.suffix == ".npy":
                 values = np.load(path, allow_pickle=False)

@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import TrajpipeError
-from ..resources import resolve
+from ..resources import existing_file
 
 if TYPE_CHECKING:
     from .base import Forecaster
@@ -56,9 +55,7 @@ def load_forecaster(spec: str | Path, *, min_track_age: float | None = None,
     if str(spec) in FORECASTERS:
         forecaster = FORECASTERS[str(spec)]()
     else:
-        path = resolve(spec)
-        if not path.is_file():
-            raise TrajpipeError(f"forecaster checkpoint not found: {path}")
+        path = existing_file(spec, "forecaster checkpoint")
         forecaster = CHECKPOINT_FILES.get(path.suffix.lower(), _torch_checkpoint)(path)
     forecaster.set_tracking(min_track_age, lost_track_ttl)
     return forecaster

@@ -27,6 +27,7 @@ from torch import nn
 
 from ..core.anchors import PERSON_HEIGHT_M
 from ..errors import TrajpipeError
+from ..resources import existing_file
 from .base import OBS_STEPS, PRED_STEPS, STEP_SECONDS
 from .neural import NetArrays, NeuralForecaster
 
@@ -196,11 +197,9 @@ class LSTMForecaster(NeuralForecaster):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> "LSTMForecaster":
-        path = Path(path)
+        path = existing_file(path, "forecaster checkpoint")
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise TrajpipeError(f"forecaster checkpoint not found: {path}") from None
         except Exception as e:  # pickle/zip errors come in many types
             raise TrajpipeError(f"{path} is not a readable trajpipe forecaster checkpoint ({type(e).__name__})") from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:

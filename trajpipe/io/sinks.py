@@ -50,6 +50,18 @@ class AtomicFile:
     def discard(self) -> None:
         self.partial.unlink(missing_ok=True)
 
+    def finish(self, keep: bool) -> None:
+        """Commit or discard: what every sink does when it closes.
+
+        Args:
+            keep: True renames the written file over ``path``; False removes it, and any file
+                already at ``path`` stays untouched.
+        """
+        if keep:
+            self.commit()
+        else:
+            self.discard()
+
 
 class _Sink:
     """A sink is a context manager: on exit the file is committed under its final name when ``keep``
@@ -96,10 +108,7 @@ class VideoSink(_Sink):
         if self.writer is not None:
             self.writer.release()
             self.writer = None
-        if self.frames and commit:
-            self.file.commit()
-        else:
-            self.file.discard()
+        self.file.finish(bool(self.frames) and commit)
 
 
 def json_line(record: dict) -> bytes:
@@ -134,7 +143,4 @@ class JsonlSink(_Sink):
         if self.to_stdout:
             return
         self.stream.close()
-        if self.lines and commit:
-            self.file.commit()
-        else:
-            self.file.discard()
+        self.file.finish(bool(self.lines) and commit)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import TrajpipeError
+from ..resources import existing_file
 
 DEFAULT_DATA = "../shared/data/eth_ucy"
 DEFAULT_EVAL_DATA = (DEFAULT_DATA, "../shared/data/eth_ucy_0.4s")  # Social-GAN files; ETH at its true 0.4 s step
@@ -176,8 +177,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".onnx":  # Forecaster.load picks onnxruntime by this suffix
         raise TrajpipeError(f"--out must end in .onnx: {out}")
     check_output_path(out, [Path(args.forecaster)], "ONNX")
-    if not Path(args.forecaster).is_file():  # before paying for torch
-        raise TrajpipeError(f"forecaster checkpoint not found: {args.forecaster}")
+    existing_file(args.forecaster, "forecaster checkpoint")  # before paying for torch
     from ..forecast.lstm import LSTMForecaster
     from .export import export_onnx
 
