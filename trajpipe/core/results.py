@@ -14,7 +14,7 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class Modes:
+class ModeSet:
     """A track's alternative futures, most probable first, on the same time grid as its forecast."""
 
     points: np.ndarray  # (M, T, 2) in the track's units
@@ -33,7 +33,7 @@ class Forecast:
     sigma: np.ndarray | None = None  # (T, 2) per-step standard deviation, when the forecaster gives one
     origin: float = 0.0  # timestamp (s) of the last observation, which ``times`` count from
     points_world: np.ndarray | None = None  # (T, 2) ground-plane points, when a homography is configured
-    modes: Modes | None = None  # the most probable alternative futures (config key forecast_modes)
+    modes: ModeSet | None = None  # the most probable alternative futures (config key forecast_modes)
     start: np.ndarray | None = None  # (2,) the track's position at ``origin`` (t = 0), same units as ``points``
     start_world: np.ndarray | None = None  # (2,) the same on the ground plane
     sigma_world: np.ndarray | None = None  # (T, 2) per-step standard deviation on the ground plane (x, y)

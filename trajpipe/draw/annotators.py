@@ -89,7 +89,7 @@ class Trails:
         return image
 
 
-class Modes:
+class ModePaths:
     """The alternative futures (every mode but the most likely) as translucent whole paths, fainter and
     thinner the less probable they are relative to the most likely one."""
 

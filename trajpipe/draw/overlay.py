@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from ..core.results import FrameResult
-from .annotators import Annotator, Boxes, Forecasts, Hud, Modes, SigmaRings, Trails
+from .annotators import Annotator, Boxes, Forecasts, Hud, ModePaths, SigmaRings, Trails
 
 
 class Overlay:
@@ -25,7 +25,7 @@ class Overlay:
         layers: list[Annotator] = []
         if config.trail_seconds > 0:
             layers.append(Trails(config.trail_seconds))
-        layers.append(Modes())
+        layers.append(ModePaths())
         if config.draw_uncertainty:
             layers.append(SigmaRings())
         layers.append(Forecasts())

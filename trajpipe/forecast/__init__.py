@@ -3,8 +3,8 @@ learned recurrent forecaster (torch or ONNX runtime) and the pipeline stage. Tra
 :mod:`trajpipe.training`."""
 
 from ..core.interp import resample_track
-from .base import Forecaster, ForecastModes
+from .base import Forecaster, ModeBatch
 from .cv import ConstantVelocityForecaster
 from .loading import load_forecaster
 
-__all__ = ["Forecaster", "ForecastModes", "ConstantVelocityForecaster", "load_forecaster", "resample_track"]
+__all__ = ["Forecaster", "ModeBatch", "ConstantVelocityForecaster", "load_forecaster", "resample_track"]

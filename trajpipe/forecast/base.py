@@ -17,7 +17,7 @@ PRED_STEPS = 12
 STEP_SECONDS = 0.4
 
 @dataclass(frozen=True)
-class ForecastModes:
+class ModeBatch:
     """Several possible futures per track, most probable first.
 
     points (N, k, T, 2) in the units of the observations; probs (N, k), each row sums to 1;
@@ -29,7 +29,7 @@ class ForecastModes:
     sigma: np.ndarray | None = None
 
     @classmethod
-    def padded(cls, points: np.ndarray, probs: np.ndarray, sigma: np.ndarray | None, k: int) -> "ForecastModes":
+    def padded(cls, points: np.ndarray, probs: np.ndarray, sigma: np.ndarray | None, k: int) -> "ModeBatch":
         """Modes (N, m, T, 2) with m <= k, filled up to k by repeating the most probable one with
         probability 0 (a forecaster with fewer modes than asked for still answers in the asked shape)."""
         if k < 1:
@@ -105,10 +105,10 @@ class Forecaster(ABC):
         if not k:
             return mean, sigma, None
         probs = np.ones((len(mean), 1), np.float32)
-        return mean, sigma, ForecastModes.padded(mean[:, None], probs, None if sigma is None else sigma[:, None], k)
+        return mean, sigma, ModeBatch.padded(mean[:, None], probs, None if sigma is None else sigma[:, None], k)
 
-    def predict_modes(self, obs, dt: float | None = None, scale=None, groups=None, k: int = 20) -> ForecastModes:
-        """The ``k`` most probable futures (:class:`ForecastModes`), same inputs as :meth:`predict`.
+    def predict_modes(self, obs, dt: float | None = None, scale=None, groups=None, k: int = 20) -> ModeBatch:
+        """The ``k`` most probable futures (:class:`ModeBatch`), same inputs as :meth:`predict`.
         A single-future forecaster returns its one forecast with probability 1, repeated (with
         probability 0) when ``k > 1``."""
         if k < 1:
