@@ -79,3 +79,24 @@ def test_imports_only_look_down(module):
     upward = sorted(f"{target} (layer {layer_of(target, table) + 1})" for target in imported_modules(module, MODULES[module])
                     if layer_of(target, table) is not None and layer_of(target, table) > own)
     assert upward == [], f"{module} (layer {own + 1}) imports from a higher layer"
+
+
+def test_no_import_cycles():
+    """Within a layer too, imports form no cycle (a module's import of its own package's face does not count)."""
+    edges = {m: {t for t in imported_modules(m, p) if t in MODULES and t != m and not m.startswith(t + ".")}
+             for m, p in MODULES.items()}
+    done, on_path = set(), []
+
+    def visit(module):
+        if module in on_path:
+            raise AssertionError("import cycle: " + " -> ".join(on_path[on_path.index(module):] + [module]))
+        if module in done:
+            return
+        on_path.append(module)
+        for target in sorted(edges[module]):
+            visit(target)
+        on_path.pop()
+        done.add(module)
+
+    for module in sorted(edges):
+        visit(module)

@@ -6,16 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from importlib import resources
-from typing import TYPE_CHECKING
-
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, Router
 
 from .auth import TokenGuard
 from .viewers import Viewer
-
-if TYPE_CHECKING:
-    from .server import LiveServer
 
 BOUNDARY = "trajpipeframe"
 KEEPALIVE_SECONDS = 15.0  # an SSE comment when no frame came for this long, so proxies keep the stream
@@ -27,7 +22,7 @@ PAGE_HEADERS = {  # the page talks to its own origin only, and the token never l
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 
-def live_app(server: "LiveServer") -> TokenGuard:
+def live_app(server) -> TokenGuard:
     """The ASGI application of ``server``: its routes behind its token (or loopback) guard.
 
     Args:
@@ -46,7 +41,7 @@ def live_app(server: "LiveServer") -> TokenGuard:
 class _Routes:
     """The handlers of one server's routes."""
 
-    def __init__(self, server: "LiveServer"):
+    def __init__(self, server):
         self.server, self.viewers = server, server.viewers
         self.assets = {path: ((resources.files(__package__) / "static" / name).read_bytes(), media)
                        for path, (name, media) in ASSETS.items()}
