@@ -100,3 +100,17 @@ def test_no_import_cycles():
 
     for module in sorted(edges):
         visit(module)
+
+
+def test_core_needs_numpy_only():
+    """trajpipe.core is what every stage shares: numpy and the standard library, no OpenCV or torch."""
+    import sys
+
+    third_party = set()
+    for module, path in MODULES.items():
+        if module == "trajpipe.core" or module.startswith("trajpipe.core."):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module] if isinstance(node, ast.ImportFrom) and not node.level else []
+                third_party.update(n.split(".")[0] for n in names)
+    assert third_party - set(sys.stdlib_module_names) - {"__future__", "trajpipe"} == {"numpy"}
