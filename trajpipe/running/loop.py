@@ -1,5 +1,5 @@
 """The run loop: a pipeline over a source, its results to the annotated video, JSON lines, MCAP and live
-view (what ``trajpipe run`` does, and what batch workers and evaluation call). Showing frames in a
+view (what ``trajpipe run`` does, and what batch workers call). Showing frames in a
 window is the caller's: it passes a ``display`` callback."""
 
 from __future__ import annotations
@@ -32,6 +32,25 @@ MAX_REPEATS = 25  # live recordings repeat a frame to cover dropped ones, up to 
 
 @dataclass
 class RunSummary:
+    """What a run did; ``str()`` is the line ``trajpipe run`` prints.
+
+    Attributes:
+        source: the source as given.
+        frames: results produced.
+        seconds: wall time of the loop.
+        track_ids: distinct track ids seen.
+        forecast_ids: distinct track ids that got a forecast.
+        output_video: the video written, or None (not asked for, or nothing written).
+        output_jsonl: the JSON lines written, or None.
+        interrupted: stopped by Ctrl-C or SIGTERM before the end.
+        live: the source was live (a camera or a stream).
+        output_mcap: the MCAP recording written, or None.
+        captured: live: frames captured.
+        dropped: live: captured frames dropped to stay fresh.
+        mean_latency: live: mean seconds from capture to result.
+        outages: live: the stream's outages.
+    """
+
     source: str
     frames: int
     seconds: float
