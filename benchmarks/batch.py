@@ -20,7 +20,8 @@ from pathlib import Path
 
 
 from common import cut_clip, pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
-from trajpipe.app.batch import available_cores, run_batch  # noqa: E402
+from trajpipe.running.batch import run_batch  # noqa: E402
+from trajpipe.running.engines import available_cores  # noqa: E402
 
 
 def cut_clips(videos: list[str], count: int, frames: int, folder: Path) -> list[str]:

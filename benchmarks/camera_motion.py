@@ -49,7 +49,7 @@ from common import REPO, RESULTS, pipeline_parser, timed  # noqa: E402  (puts tr
 from trajpipe import Forecaster, Pipeline  # noqa: E402
 from trajpipe.core.frames import Projective  # noqa: E402
 from trajpipe.provenance import provenance  # noqa: E402
-from trajpipe.video.camera_motion import corner_motion  # noqa: E402
+from trajpipe.video.motion_models import corner_motion  # noqa: E402
 
 VIEW = (640, 360)  # width, height of the moving views
 SCENE = (854, 480)  # the concourse video's frame
@@ -223,9 +223,9 @@ def drift(video: str, cameras: list, first_boxes: np.ndarray, every: int = 20) -
 def market_street(video: str, weights: str, forecasters: dict) -> dict:
     """Forecast errors at 2.4 s and 4.8 s with and without compensation on market street (see the
     module docstring); the windows' count."""
-    from trajpipe.app.runner import run
-    from trajpipe.core.schema import read_jsonl, track_samples
-    from trajpipe.training.data import load_jsonl
+    from trajpipe.core.schema import read_jsonl
+    from trajpipe.running.loop import run
+    from trajpipe.training.data import load_jsonl, track_samples
 
     jsonl = REPO / "runs" / f"camera_motion_{Path(video).stem}_flow.jsonl"
     if not jsonl.exists():
@@ -242,7 +242,7 @@ def market_street(video: str, weights: str, forecasters: dict) -> dict:
         first_to_frame.append(total)
     stamps = np.array(stamps)
     table = load_jsonl(jsonl)
-    start = track_samples(jsonl)[0].min()  # the grid's first time (load_jsonl's)
+    start = track_samples(read_jsonl(jsonl))[0].min()  # the grid's first time (load_jsonl's)
     grid_frames = [int(np.argmin(np.abs(stamps - (start + table.dt * g)))) for g in range(len(table.pos))]
     result = {"homography_frames": homographies, "frames": len(stamps)}
     for horizon_steps in (6, 12):  # 2.4 s and 4.8 s, each on every window that lasts that long

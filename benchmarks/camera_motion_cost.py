@@ -25,7 +25,7 @@ from datetime import date
 
 from common import pipeline_parser, stats, timed, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 
 
 def timed_calls(pipe: Pipeline, seconds: list) -> None:

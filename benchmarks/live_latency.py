@@ -20,7 +20,7 @@ import numpy as np
 from common import pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.app.mjpeg import MjpegServer, encode_frames  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 
 
 def main() -> None:

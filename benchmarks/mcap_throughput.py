@@ -25,7 +25,7 @@ import time
 
 from common import pipeline_parser, stats, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 from trajpipe.io.mcap import McapSink  # noqa: E402
 
 # pixel (u, v) -> ground (x, y) metres for the concourse view (made up, but a proper homography)

@@ -17,7 +17,7 @@ import numpy as np
 
 from common import pipeline_parser, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 
 WARM_UP = 2000
 

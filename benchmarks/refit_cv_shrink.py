@@ -5,7 +5,7 @@ trained before it fitted the shrinkage on clean and jittered tracks together.
     python benchmarks/refit_cv_shrink.py CHECKPOINT [--data ../shared/data/eth_ucy] [--obs-noise 0.04] [--out PATH]
 
 The shrinkage is fit per step on the validation files of every scene as annotated and with --obs-noise
-metres of jitter (the worse of the two, relative to CV, is minimised: trajpipe.training.train.fit_cv_shrink);
+metres of jitter (the worse of the two, relative to CV, is minimised: trajpipe.training.calibration.fit_cv_shrink);
 sigma is then recalibrated on the validation files with noise levels spread over [0, 2 x obs-noise], as
 training validated. Writes the checkpoint with a note in its meta (default: in place).
 """
@@ -20,8 +20,9 @@ import torch
 from common import REPO  # noqa: F401  (puts trajpipe on the path)
 from trajpipe.forecast.lstm import LSTMForecaster  # noqa: E402
 from trajpipe.training.data import eth_ucy_files, load_eth_ucy  # noqa: E402
-from trajpipe.training.train import (calibrate_sigma, fit_cv_shrink, tensors_from_windows,  # noqa: E402
-                                     with_observation_noise)
+from trajpipe.training.augment import with_observation_noise  # noqa: E402
+from trajpipe.training.calibration import calibrate_sigma, fit_cv_shrink  # noqa: E402
+from trajpipe.training.train import tensors_from_windows  # noqa: E402
 from trajpipe.training.windows import Windows, make_windows  # noqa: E402
 
 

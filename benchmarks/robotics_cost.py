@@ -24,7 +24,7 @@ from contextlib import ExitStack
 
 from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 
 GROUND_POINTS = [[100, 470, 2, 1.5], [750, 470, 2, -1.5], [300, 200, 8, 1.5], [560, 200, 8, -1.5]]  # as the README
 ARMS = ("none", "ros2", "foxglove", "mcap")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common import REPO, pipeline_parser, stats, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 from trajpipe.serve import LiveServer  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tests"))

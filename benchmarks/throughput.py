@@ -23,7 +23,7 @@ from pathlib import Path
 
 from common import pipeline_parser, stats, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 
 
 def plain_ultralytics(model, video: str, frames: int, tracker: str, class_ids: list[int], save: bool = False) -> float:

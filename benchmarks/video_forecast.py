@@ -38,7 +38,7 @@ from trajpipe.core.frames import Projective  # noqa: E402
 from trajpipe.training.data import load_jsonl
 from trajpipe.training.windows import make_windows  # noqa: E402
 from trajpipe.forecast.kalman import KalmanForecaster  # noqa: E402
-from trajpipe.app.runner import run  # noqa: E402
+from trajpipe.running.loop import run  # noqa: E402
 from common import write_results  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """trajpipe: detect, track and forecast object trajectories in video."""
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401
 
 from .config import Config, load_config  # noqa: E402
 from .errors import TrajpipeError, TrajpipeWarning  # noqa: E402
@@ -15,7 +15,7 @@ def __getattr__(name):
 
         return Pipeline
     if name == "run_batch":
-        from .app.batch import run_batch
+        from .running.batch import run_batch
 
         return run_batch
     raise AttributeError(f"module 'trajpipe' has no attribute {name!r}")

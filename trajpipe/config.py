@@ -13,7 +13,7 @@ import yaml
 
 from .errors import TrajpipeError
 from .registry import CAMERA_MOTION
-from .resources import resolve
+from .resources import existing_file
 
 MCAP_IMAGES = ("raw", "annotated", "none")  # what --output-mcap records as the camera image
 DEFAULT_CLASSES = ["person", "bicycle", "car", "motorcycle", "bus", "truck"]
@@ -89,10 +89,25 @@ class Config:
 
     @classmethod
     def keys(cls) -> list[str]:
+        """The config's keys, in the order they are declared.
+
+        Returns:
+            The key names (what ``key=value`` overrides and YAML files may set).
+        """
         return [f.name for f in fields(cls)]
 
     def merged(self, overrides: dict[str, Any]) -> "Config":
-        """A copy with ``overrides`` applied and validated. Unknown keys are an error."""
+        """A copy with ``overrides`` applied and validated.
+
+        Args:
+            overrides: ``{key: value}``; values may be strings as on the command line (``"0.3"``).
+
+        Returns:
+            The new config (this one is left as it is).
+
+        Raises:
+            TrajpipeError: an unknown key, or a value out of its range.
+        """
         unknown = sorted(set(overrides) - set(self.keys()))
         if unknown:
             close = _closest_key(str(unknown[0]))
@@ -103,6 +118,7 @@ class Config:
         return cfg
 
     def validate(self) -> None:
+        """Check every key's value; a :class:`TrajpipeError` names the first one out of its range."""
         def bad(key: str, why: str) -> TrajpipeError:
             return TrajpipeError(f"invalid value for {key}={getattr(self, key)!r}: {why}")
 
@@ -223,13 +239,26 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults, then the YAML file at ``path`` (if any; ``configs/default.yaml`` is also found where the
-    working directory has none: the package ships it), then ``overrides``."""
+    """The configuration: defaults, then the YAML file at ``path``, then ``overrides``.
+
+    Args:
+        path: a YAML file of ``key: value`` (``configs/default.yaml`` is also found where the working
+            directory has none: the package ships it), or None.
+        overrides: ``{key: value}`` applied last, or None.
+
+    Returns:
+        The validated :class:`Config`.
+
+    Raises:
+        TrajpipeError: a missing or malformed file, an unknown key or a value out of its range.
+
+    Example:
+        >>> load_config(overrides={"conf": "0.3"}).conf
+        0.3
+    """
     values: dict[str, Any] = {}
     if path is not None:
-        path = resolve(path)
-        if not path.is_file():
-            raise TrajpipeError(f"config file not found: {path}")
+        path = existing_file(path, "config file")
         try:
             loaded = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:

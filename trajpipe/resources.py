@@ -15,6 +15,8 @@ from contextlib import ExitStack
 from importlib.resources import as_file, files
 from pathlib import Path
 
+from .errors import TrajpipeError
+
 # the names configs and docs use -> the file inside the package
 PACKAGED = {
     "configs/default.yaml": "cfg/default.yaml",
@@ -44,6 +46,30 @@ def resolve(spec: str | Path) -> Path:
         return path
     shipped = packaged_file(path.as_posix())
     return shipped if shipped.is_file() else path
+
+
+def existing_file(spec: str | Path, what: str, hint: str = "") -> Path:
+    """The file ``spec`` names (see :func:`resolve`), or a :class:`TrajpipeError` saying it is missing.
+
+    Args:
+        spec: a path as the user gave it (relative: from the working directory), or a shipped name.
+        what: what the file is, for the message (``"forecaster checkpoint"``).
+        hint: what to do instead, added to the message in brackets.
+
+    Returns:
+        The path of the existing file.
+
+    Raises:
+        TrajpipeError: ``"<what> not found: <path> (<hint>)"``.
+
+    Example:
+        >>> existing_file("configs/default.yaml", "config file").name
+        'default.yaml'
+    """
+    path = resolve(spec)
+    if not path.is_file():
+        raise TrajpipeError(f"{what} not found: {path}" + (f" ({hint})" if hint else ""))
+    return path
 
 
 def source_checkout() -> Path | None:

@@ -17,7 +17,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO, find_asset
-from trajpipe.app.batch import RAY_INSTALL_HINT, find_videos, format_summary, output_names, ray_actor_options, run_batch
+from trajpipe.running.batch import format_summary, run_batch
+from trajpipe.running.engines import RAY_INSTALL_HINT, ray_actor_options
+from trajpipe.running.jobs import find_videos, output_names
 from trajpipe.app.cli import build_parser, main, parse_args
 from trajpipe.errors import TrajpipeError
 from trajpipe.io.mcap import read_records
@@ -265,7 +267,7 @@ def test_gpus_per_worker_is_the_ray_resource_request():
 
 def test_device_reaches_ultralytics_and_a_failed_run_leaves_no_output(concourse, detector_weights, tmp_path):
     from trajpipe.pipeline import Pipeline
-    from trajpipe.app.runner import run
+    from trajpipe.running.loop import run
 
     def fail_at_frame_3(result):
         if result.frame_index == 3:

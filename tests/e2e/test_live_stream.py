@@ -11,7 +11,7 @@ import numpy as np
 def test_loopback_mjpeg_stream_with_outage(detector_weights, concourse, tmp_path):
     from trajpipe import Pipeline
     from trajpipe.app.mjpeg import MjpegServer, encode_frames
-    from trajpipe.app.runner import run
+    from trajpipe.running.loop import run
 
     server = MjpegServer(encode_frames(concourse, max_frames=100), fps=25).start()
 

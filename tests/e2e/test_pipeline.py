@@ -11,7 +11,7 @@ import pytest
 
 from trajpipe import Forecaster, Pipeline, TrajpipeError
 from trajpipe.errors import TrajpipeWarning
-from trajpipe.app.runner import run
+from trajpipe.running.loop import run
 from trajpipe.core.frames import GroundPlane
 
 PAIRS = [[100, 400, 0, 0], [600, 400, 10, 0], [100, 150, 0, 10], [600, 150, 10, 10]]  # pixel (u, v) -> ground (x, y)

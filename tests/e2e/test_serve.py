@@ -17,7 +17,7 @@ def test_events_are_the_json_lines_and_viewers_change_nothing(detector_weights, 
     """Every /events message is the file's JSON line of its frame, byte for byte; two reading viewers,
     a stalled one and one that keeps coming and going leave the outputs as a run without a server."""
     from trajpipe import Pipeline
-    from trajpipe.app.runner import run
+    from trajpipe.running.loop import run
     from trajpipe.serve import LiveServer
 
     with Pipeline(model=str(detector_weights), forecaster="lstm") as pipe:

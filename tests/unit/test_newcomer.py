@@ -87,7 +87,7 @@ def test_stream_refuses_max_frames_below_one_at_the_call(tmp_path, max_frames):
 
 
 def test_a_failed_batch_input_lists_no_outputs(tmp_path):
-    from trajpipe.app.batch import run_batch
+    from trajpipe.running.batch import run_batch
 
     summary = run_batch([str(tmp_path / "nosuch.mp4")], tmp_path / "out", model="weights/yolov8n_int8.tflite"
                         if Path("weights/yolov8n_int8.tflite").is_file() else None, progress=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import __version__
+from ..version import __version__
 from ..config import Config, load_config, parse_overrides
 from ..errors import TrajpipeError, first_line
 from ..resources import resolve
@@ -67,7 +67,8 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     from ..pipeline import Pipeline
     from ..video.sources import is_live, open_source
-    from .runner import check_outputs, run
+    from ..running.loop import check_outputs, run
+    from .display import Display
 
     config = _config(args)
     output_video, output_jsonl, output_mcap = args.output_video, args.output_jsonl, args.output_mcap
@@ -100,7 +101,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             live.ground = pipeline.ground.matrix
         for publisher in publishers:
             publisher.ready(pipeline)
-        summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames, args.show,
+        display = stack.enter_context(Display(args.show))
+        summary = run(pipeline, args.source, output_video, output_jsonl, args.max_frames,
+                      display.show if display.enabled else None,
                       progress=not args.quiet and sys.stderr.isatty(), output_mcap=output_mcap, live=live,
                       publishers=publishers)
     print(summary, file=sys.stderr if output_jsonl == "-" else sys.stdout)
@@ -123,7 +126,7 @@ def _publishers(config: Config, stack: ExitStack) -> list:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import format_summary, run_batch
+    from ..running.batch import format_summary, run_batch
 
     summary = run_batch(args.inputs, args.out, engine=args.engine, address=args.address, workers=args.workers,
                         video=not args.no_video, mcap=args.output_mcap, force=args.force, config=_config(args),
@@ -159,6 +162,8 @@ def _nonnegative_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``trajpipe`` command line: ``run``, ``batch``, ``info`` and, where torch is installed, the
+    training commands (:func:`trajpipe.training.commands.register`)."""
     parser = argparse.ArgumentParser(
         prog="trajpipe",
         description="Detect, track and forecast the trajectories of objects in video.",
@@ -166,7 +171,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"trajpipe {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(sub)
+    _add_batch(sub)
+    _add_info(sub)
+    try:
+        from ..training.commands import register
+    except ImportError:  # training tools not installed in this build
+        pass
+    else:
+        register(sub)
+    return parser
 
+
+def _add_run(sub) -> None:
+    """The ``run`` sub-command: one source."""
     run = sub.add_parser(
         "run", help="process a video: annotated video + JSON lines of tracks and forecasts",
         usage="trajpipe run SOURCE [--output-video PATH] [--output-jsonl PATH] [--output-mcap PATH] "
@@ -194,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="config overrides anywhere on the line, e.g. conf=0.3 tracker=botsort")
     run.set_defaults(func=cmd_run)
 
+
+def _add_batch(sub) -> None:
+    """The ``batch`` sub-command: many videos."""
     batch = sub.add_parser(
         "batch", help="process many videos: per-video outputs, tracks.parquet and summary.json",
         usage="trajpipe batch INPUT... --out DIR [--engine local|ray] [--address ADDR] [--workers N] "
@@ -221,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(batch)
     batch.set_defaults(func=cmd_batch, overrides=[])
 
+
+def _add_info(sub) -> None:
+    """The ``info`` sub-command: what a forecaster file is."""
     info = sub.add_parser(
         "info", help="what a forecaster checkpoint (.pt) or ONNX export (.onnx) is and how it was trained",
         description="Print a forecaster file's format, architecture, time grid, modes and neighbours, and the "
@@ -229,14 +253,6 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("checkpoint", nargs="?", default="weights/forecaster.pt",
                       help="a .pt checkpoint or .onnx export (default: weights/forecaster.pt, the one the package ships)")
     info.set_defaults(func=cmd_info)
-
-    try:
-        from ..training.commands import register
-    except ImportError:  # training tools not installed in this build
-        pass
-    else:
-        register(sub)
-    return parser
 
 
 def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TrajpipeError
+from ..resources import existing_file
 from .results import Forecast
 
 
@@ -102,6 +103,71 @@ def pose_matrix(pose) -> np.ndarray:
     return np.array([[c, -s, x], [s, c, y], [0.0, 0.0, 1.0]])
 
 
+def _normaliser(points: np.ndarray) -> np.ndarray:
+    """The (3, 3) similarity that moves ``points`` (N, 2) to their centroid and a mean distance of
+    sqrt(2) from it (Hartley's normalisation: it keeps the DLT well conditioned in pixels)."""
+    centre = points.mean(axis=0)
+    spread = np.sqrt(((points - centre) ** 2).sum(axis=1)).mean()
+    scale = math.sqrt(2) / spread if spread > 0 else 1.0
+    return np.array([[scale, 0.0, -scale * centre[0]], [0.0, scale, -scale * centre[1]], [0.0, 0.0, 1.0]])
+
+
+def _dlt_rows(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The (2N, 9) linear system ``A h = 0`` of the homography ``h`` mapping ``src`` onto ``dst``."""
+    x, y = src[:, 0], src[:, 1]
+    u, v = dst[:, 0], dst[:, 1]
+    zero, one = np.zeros_like(x), np.ones_like(x)
+    rows_u = np.stack([x, y, one, zero, zero, zero, -u * x, -u * y, -u], axis=1)
+    rows_v = np.stack([zero, zero, zero, x, y, one, -v * x, -v * y, -v], axis=1)
+    return np.concatenate([rows_u, rows_v])
+
+
+def _refine_homography(matrix: np.ndarray, src: np.ndarray, dst: np.ndarray, iterations: int = 20) -> np.ndarray:
+    """``matrix`` moved to the least squared transfer error in ``dst`` (Gauss-Newton over its eight
+    free entries, ``matrix[2, 2]`` held at 1), as OpenCV's ``findHomography(method=0)`` refines its DLT."""
+    h = (matrix / matrix[2, 2]).ravel()[:8].copy()
+    x, y = src[:, 0], src[:, 1]
+    zero, one = np.zeros_like(x), np.ones_like(x)
+    for _ in range(iterations):
+        w = h[6] * x + h[7] * y + 1.0
+        u = (h[0] * x + h[1] * y + h[2]) / w
+        v = (h[3] * x + h[4] * y + h[5]) / w
+        residual = np.concatenate([u - dst[:, 0], v - dst[:, 1]])
+        jacobian = np.concatenate([np.stack([x, y, one, zero, zero, zero, -u * x, -u * y], axis=1),
+                                   np.stack([zero, zero, zero, x, y, one, -v * x, -v * y], axis=1)]) / np.tile(w, 2)[:, None]
+        step = np.linalg.lstsq(jacobian, -residual, rcond=None)[0]
+        h += step
+        if np.abs(step).max() <= 1e-12 * max(np.abs(h).max(), 1.0):
+            break
+    return np.append(h, 1.0).reshape(3, 3)
+
+
+def fit_homography(src, dst) -> np.ndarray | None:
+    """The least-squares homography mapping points ``src`` onto ``dst``.
+
+    Args:
+        src: (N, 2) points, N >= 4 (e.g. image pixels).
+        dst: (N, 2) points they map to (e.g. ground metres).
+
+    Returns:
+        The (3, 3) matrix, ``[2, 2]`` = 1: exact for four points, else the normalised DLT refined to
+        the least squared error in ``dst``; None when the points do not fix one (three or more of
+        the four on a line).
+    """
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    to_src, to_dst = _normaliser(src), _normaliser(dst)
+    a = Projective(to_src).apply(src)[0]
+    b = Projective(to_dst).apply(dst)[0]
+    _, singular, vt = np.linalg.svd(_dlt_rows(a, b), full_matrices=True)
+    if singular[7] <= 1e-10 * singular[0]:  # more than one solution: the points are degenerate
+        return None
+    matrix = np.linalg.inv(to_dst) @ vt[-1].reshape(3, 3) @ to_src
+    if abs(matrix[2, 2]) < 1e-15:
+        return None
+    matrix = matrix / matrix[2, 2]
+    return _refine_homography(matrix, src, dst) if len(src) > 4 else matrix
+
+
 class GroundPlane(Projective):
     """A 3x3 homography from image pixels to ground-plane coordinates (e.g. metres)."""
 
@@ -116,9 +182,7 @@ class GroundPlane(Projective):
     @classmethod
     def from_file(cls, path: str | Path) -> "GroundPlane":
         """A 3x3 matrix from ``.npy``, ``.json`` (nested list) or text (9 numbers, spaces or commas)."""
-        path = Path(path)
-        if not path.is_file():
-            raise TrajpipeError(f"homography file not found: {path}")
+        path = existing_file(path, "homography file")
         try:
             if path.suffix == ".npy":
                 values = np.load(path, allow_pickle=False)
@@ -136,12 +200,10 @@ class GroundPlane(Projective):
     @classmethod
     def from_points(cls, pairs) -> "GroundPlane":
         """From at least four ``[u, v, x, y]`` rows: image point (u, v) lies at ground point (x, y)."""
-        import cv2
-
         pairs = np.asarray(pairs, np.float64)
         if pairs.ndim != 2 or pairs.shape[1] != 4 or len(pairs) < 4:
             raise TrajpipeError("homography_points needs at least four [u, v, x, y] rows")
-        matrix, _ = cv2.findHomography(pairs[:, :2], pairs[:, 2:], 0)
+        matrix = fit_homography(pairs[:, :2], pairs[:, 2:])
         if matrix is None:
             raise TrajpipeError("homography_points are degenerate (three or more on one line?)")
         return cls(matrix)

@@ -22,11 +22,24 @@ def resample(times, values, instants) -> np.ndarray:
 
 
 def resample_track(times: np.ndarray, points: np.ndarray, dt: float, steps: int, end_time: float | None = None) -> np.ndarray:
-    """``points`` (T, D) sampled at increasing ``times`` (T,) on the ``steps`` instants
-    ``end_time - (steps-1)*dt, ..., end_time`` (default end: the last sample) -> (steps, D).
+    """A track's samples interpolated onto a uniform time grid that ends at ``end_time``.
 
     Instants before the first sample hold the first position (the track was not seen moving then),
     so a short track looks stationary at its start rather than inventing motion.
+
+    Args:
+        times: (T,) increasing sample times, seconds.
+        points: (T, D) positions at those times.
+        dt: the grid's step in seconds.
+        steps: instants on the grid: ``end_time - (steps-1)*dt, ..., end_time``.
+        end_time: the grid's last instant; None: the last sample's time.
+
+    Returns:
+        (steps, D) positions.
+
+    Example:
+        >>> resample_track(np.array([0.0, 1.0]), np.array([[0.0, 0.0], [1.0, 0.0]]), 0.5, 3).tolist()
+        [[0.0, 0.0], [0.5, 0.0], [1.0, 0.0]]
     """
     times = np.asarray(times, dtype=np.float64)
     points = np.asarray(points, dtype=np.float64)

@@ -14,45 +14,83 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class Modes:
-    """A track's alternative futures, most probable first, on the same time grid as its forecast."""
+class ModeSet:
+    """A track's alternative futures, most probable first, on the same time grid as its forecast.
 
-    points: np.ndarray  # (M, T, 2) in the track's units
-    probs: np.ndarray  # (M,) probabilities, renormalised over these M modes (they sum to 1)
-    sigma: np.ndarray | None = None  # (M, T, 2) per-step standard deviation of each mode
-    points_world: np.ndarray | None = None  # (M, T, 2) ground-plane points, when a homography is configured
+    Attributes:
+        points: (M, T, 2) positions in the track's units (pixels for video).
+        probs: (M,) probabilities, renormalised over these M modes (they sum to 1).
+        sigma: (M, T, 2) per-step standard deviation of each mode, same units, or None.
+        points_world: (M, T, 2) ground-plane points (metres), when a homography is configured.
+    """
+
+    points: np.ndarray
+    probs: np.ndarray
+    sigma: np.ndarray | None = None
+    points_world: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class Forecast:
     """Where a track will be: ``points[i]`` at ``origin + times[i]``, the most likely single path, with
-    its per-step standard deviation and, when asked for, the few most probable alternatives (``modes``)."""
+    its per-step standard deviation and, when asked for, the few most probable alternatives (``modes``).
 
-    times: np.ndarray  # (T,) seconds after ``origin``
-    points: np.ndarray  # (T, 2) in the track's units: pixels (bottom-centre of the box) for video
-    sigma: np.ndarray | None = None  # (T, 2) per-step standard deviation, when the forecaster gives one
-    origin: float = 0.0  # timestamp (s) of the last observation, which ``times`` count from
-    points_world: np.ndarray | None = None  # (T, 2) ground-plane points, when a homography is configured
-    modes: Modes | None = None  # the most probable alternative futures (config key forecast_modes)
-    start: np.ndarray | None = None  # (2,) the track's position at ``origin`` (t = 0), same units as ``points``
-    start_world: np.ndarray | None = None  # (2,) the same on the ground plane
-    sigma_world: np.ndarray | None = None  # (T, 2) per-step standard deviation on the ground plane (x, y)
-    covariance_world: np.ndarray | None = None  # (T, 2, 2) per-step covariance on the ground plane
+    Attributes:
+        times: (T,) seconds after ``origin``.
+        points: (T, 2) positions in the track's units: pixels (bottom centre of the box) for video.
+        sigma: (T, 2) per-step standard deviation, same units, when the forecaster gives one.
+        origin: timestamp (s) of the last observation, which ``times`` count from.
+        points_world: (T, 2) ground-plane points (metres), when a homography is configured.
+        modes: the most probable alternative futures (:class:`ModeSet`; config key ``forecast_modes``).
+        start: (2,) the track's position at ``origin`` (t = 0), same units as ``points``.
+        start_world: (2,) the same on the ground plane.
+        sigma_world: (T, 2) per-step standard deviation on the ground plane (x, y).
+        covariance_world: (T, 2, 2) per-step covariance on the ground plane.
+
+    Example:
+        >>> seconds, metres = forecast.closest_approach((2.0, 5.0))  # doctest: +SKIP
+    """
+
+    times: np.ndarray
+    points: np.ndarray
+    sigma: np.ndarray | None = None
+    origin: float = 0.0
+    points_world: np.ndarray | None = None
+    modes: ModeSet | None = None
+    start: np.ndarray | None = None
+    start_world: np.ndarray | None = None
+    sigma_world: np.ndarray | None = None
+    covariance_world: np.ndarray | None = None
 
     def mapped(self, fn: Callable[[np.ndarray], np.ndarray]) -> "Forecast":
-        """A copy with every position array (``start``, ``points``, ``modes.points``) passed through ``fn``, a map of
-        (..., 2) points, e.g. from history coordinates to this frame's pixels. Uncertainties are the
-        caller's to carry (they need the map's Jacobian)."""
+        """A copy with every position array (``start``, ``points``, ``modes.points``) mapped.
+
+        Args:
+            fn: a map of (..., 2) points, e.g. from history coordinates to this frame's pixels.
+
+        Returns:
+            The mapped copy. Uncertainties are the caller's to carry (they need the map's Jacobian).
+        """
         modes = None if self.modes is None else dataclasses.replace(self.modes, points=fn(self.modes.points))
         return dataclasses.replace(self, points=fn(self.points), start=None if self.start is None else fn(self.start),
                                    modes=modes)
 
     def closest_approach(self, point, world: bool | None = None) -> tuple[float, float]:
-        """(seconds after ``origin``, distance) of the forecast path's closest point to ``point``.
+        """Where and when the forecast path comes closest to ``point``.
 
         The path runs from ``start`` through ``points``, straight between steps (exact, no sampling).
-        ``world``: use ``points_world`` (ground units, e.g. metres); default: whenever they exist,
-        else pixels. The closest point may be the path's end: it does not imply a crossing.
+        The closest point may be the path's end: it does not imply a crossing.
+
+        Args:
+            point: (2,) the point, in the units of the path used.
+            world: True uses ``points_world`` (ground units, e.g. metres), False pixels; None: the
+                ground whenever it exists.
+
+        Returns:
+            ``(seconds after origin, distance)``.
+
+        Raises:
+            ValueError: ``world`` asked for and the forecast has no ground-plane points.
         """
         use_world = self.points_world is not None if world is None else world
         points, start = (self.points_world, self.start_world) if use_world else (self.points, self.start)
@@ -75,35 +113,64 @@ class Forecast:
 
 @dataclass(frozen=True)
 class TrackState:
-    """One tracked object in one frame: its box, its past (``history``, oldest first) and its forecast
-    (None until it has been seen for ``min_track_age``)."""
+    """One tracked object in one frame: its box, its past and its forecast.
+
+    Attributes:
+        id: the track id (per tracker; restarts after ``Pipeline.reset``).
+        class_id: the detector's class index.
+        class_name: its name (COCO: ``person``, ``car``, ...).
+        confidence: the detection's confidence, 0 to 1.
+        box: (4,) ``[x1, y1, x2, y2]`` pixels.
+        history: (T, 2) past anchor points (bottom centres), oldest first, pixels.
+        history_times: (T,) their timestamps in seconds.
+        forecast: the :class:`Forecast`, None until the track has been seen for ``min_track_age``.
+        point_world: (2,) current ground-plane point (metres), when a homography is configured.
+    """
 
     id: int
     class_id: int
     class_name: str
     confidence: float
-    box: np.ndarray  # (4,) xyxy pixels
-    history: np.ndarray  # (T, 2) past anchor points, oldest first
-    history_times: np.ndarray  # (T,) their timestamps in seconds
+    box: np.ndarray
+    history: np.ndarray
+    history_times: np.ndarray
     forecast: Forecast | None = None
-    point_world: np.ndarray | None = None  # (2,) current ground-plane point, when a homography is configured
+    point_world: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class FrameResult:
-    """Everything the pipeline made of one frame; ``to_json()`` is its JSON-lines record (docs/outputs.md)."""
+    """Everything the pipeline made of one frame; ``to_json()`` is its JSON-lines record (docs/outputs.md).
+
+    Attributes:
+        frame_index: the frame's index in the source.
+        timestamp: seconds since the start of the source.
+        tracks: the :class:`TrackState` of every track in the frame.
+        process_seconds: time the pipeline spent on this frame.
+        latency: seconds from capture to this result (live sources), else None.
+        image: (H, W, 3) uint8 BGR, the frame processed (the overlay is drawn into it).
+        camera: previous frame's pixels -> this frame's: (2, 3) affine or (3, 3) homography; None: not estimated.
+        pose: (3,) the robot base's ``(x, y, yaw)`` in the world frame given with this frame (metres, radians).
+    """
 
     frame_index: int
-    timestamp: float  # seconds since the start of the source
+    timestamp: float
     tracks: list[TrackState] = field(default_factory=list)
-    process_seconds: float = 0.0  # time spent on this frame by the pipeline
-    latency: float | None = None  # seconds from capture to this result (live sources)
-    image: np.ndarray | None = field(default=None, repr=False, compare=False)  # the frame processed (BGR)
-    camera: np.ndarray | None = None  # previous frame's pixels -> this frame's: (2, 3) affine, (3, 3) homography (None: not estimated)
-    pose: np.ndarray | None = None  # (3,) the robot base's (x, y, yaw) in the world frame given with this frame (m, rad)
+    process_seconds: float = 0.0
+    latency: float | None = None
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
+    camera: np.ndarray | None = None
+    pose: np.ndarray | None = None
 
     def to_json(self, ndigits: int = 2) -> dict:
-        """The JSON-lines record of this frame (docs/outputs.md; written by :func:`trajpipe.core.schema.encode_frame`)."""
+        """The JSON-lines record of this frame (docs/outputs.md; made by :func:`trajpipe.core.schema.encode_frame`).
+
+        Args:
+            ndigits: decimals of positions and times.
+
+        Returns:
+            The record as plain Python values.
+        """
         from .schema import encode_frame
 
         return encode_frame(self, ndigits)

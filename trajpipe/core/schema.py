@@ -11,77 +11,156 @@ the previous frame's pixels to this frame's: a (2, 3) affine warp, or (3, 3) whe
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from ..errors import TrajpipeError
-from .anchors import bottom_centre, box_height
+
+@dataclass(frozen=True)
+class Field:
+    """One key of the frame record: the one list the JSON-lines encoder (:func:`encode_frame`), the
+    Parquet columns (:data:`PARQUET_COLUMNS`) and the JSON Schema (:func:`frame_json_schema`) are made from.
+
+    ``kind``: integer | number | string | floats (a list of numbers) | point ([x, y]) | points (a list of
+    them) | matrix | tracks | forecast | modes. ``encode(obj, r)``: the value written for ``obj`` (``r``
+    rounds an array to the record's digits), None to leave the key out. ``table``: a column of
+    ``tracks.parquet`` (forecast keys as ``forecast_<key>``)."""
+
+    key: str
+    kind: str
+    doc: str
+    encode: Callable[[Any, Callable], Any]
+    required: bool = False
+    table: bool = True
+
+
+def _optional(value, r) -> list | None:
+    return None if value is None else r(value)
+
+
+def _camera(result, r) -> list:
+    camera = np.round(np.asarray(np.eye(2, 3) if result.camera is None else result.camera, np.float64), 6)
+    if len(camera) == 3:  # a homography's perspective terms are per pixel: tiny, and kept to 10 decimals
+        camera[2] = np.round(result.camera[2], 10)
+    return camera.tolist()
+
+
+def _records(fields: tuple[Field, ...], obj, r) -> dict:
+    """The record of ``obj``: every field of ``fields`` in order, those without a value left out."""
+    record = {}
+    for f in fields:
+        value = f.encode(obj, r)
+        if value is not None:
+            record[f.key] = value
+    return record
+
+
+MODE_FIELDS = (  # each of a forecast's alternative futures; encoded by _mode_records (attributes of core.results.ModeSet)
+    Field("p", "number", "probability (the modes' sum to 1)", lambda m, r: m.probs),
+    Field("xy", "points", "pixels", lambda m, r: m.points),
+    Field("sigma", "points", "per-step standard deviation (x, y), pixels", lambda m, r: m.sigma),
+    Field("xy_world", "points", "ground units", lambda m, r: m.points_world),
+)
+FORECAST_FIELDS = (
+    Field("t", "floats", "seconds after timestamp", lambda f, r: r(f.times)),
+    Field("xy", "points", "pixels (bottom centre of the box)", lambda f, r: r(f.points)),
+    Field("sigma", "points", "per-step standard deviation (x, y), pixels", lambda f, r: _optional(f.sigma, r)),
+    Field("xy_world", "points", "ground units", lambda f, r: _optional(f.points_world, r)),
+    Field("sigma_world", "points", "per-step standard deviation on the ground (x, y)",
+          lambda f, r: None if f.sigma_world is None else np.round(f.sigma_world, 4).tolist(), table=False),
+    Field("modes", "modes", "alternative futures, most probable first: p, xy, sigma, xy_world",
+          lambda f, r: None if f.modes is None else _mode_records(f.modes, r)),
+)
+TRACK_FIELDS = (
+    Field("id", "integer", "track id", lambda t, r: t.id, required=True),
+    Field("class", "string", "class name", lambda t, r: t.class_name, required=True),
+    Field("conf", "number", "detection confidence", lambda t, r: round(t.confidence, 3), required=True),
+    Field("box", "floats", "[x1, y1, x2, y2] pixels", lambda t, r: r(t.box), required=True),
+    Field("point", "point", "bottom centre of the box, pixels", lambda t, r: r(t.history[-1]), required=True),
+    Field("point_world", "point", "ground-plane point (homography configured)", lambda t, r: _optional(t.point_world, r)),
+    Field("forecast", "forecast", "where the track will be",
+          lambda t, r: None if t.forecast is None else _records(FORECAST_FIELDS, t.forecast, r), table=False),
+)
+FRAME_FIELDS = (
+    Field("frame", "integer", "the frame's index in the source", lambda f, r: f.frame_index, required=True),
+    Field("timestamp", "number", "seconds since the start of the video", lambda f, r: round(f.timestamp, 4),
+          required=True),
+    Field("camera", "matrix", "(2, 3) warp, or (3, 3) homography, from the previous frame's pixels", _camera,
+          required=True, table=False),
+    Field("tracks", "tracks", "the tracks of the frame", lambda f, r: [_records(TRACK_FIELDS, t, r) for t in f.tracks],
+          required=True, table=False),
+    Field("latency", "number", "seconds from capture to result (live sources)",
+          lambda f, r: None if f.latency is None else round(f.latency, 4), table=False),
+)
 
 # The Parquet columns of one track in one frame, in order: (column, type). Types are named here and
 # made into Arrow types by trajpipe.io.tracks_table. ``video`` is the input as the batch named it;
 # the others are the record's fields, the forecast's flattened to ``forecast_<key>``.
-PARQUET_COLUMNS = (
-    ("video", "string"),
-    ("frame", "int64"),
-    ("timestamp", "float64"),  # seconds since the start of the video
-    ("id", "int64"),
-    ("class", "string"),
-    ("conf", "float64"),
-    ("box", "floats"),  # [x1, y1, x2, y2] pixels
-    ("point", "point"),  # bottom centre of the box, pixels
-    ("point_world", "point"),  # ground-plane point (homography configured)
-    ("forecast_t", "floats"),  # seconds after timestamp
-    ("forecast_xy", "points"),  # pixels
-    ("forecast_sigma", "points"),  # per-step standard deviation (x, y), pixels
-    ("forecast_xy_world", "points"),
-    ("forecast_modes", "modes"),  # alternative futures, most probable first: p, xy, sigma, xy_world
-)
-TRACK_KEYS = ("id", "class", "conf", "box", "point", "point_world")  # copied as they are into the table
-FORECAST_KEYS = ("t", "xy", "sigma", "xy_world", "modes")  # into forecast_<key>
-MODE_KEYS = ("p", "xy", "sigma", "xy_world")
+_COLUMN_TYPES = {"integer": "int64", "number": "float64", "string": "string", "floats": "floats", "point": "point",
+                 "points": "points", "modes": "modes"}
+PARQUET_COLUMNS = (("video", "string"), *((f.key, _COLUMN_TYPES[f.kind]) for f in FRAME_FIELDS if f.table),
+                   *((f.key, _COLUMN_TYPES[f.kind]) for f in TRACK_FIELDS if f.table),
+                   *((f"forecast_{f.key}", _COLUMN_TYPES[f.kind]) for f in FORECAST_FIELDS if f.table))
+TRACK_KEYS = tuple(f.key for f in TRACK_FIELDS if f.table)  # copied as they are into the table
+FORECAST_KEYS = tuple(f.key for f in FORECAST_FIELDS if f.table)  # into forecast_<key>
+MODE_KEYS = tuple(f.key for f in MODE_FIELDS)
 
 
 def encode_frame(result, ndigits: int = 2) -> dict:
-    """The JSON-lines record of a :class:`~trajpipe.core.results.FrameResult`."""
+    """The JSON-lines record of a frame, its keys in the order of :data:`FRAME_FIELDS`.
+
+    Args:
+        result: a :class:`~trajpipe.core.results.FrameResult`.
+        ndigits: decimals of positions and times in pixels and ground units.
+
+    Returns:
+        The record as plain Python values (what ``orjson.dumps`` writes as one JSON line).
+    """
     def r(a) -> list:
         return np.round(np.asarray(a, np.float64), ndigits).tolist()
 
-    tracks = []
-    for t in result.tracks:
-        record = {"id": t.id, "class": t.class_name, "conf": round(t.confidence, 3), "box": r(t.box),
-                  "point": r(t.history[-1])}
-        if t.point_world is not None:
-            record["point_world"] = r(t.point_world)
-        if t.forecast is not None:
-            forecast = record["forecast"] = {"t": r(t.forecast.times), "xy": r(t.forecast.points)}
-            if t.forecast.sigma is not None:
-                forecast["sigma"] = r(t.forecast.sigma)
-            if t.forecast.points_world is not None:
-                forecast["xy_world"] = r(t.forecast.points_world)
-            if t.forecast.sigma_world is not None:
-                forecast["sigma_world"] = np.round(t.forecast.sigma_world, 4).tolist()
-            if t.forecast.modes is not None:
-                forecast["modes"] = _mode_records(t.forecast.modes, r)
-        tracks.append(record)
-    camera = np.round(np.asarray(np.eye(2, 3) if result.camera is None else result.camera, np.float64), 6)
-    if len(camera) == 3:  # a homography's perspective terms are per pixel: tiny, and kept to 10 decimals
-        camera[2] = np.round(result.camera[2], 10)
-    record = {"frame": result.frame_index, "timestamp": round(result.timestamp, 4),
-              "camera": camera.tolist(), "tracks": tracks}
-    if result.latency is not None:
-        record["latency"] = round(result.latency, 4)
-    return record
+    return _records(FRAME_FIELDS, result, r)
 
 
 def _mode_records(modes, r) -> list[dict]:
     """The ``forecast.modes`` list of a record. Each array is rounded once for all modes: this runs
     for every track of every frame on the output thread."""
-    fields = {"xy": modes.points, "sigma": modes.sigma, "xy_world": modes.points_world}
-    rounded = {key: r(value) for key, value in fields.items() if value is not None}
+    rounded = {f.key: r(value) for f in MODE_FIELDS if f.key != "p" and (value := f.encode(modes, r)) is not None}
     return [{"p": round(float(p), 3), **{key: value[m] for key, value in rounded.items()}}
             for m, p in enumerate(modes.probs.tolist())]
+
+
+_JSON_KINDS = {"integer": {"type": "integer"}, "number": {"type": "number"}, "string": {"type": "string"},
+               "floats": {"type": "array", "items": {"type": "number"}},
+               "point": {"type": "array", "items": {"type": ["number", "null"]}, "minItems": 2, "maxItems": 2},
+               "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}
+_JSON_KINDS["points"] = {"type": "array", "items": _JSON_KINDS["point"]}
+
+
+def _json_object(fields: tuple[Field, ...]) -> dict:
+    nested = {"tracks": lambda: {"type": "array", "items": _json_object(TRACK_FIELDS)},
+              "forecast": lambda: _json_object(FORECAST_FIELDS),
+              "modes": lambda: {"type": "array", "items": _json_object(MODE_FIELDS)}}
+    properties = {f.key: {**(nested[f.kind]() if f.kind in nested else _JSON_KINDS[f.kind]), "description": f.doc}
+                  for f in fields}
+    out = {"type": "object", "properties": properties}
+    required = [f.key for f in fields if f.required]
+    return {**out, "required": required} if required else out
+
+
+def frame_json_schema() -> dict:
+    """The JSON Schema of one frame record, made from :data:`FRAME_FIELDS` (what an MCAP file declares
+    for its forecasts topic).
+
+    Returns:
+        A JSON Schema (draft 2020-12 keywords) as a dict.
+    """
+    return {"title": "trajpipe.FrameRecord",
+            "description": "One frame of trajpipe's JSON lines: tracks (pixels; *_world: ground units) and their forecasts",
+            **_json_object(FRAME_FIELDS)}
 
 
 def read_jsonl(path: str | Path) -> Iterator[dict]:
@@ -111,27 +190,3 @@ def parquet_row(video: str, record: dict, track: dict) -> dict:
     return {"video": video, "frame": record.get("frame"), "timestamp": record["timestamp"],
             **{key: track.get(key) for key in TRACK_KEYS},
             **{f"forecast_{key}": forecast.get(key) for key in FORECAST_KEYS}}
-
-
-def track_samples(path: str | Path, classes: tuple[str, ...] | None = ("person",)):
-    """Every track sample of a JSON-lines file, for training: ``(times (S,), ids (S,), points (S, 2),
-    heights (S,))``, positions the record's ``point`` (else the box's bottom centre), heights the box
-    heights (pixels). Only tracks of ``classes`` (None: all)."""
-    path = Path(path)
-    times, ids, points, boxes = [], [], [], []
-    try:
-        for record in read_jsonl(path):
-            for track in record["tracks"]:
-                if classes is not None and track.get("class", "person") not in classes:
-                    continue
-                box = np.asarray(track["box"], np.float64)
-                point = track.get("point")
-                times.append(float(record["timestamp"]))
-                ids.append(int(track["id"]))
-                points.append(bottom_centre(box) if point is None else np.asarray(point, np.float64))
-                boxes.append(box)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TrajpipeError(f"{path} is not a trajpipe JSON-lines tracks file ({exc})") from None
-    if not times:
-        raise TrajpipeError(f"{path} holds no tracks")
-    return np.array(times), np.array(ids), np.array(points, np.float64).reshape(-1, 2), box_height(np.array(boxes))

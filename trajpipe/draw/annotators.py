@@ -31,11 +31,39 @@ MODE_BANDS = ((0.6, 0.8, 2), (0.3, 0.55, 1), (0.0, 0.3, 1))
 
 
 class Annotator(Protocol):
+    """Anything with ``annotate(image, result)``: what an :class:`~trajpipe.draw.Overlay` composes (as
+    supervision's annotators are).
+
+    Example:
+        >>> class Ids:  # doctest: +SKIP
+        ...     def annotate(self, image, result):
+        ...         for t in result.tracks:
+        ...             cv2.putText(image, str(t.id), tuple(map(int, t.box[:2])), FONT, 0.5, (255, 255, 255))
+        ...         return image
+        >>> Overlay([Boxes(), Ids()]).draw(result.image, result)  # doctest: +SKIP
+    """
+
     def annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
-        """Draw on ``image`` (BGR, in place) and return it."""
+        """Draw on ``image`` and return it.
+
+        Args:
+            image: (H, W, 3) uint8 BGR frame, drawn on in place.
+            result: the frame's result (pixel positions).
+
+        Returns:
+            ``image``.
+        """
 
 
 def track_colour(track_id: int) -> tuple[int, int, int]:
+    """The colour every drawing of a track uses.
+
+    Args:
+        track_id: the track's id.
+
+    Returns:
+        A BGR colour, 0 to 255 each, the same for the same id.
+    """
     return PALETTE[track_id % len(PALETTE)]
 
 
@@ -62,6 +90,15 @@ class Boxes:
     """Boxes with track id and class, in the track's colour."""
 
     def annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
+        """Draw the boxes with their labels onto ``image``.
+
+        Args:
+            image: (H, W, 3) uint8 BGR frame, drawn on in place.
+            result: the frame's result (pixel positions).
+
+        Returns:
+            ``image``.
+        """
         for track in result.tracks:
             colour = track_colour(track.id)
             x1, y1, x2, y2 = (int(v) for v in track.box)
@@ -75,12 +112,25 @@ class Boxes:
 
 
 class Trails:
-    """The past ``seconds`` of each track as a line in its colour."""
+    """The past ``seconds`` of each track as a line in its colour.
+
+    Args:
+        seconds: how much of each track's past is drawn.
+    """
 
     def __init__(self, seconds: float = 2.0):
         self.seconds = seconds
 
     def annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
+        """Draw the trails onto ``image``.
+
+        Args:
+            image: (H, W, 3) uint8 BGR frame, drawn on in place.
+            result: the frame's result (pixel positions).
+
+        Returns:
+            ``image``.
+        """
         for track in result.tracks:
             recent = track.history[track.history_times >= result.timestamp - self.seconds]
             recent = recent[np.isfinite(recent).all(axis=1)]  # a robot's past points behind its camera are NaN
@@ -89,11 +139,20 @@ class Trails:
         return image
 
 
-class Modes:
+class ModePaths:
     """The alternative futures (every mode but the most likely) as translucent whole paths, fainter and
     thinner the less probable they are relative to the most likely one."""
 
     def annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
+        """Draw the alternative futures onto ``image``.
+
+        Args:
+            image: (H, W, 3) uint8 BGR frame, drawn on in place.
+            result: the frame's result (pixel positions).
+
+        Returns:
+            ``image``.
+        """
         bands: list[list[np.ndarray]] = [[] for _ in MODE_BANDS]
         for track in _drawable(result.tracks):
             modes = track.forecast.modes
@@ -114,6 +173,15 @@ class Forecasts:
     dot where it ends."""
 
     def annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
+        """Draw the most likely futures onto ``image``.
+
+        Args:
+            image: (H, W, 3) uint8 BGR frame, drawn on in place.
+            result: the frame's result (pixel positions).
+
+        Returns:
+            ``image``.
+        """
         tracks = _drawable(result.tracks)
         if not tracks:
             return image
@@ -133,6 +201,15 @@ class SigmaRings:
     forecaster gives one."""
 
     def annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
+        """Draw the rings onto ``image``.
+
+        Args:
+            image: (H, W, 3) uint8 BGR frame, drawn on in place.
+            result: the frame's result (pixel positions).
+
+        Returns:
+            ``image``.
+        """
         for track in _drawable(result.tracks):
             points, sigma = _most_likely(track)
             if sigma is None:
@@ -144,13 +221,26 @@ class SigmaRings:
 
 
 class Hud:
-    """Text lines on a translucent dark panel in the top-left corner. ``lines``: the text of a result
-    (default: frame, time and track count); the ``trajpipe run`` loop adds its FPS and latency."""
+    """Text lines on a translucent dark panel in the top-left corner.
+
+    Args:
+        lines: the text of a result, one string a line (default: frame, time and track count); the
+            run loop adds its FPS and latency.
+    """
 
     def __init__(self, lines: Callable[[FrameResult], list[str]] | None = None):
         self.lines = lines or default_hud_lines
 
     def annotate(self, image: np.ndarray, result: FrameResult) -> np.ndarray:
+        """Draw the text panel onto ``image``.
+
+        Args:
+            image: (H, W, 3) uint8 BGR frame, drawn on in place.
+            result: the frame's result (pixel positions).
+
+        Returns:
+            ``image``.
+        """
         lines = self.lines(result)
         if not lines:
             return image

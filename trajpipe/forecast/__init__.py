@@ -2,9 +2,9 @@
 learned recurrent forecaster (torch or ONNX runtime) and the pipeline stage. Training lives in
 :mod:`trajpipe.training`."""
 
-from .. import registry  # noqa: F401  (gives Forecaster.load its table of names and file types)
 from ..core.interp import resample_track
-from .base import Forecaster, ForecastModes
+from .base import Forecaster, ModeBatch
 from .cv import ConstantVelocityForecaster
+from .loading import load_forecaster
 
-__all__ = ["Forecaster", "ForecastModes", "ConstantVelocityForecaster", "resample_track"]
+__all__ = ["Forecaster", "ModeBatch", "ConstantVelocityForecaster", "load_forecaster", "resample_track"]

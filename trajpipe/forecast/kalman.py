@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Forecaster
+from .base import OBS_STEPS, PRED_STEPS, STEP_SECONDS, Forecaster
 from ..core.anchors import metres_per_unit
 
 # Per-axis state transition over one step and the process-noise input (white acceleration for CV,
@@ -26,7 +26,7 @@ class KalmanForecaster(Forecaster):
     """
 
     def __init__(self, motion: str = "cv", q: float | None = None, r: float | None = None,
-                 obs_steps: int = 8, pred_steps: int = 12, dt: float = 0.4):
+                 obs_steps: int = OBS_STEPS, pred_steps: int = PRED_STEPS, dt: float = STEP_SECONDS):
         super().__init__()
         if motion not in MOTION:
             raise ValueError(f"motion must be one of {sorted(MOTION)}, got {motion!r}")

@@ -27,6 +27,8 @@ from torch import nn
 
 from ..core.anchors import PERSON_HEIGHT_M
 from ..errors import TrajpipeError
+from ..resources import existing_file
+from .base import OBS_STEPS, PRED_STEPS, STEP_SECONDS
 from .neural import NetArrays, NeuralForecaster
 
 CHECKPOINT_FORMAT = "trajpipe-forecaster/1"
@@ -68,7 +70,7 @@ class TrajectoryNet(nn.Module):
     """
 
     def __init__(self, cell: str = "lstm", hidden: int = 64, layers: int = 1, dropout: float = 0.0, k: int = 4,
-                 nb_embed: int = 32, obs_steps: int = 8, pred_steps: int = 12, head: str = "gain", modes: int = 0,
+                 nb_embed: int = 32, obs_steps: int = OBS_STEPS, pred_steps: int = PRED_STEPS, head: str = "gain", modes: int = 0,
                  social_range: float = 0.0, noise_feature: bool = False, pool: str = "max"):
         super().__init__()
         if cell not in CELLS:
@@ -170,7 +172,7 @@ class LSTMForecaster(NeuralForecaster):
 
     name = "lstm"
 
-    def __init__(self, net: TrajectoryNet, dt: float = 0.4, meta: dict | None = None,
+    def __init__(self, net: TrajectoryNet, dt: float = STEP_SECONDS, meta: dict | None = None,
                  min_track_age: float | None = None, lost_track_ttl: float | None = None):
         self.net = net.eval()
         self.obs_steps = net.config["obs_steps"]
@@ -195,11 +197,9 @@ class LSTMForecaster(NeuralForecaster):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> "LSTMForecaster":
-        path = Path(path)
+        path = existing_file(path, "forecaster checkpoint")
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise TrajpipeError(f"forecaster checkpoint not found: {path}") from None
         except Exception as e:  # pickle/zip errors come in many types
             raise TrajpipeError(f"{path} is not a readable trajpipe forecaster checkpoint ({type(e).__name__})") from None
         if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:

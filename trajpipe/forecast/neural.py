@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.anchors import metres_per_unit
 from ..core.interp import interp_weights, resample_track, rotate
-from .base import Forecaster, ForecastModes
+from .base import Forecaster, ModeBatch
 from .features import canonical_inputs
 
 NET_BLOCK = 1024  # tracks per network call
@@ -146,4 +146,4 @@ class NeuralForecaster(Forecaster):
         rows = np.arange(len(order))[:, None]  # indexing whole (P, 2) blocks: 20x faster than take_along_axis
         points, mode_sigma = self._to_caller(out.modes[rows, order], out.mode_sigma[rows, order], inp, obs, dt)
         top = probs[rows, order]
-        return mean, sigma, ForecastModes.padded(points, top / top.sum(axis=1, keepdims=True), mode_sigma, k)
+        return mean, sigma, ModeBatch.padded(points, top / top.sum(axis=1, keepdims=True), mode_sigma, k)

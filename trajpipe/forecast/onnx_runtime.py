@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TrajpipeError, first_line
+from ..resources import existing_file
 from .neural import NetArrays, NeuralForecaster
 
 ONNX_FORMAT = "trajpipe-forecaster-onnx/2"  # /2: neighbours within the config's social_range (docs/deploy.md)
@@ -39,9 +40,7 @@ class OnnxForecaster(NeuralForecaster):
         except ImportError:
             raise TrajpipeError(f"{path}: running an ONNX forecaster needs onnxruntime "
                                 "(pip install 'trajpipe[onnx]')") from None
-        path = Path(path)
-        if not path.is_file():
-            raise TrajpipeError(f"forecaster checkpoint not found: {path}")
+        path = existing_file(path, "forecaster checkpoint")
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         options = ort.SessionOptions()

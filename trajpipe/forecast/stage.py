@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core.anchors import box_height
 from ..core.interp import resample_tracks
-from ..core.results import Forecast, Modes
+from ..core.results import Forecast, ModeSet
 from ..tracking.history import Samples
 
 SCALE_SAMPLES = 5  # box heights averaged for the pixel scale, to damp detector jitter
@@ -56,7 +56,7 @@ def forecast_histories(forecaster, histories: list[Samples], min_age: float, mod
     return forecasts
 
 
-def _track_modes(modes, row: int) -> Modes:
+def _track_modes(modes, row: int) -> ModeSet:
     keep = modes.probs[row] > 0
-    return Modes(points=modes.points[row, keep], probs=modes.probs[row, keep],
+    return ModeSet(points=modes.points[row, keep], probs=modes.probs[row, keep],
                  sigma=None if modes.sigma is None else modes.sigma[row, keep])

@@ -17,7 +17,19 @@ VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 
 
 def check_output_path(path: str | Path, inputs: list[Path], kind: str) -> Path:
-    """Fail early on an output that could not be written or would destroy an input."""
+    """Fail early on an output that could not be written or would destroy an input.
+
+    Args:
+        path: the output file.
+        inputs: the run's input files.
+        kind: what the output is, for the message (``"video"``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        TrajpipeError: its directory is missing, it is a directory, or it is one of ``inputs``.
+    """
     path = Path(path)
     if not path.parent.is_dir():
         raise TrajpipeError(f"{kind} output directory does not exist: {path.parent}")
@@ -30,7 +42,17 @@ def check_output_path(path: str | Path, inputs: list[Path], kind: str) -> Path:
 
 
 def video_codec(path: str | Path) -> str:
-    """The FourCC to write ``path`` with, chosen by its extension."""
+    """The FourCC to write ``path`` with, chosen by its extension.
+
+    Args:
+        path: the video output (``.mp4``, ``.avi``, ``.mkv``).
+
+    Returns:
+        The four-character code (:data:`VIDEO_CODECS`).
+
+    Raises:
+        TrajpipeError: another extension.
+    """
     codec = VIDEO_CODECS.get(Path(path).suffix.lower())
     if codec is None:
         raise TrajpipeError(f"video output must end in {', '.join(VIDEO_CODECS)}: {path}")
@@ -38,17 +60,36 @@ def video_codec(path: str | Path) -> str:
 
 
 class AtomicFile:
-    """A ``path`` whose content lives at a hidden temporary name until :meth:`commit`."""
+    """A ``path`` whose content lives at a hidden temporary name (:attr:`partial`, beside it) until
+    :meth:`commit`, so that an existing output is never replaced by a half-written one.
+
+    Args:
+        path: the final name.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
 
     def commit(self) -> None:
+        """Rename the written file over :attr:`path` (atomic on one file system)."""
         os.replace(self.partial, self.path)
 
     def discard(self) -> None:
+        """Remove the written file, if any; :attr:`path` stays as it was."""
         self.partial.unlink(missing_ok=True)
+
+    def finish(self, keep: bool) -> None:
+        """Commit or discard: what every sink does when it closes.
+
+        Args:
+            keep: True renames the written file over ``path``; False removes it, and any file
+                already at ``path`` stays untouched.
+        """
+        if keep:
+            self.commit()
+        else:
+            self.discard()
 
 
 class _Sink:
@@ -68,7 +109,13 @@ class _Sink:
 
 
 class VideoSink(_Sink):
-    """Annotated frames to an MP4 (mp4v) or AVI (MJPG) file at the source's frame rate."""
+    """Annotated frames to an MP4 or MKV (mp4v) or AVI (MJPG) file at the source's frame rate.
+
+    Args:
+        path: the video file (written atomically).
+        fps: the source's frames a second (0 or less: 25).
+        keep: commit the file on exit (False: only when :attr:`keep` is set true before).
+    """
 
     def __init__(self, path: str | Path, fps: float, keep: bool = True):
         self.keep = keep
@@ -80,6 +127,11 @@ class VideoSink(_Sink):
         self.frames = 0
 
     def write(self, image: np.ndarray) -> None:
+        """Append one frame.
+
+        Args:
+            image: (H, W, 3) uint8 BGR; resized to the first frame's size if it differs.
+        """
         height, width = image.shape[:2]
         if self.writer is None:
             self.size = (width, height)
@@ -92,26 +144,39 @@ class VideoSink(_Sink):
         self.frames += 1
 
     def close(self, commit: bool = True) -> None:
-        """Finish the file; with no frame written, or ``commit`` False, leave any existing output untouched."""
+        """Finish the file.
+
+        Args:
+            commit: False (or no frame written) discards it, leaving any existing output untouched.
+        """
         if self.writer is not None:
             self.writer.release()
             self.writer = None
-        if self.frames and commit:
-            self.file.commit()
-        else:
-            self.file.discard()
+        self.file.finish(bool(self.frames) and commit)
 
 
 def json_line(record: dict) -> bytes:
-    """``record`` as one line of JSON (no newline): what JsonlSink writes and the live view sends.
+    """``record`` as one line of JSON: what :class:`JsonlSink` writes and the live view sends.
 
     orjson: a frame's record is thousands of floats, which the standard json module writes 8x slower
-    (1.4 against 0.17 ms a frame with 30 tracks and 3 modes each)."""
+    (1.4 against 0.17 ms a frame with 30 tracks and 3 modes each).
+
+    Args:
+        record: a frame record (:meth:`~trajpipe.core.results.FrameResult.to_json`).
+
+    Returns:
+        The UTF-8 JSON, without a newline.
+    """
     return orjson.dumps(record)
 
 
 class JsonlSink(_Sink):
-    """One JSON object per line, flushed per frame; ``-`` writes to standard output."""
+    """One JSON object per line, flushed per frame.
+
+    Args:
+        path: the file (written atomically), or ``-`` for standard output.
+        keep: commit the file on exit (False: only when :attr:`keep` is set true before).
+    """
 
     def __init__(self, path: str | Path, keep: bool = True):
         self.keep = keep
@@ -121,20 +186,30 @@ class JsonlSink(_Sink):
         self.lines = 0
 
     def write(self, record: dict) -> None:
+        """Write one frame record.
+
+        Args:
+            record: the frame's record (:meth:`~trajpipe.core.results.FrameResult.to_json`).
+        """
         self.write_line(json_line(record))
 
     def write_line(self, line: bytes) -> None:
-        """Write a record already encoded by :func:`json_line`."""
+        """Write a record already encoded.
+
+        Args:
+            line: the record as :func:`json_line` encodes it.
+        """
         self.stream.write(line.decode() + "\n")
         self.stream.flush()
         self.lines += 1
 
     def close(self, commit: bool = True) -> None:
-        """Finish the file; with no line written, or ``commit`` False, leave any existing output untouched."""
+        """Finish the file (standard output: nothing to do).
+
+        Args:
+            commit: False (or no line written) discards it, leaving any existing output untouched.
+        """
         if self.to_stdout:
             return
         self.stream.close()
-        if self.lines and commit:
-            self.file.commit()
-        else:
-            self.file.discard()
+        self.file.finish(bool(self.lines) and commit)

@@ -29,15 +29,29 @@ SCHEMA = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in PARQUET_COLUMNS]
 
 @dataclass(frozen=True)
 class VideoTracks:
-    """What one video added to the table."""
+    """What one video added to the table.
 
-    frames: int  # JSON lines, one per processed frame
-    rows: int  # tracks over all frames
-    track_ids: int  # distinct track ids
+    Attributes:
+        frames: JSON lines, one per processed frame.
+        rows: tracks over all frames.
+        track_ids: distinct track ids.
+    """
+
+    frames: int
+    rows: int
+    track_ids: int
 
 
 def video_table(video: str, jsonl: str | Path) -> tuple[pa.Table, VideoTracks]:
-    """The rows of one video's JSON-lines file, in :data:`SCHEMA`."""
+    """The rows of one video's JSON-lines file.
+
+    Args:
+        video: the video's name, for the ``video`` column.
+        jsonl: its JSON-lines file.
+
+    Returns:
+        ``(table in SCHEMA, what the video added)``.
+    """
     columns: dict[str, list] = {name: [] for name in SCHEMA.names}
     frames, ids = 0, set()
     for record in read_jsonl(jsonl):
@@ -51,8 +65,19 @@ def video_table(video: str, jsonl: str | Path) -> tuple[pa.Table, VideoTracks]:
 
 
 def write_tracks_parquet(path: str | Path, videos: list[tuple[str, str | Path]]) -> dict[str, VideoTracks]:
-    """Write the tracks of ``videos`` ((name, JSON-lines path) pairs) to one Parquet file, one row
-    group per video so memory stays at one video's rows. Atomic: the file appears only when whole."""
+    """Write the tracks of many videos to one Parquet file, one row group per video so memory stays at
+    one video's rows. Atomic: the file appears only when whole.
+
+    Args:
+        path: the Parquet file.
+        videos: ``(name, JSON-lines path)`` pairs.
+
+    Returns:
+        ``{name: VideoTracks}``.
+
+    Example:
+        >>> write_tracks_parquet("tracks.parquet", [("clip", "clip.jsonl")])["clip"].rows  # doctest: +SKIP
+    """
     target = AtomicFile(path)
     written: dict[str, VideoTracks] = {}
     try:

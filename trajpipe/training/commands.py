@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import TrajpipeError
+from ..resources import existing_file
 
 DEFAULT_DATA = "../shared/data/eth_ucy"
 DEFAULT_EVAL_DATA = (DEFAULT_DATA, "../shared/data/eth_ucy_0.4s")  # Social-GAN files; ETH at its true 0.4 s step
@@ -103,7 +104,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = Path(args.out.format(scene=scene or "all"))
         tr, va, desc, extra_files = _datasets(args, scene)
         cfg = TrainConfig(**{k: getattr(args, k) for k in cfg_keys if hasattr(args, k)})
-        cfg.mirror = not args.no_mirror
         cfg.progress = not args.quiet
         init = None
         if args.init:
@@ -184,8 +184,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".onnx":  # Forecaster.load picks onnxruntime by this suffix
         raise TrajpipeError(f"--out must end in .onnx: {out}")
     check_output_path(out, [Path(args.forecaster)], "ONNX")
-    if not Path(args.forecaster).is_file():  # before paying for torch
-        raise TrajpipeError(f"forecaster checkpoint not found: {args.forecaster}")
+    existing_file(args.forecaster, "forecaster checkpoint")  # before paying for torch
     from ..forecast.lstm import LSTMForecaster
     from .export import export_onnx
 
@@ -197,10 +196,38 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def add_train_settings(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`~trajpipe.training.train_config.TrainConfig` field, made from the field: its
+    name with dashes, its type, default, help and choices; a boolean is ``--NAME`` when off by
+    default and ``--no-NAME`` when on.
+
+    Args:
+        parser: the ``train`` sub-command's parser.
+    """
+    from dataclasses import fields
+
     from .train_config import TrainConfig
 
-    d = TrainConfig()
+    types = {"int": int, "float": float, "str": str}
+    for f in fields(TrainConfig):
+        if not f.metadata.get("flag", True):
+            continue
+        name, text = f.name.replace("_", "-"), f.metadata.get("help") or None
+        if f.type == "bool":
+            flag = f"--no-{name}" if f.default else f"--{name}"
+            text = f"turn off: {text}" if f.default and text else text
+            parser.add_argument(flag, dest=f.name, action="store_false" if f.default else "store_true", help=text)
+        else:
+            parser.add_argument(f"--{name}", type=types[f.type], default=f.default, choices=f.metadata.get("choices"),
+                                help=text)
+
+
+def register(subparsers) -> None:
+    """Add ``train``, ``eval`` and ``export`` to the main command line.
+
+    Args:
+        subparsers: the main parser's sub-command table (``add_subparsers()``).
+    """
     tr = subparsers.add_parser(
         "train", help="train the LSTM/GRU/RNN forecaster",
         description="Train a recurrent forecaster with validation early stopping. ETH/UCY: --data is the eth_ucy "
@@ -218,50 +245,8 @@ def register(subparsers) -> None:
     tr.add_argument("--out", required=True, help="checkpoint path; may contain {scene}")
     tr.add_argument("--plot", help="loss-curve PNG (default: next to the checkpoint, *_loss.png)")
     tr.add_argument("--init", metavar="CKPT", help="start from this checkpoint (fine-tuning; its architecture wins)")
-    tr.add_argument("--cell", choices=["lstm", "gru", "rnn"], default=d.cell)
-    tr.add_argument("--hidden", type=int, default=d.hidden)
-    tr.add_argument("--layers", type=int, default=d.layers)
-    tr.add_argument("--dropout", type=float, default=d.dropout)
-    tr.add_argument("--k", type=int, default=d.k, help="neighbours per track")
-    tr.add_argument("--nb-embed", type=int, default=d.nb_embed, help="neighbour embedding size")
-    tr.add_argument("--head", choices=["residual", "gain"], default=d.head,
-                    help="residual: CV + correction; gain: CV x bounded speed gain + correction")
-    tr.add_argument("--modes", type=int, default=d.modes, help="alternative futures the model outputs (0: one)")
-    tr.add_argument("--cls-weight", type=float, default=d.cls_weight, help="weight of the mode classifier's loss")
-    tr.add_argument("--wta-relax", type=float, default=d.wta_relax,
-                    help="weight of all modes' mean error next to the winner's (keeps every mode learning)")
-    tr.add_argument("--obs-steps", type=int, default=d.obs_steps)
-    tr.add_argument("--pred-steps", type=int, default=d.pred_steps)
-    tr.add_argument("--dt", type=float, default=d.dt, help="time step in seconds")
-    tr.add_argument("--epochs", type=int, default=d.epochs)
-    tr.add_argument("--patience", type=int, default=d.patience)
-    tr.add_argument("--batch-size", type=int, default=d.batch_size)
-    tr.add_argument("--lr", type=float, default=d.lr)
-    tr.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    tr.add_argument("--nll-weight", type=float, default=d.nll_weight)
-    tr.add_argument("--scale-aug", type=float, default=d.scale_aug, help="random spatial stretch +-fraction")
-    tr.add_argument("--obs-noise", type=float, default=d.obs_noise,
-                    help="metres of Gaussian jitter on observed positions (video-like inputs); 0: none")
-    tr.add_argument("--noise-copies", type=int, default=d.noise_copies, help="noisy replicas of the training set")
-    tr.add_argument("--noise-range", action="store_true",
-                    help="with --obs-noise: keep the clean windows and give each noisy track its own level in [0, 2x]")
-    tr.add_argument("--noise-feature", action="store_true",
-                    help="the network reads each track's noise level (RMS second difference of its positions)")
-    tr.add_argument("--social-range", type=float, default=d.social_range,
-                    help="metres: people this far or farther are not neighbours; nearer ones weigh by distance (0: no range)")
-    tr.add_argument("--bystanders", type=float, default=d.bystanders,
-                    help="share of training windows given extra people beyond the social range")
-    tr.add_argument("--pool", choices=["max", "attention"], default=d.pool,
-                    help="pooling of the neighbours' embeddings: max over distance-weighted ones, or attention")
-    tr.add_argument("--no-cv-shrink", dest="cv_shrink", action="store_false",
-                    help="no per-step shrinkage of the forecast towards CV fit on validation")
-    tr.add_argument("--horizon-balance", type=float, default=d.horizon_balance,
-                    help="the forecast's loss at step t weighs (CV error at t)^-this: 1 balances the horizons, 0 plain ADE")
-    tr.add_argument("--rot-deg", type=float, default=d.rot_deg, help="random rotation +-degrees of the canonical frame")
-    tr.add_argument("--no-mirror", action="store_true", help="no mirror augmentation")
+    add_train_settings(tr)
     tr.add_argument("--val-fraction", type=float, default=0.2)
-    tr.add_argument("--seed", type=int, default=d.seed)
-    tr.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=cmd_train)
 

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 from ..core.anchors import bottom_centre, box_height, xywh_to_xyxy
 from ..core.interp import resample
-from ..core.schema import track_samples
+from ..core.schema import read_jsonl
 from ..errors import TrajpipeError
+from ..forecast.base import STEP_SECONDS
 
 
 @dataclass
@@ -77,7 +79,7 @@ def eth_ucy_grid_index(frames: np.ndarray) -> np.ndarray:
     return grid[inverse.reshape(-1)]
 
 
-def load_eth_ucy(path: str | Path, dt: float = 0.4) -> TrackTable:
+def load_eth_ucy(path: str | Path, dt: float = STEP_SECONDS) -> TrackTable:
     """One ETH/UCY ``frame id x y`` file (metres). Frames go onto the grid by
     :func:`eth_ucy_grid_index`: one index per annotated frame within each gap-free run, gaps in the
     recording stay gaps."""
@@ -116,7 +118,7 @@ def _resample_rows(name: str, times: np.ndarray, ids: np.ndarray, xy: np.ndarray
     return TrackTable(name, pos, sc, dt)
 
 
-def load_mot(path: str | Path, fps: float, dt: float = 0.4) -> TrackTable:
+def load_mot(path: str | Path, fps: float, dt: float = STEP_SECONDS) -> TrackTable:
     """MOTChallenge ``gt.txt``/``det.txt`` style file: ``frame,id,x,y,w,h,...`` in pixels.
     Position = box bottom centre, scale = box height. Rows with a 7th column (``conf``/``consider``) equal to
     0 are ignored (MOT17 gt marks ignored boxes that way)."""
@@ -135,10 +137,49 @@ def load_mot(path: str | Path, fps: float, dt: float = 0.4) -> TrackTable:
     return _resample_rows(path.name, a[:, 0] / fps, a[:, 1], bottom_centre(boxes), box_height(boxes), dt)
 
 
-def load_jsonl(path: str | Path, dt: float = 0.4, classes: tuple[str, ...] | None = ("person",)) -> TrackTable:
-    """trajpipe ``run`` output (JSON lines, read by :func:`~trajpipe.core.schema.track_samples`): position =
-    the track's ``point``, scale = box height (pixels). Only tracks of ``classes`` are kept (None: all)."""
-    times, ids, points, heights = track_samples(path, classes)
+def track_samples(records: Iterable[dict], classes: tuple[str, ...] | None = ("person",), name: str | Path = "tracks"):
+    """Every track sample of trajpipe's frame records, for training.
+
+    Args:
+        records: frame records as :func:`~trajpipe.core.schema.encode_frame` makes them (read back from
+            JSON lines by :func:`~trajpipe.core.schema.read_jsonl`, or ``FrameResult.to_json()``).
+        classes: class names to keep (None: all).
+        name: where the records come from, for error messages.
+
+    Returns:
+        ``(times (S,), ids (S,), points (S, 2), heights (S,))``: seconds, track ids, the record's
+        ``point`` (else the box's bottom centre) and the box heights, in pixels.
+    """
+    times, ids, points, boxes = [], [], [], []
+    try:
+        for record in records:
+            for track in record["tracks"]:
+                if classes is not None and track.get("class", "person") not in classes:
+                    continue
+                box = np.asarray(track["box"], np.float64)
+                point = track.get("point")
+                times.append(float(record["timestamp"]))
+                ids.append(int(track["id"]))
+                points.append(bottom_centre(box) if point is None else np.asarray(point, np.float64))
+                boxes.append(box)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrajpipeError(f"{name} is not a trajpipe JSON-lines tracks file ({exc})") from None
+    if not times:
+        raise TrajpipeError(f"{name} holds no tracks")
+    return np.array(times), np.array(ids), np.array(points, np.float64).reshape(-1, 2), box_height(np.array(boxes))
+
+
+def records_table(records: Iterable[dict], name: str, dt: float = STEP_SECONDS,
+                  classes: tuple[str, ...] | None = ("person",)) -> TrackTable:
+    """Frame records (see :func:`track_samples`) as a :class:`TrackTable` on a grid of ``dt`` seconds:
+    position = the track's ``point``, scale = box height (pixels). Only tracks of ``classes`` (None: all)."""
+    times, ids, points, heights = track_samples(records, classes, name)
+    return _resample_rows(name, times, ids, points, heights, dt)
+
+
+def load_jsonl(path: str | Path, dt: float = STEP_SECONDS, classes: tuple[str, ...] | None = ("person",)) -> TrackTable:
+    """trajpipe ``run`` output (JSON lines) as a :class:`TrackTable`: see :func:`records_table`."""
+    times, ids, points, heights = track_samples(read_jsonl(path), classes, Path(path))
     return _resample_rows(Path(path).name, times, ids, points, heights, dt)
 
 
@@ -166,7 +207,7 @@ def eth_ucy_files(root: str | Path, scene: str | None, split: str) -> list[Path]
     return files
 
 
-def load_tables(paths, fmt: str = "eth_ucy", fps: float | None = None, dt: float = 0.4) -> list[TrackTable]:
+def load_tables(paths, fmt: str = "eth_ucy", fps: float | None = None, dt: float = STEP_SECONDS) -> list[TrackTable]:
     out = []
     for p in paths:
         if fmt == "eth_ucy":

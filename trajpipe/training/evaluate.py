@@ -160,17 +160,14 @@ def default_model_ratios(forecaster: Forecaster, root: str | Path | None, scenes
 
 
 def video_track_windows(video: str | Path, dt: float) -> Windows:
-    """Windows of the person tracks that trajpipe's detector and tracker find in ``video`` (pixels)."""
-    import tempfile
-
-    from ..app.runner import run
+    """Windows of the person tracks that trajpipe's detector and tracker find in ``video`` (pixels): the
+    pipeline's frame records as ``trajpipe run`` writes them, taken without a file."""
     from ..pipeline import Pipeline
-    from .data import load_jsonl
+    from .data import records_table
 
-    with tempfile.TemporaryDirectory() as tmp, Pipeline(forecaster="cv", classes=["person"], camera_motion="none") as pipe:
-        jsonl = Path(tmp) / "tracks.jsonl"
-        run(pipe, str(video), None, str(jsonl), progress=False, handle_signals=False)
-        return make_windows(load_jsonl(jsonl, dt))
+    with Pipeline(forecaster="cv", classes=["person"], camera_motion="none") as pipe:
+        records = [result.to_json() for result in pipe.stream(str(video))]
+    return make_windows(records_table(records, Path(video).name, dt))
 
 
 def format_default_model(sets: dict) -> str:

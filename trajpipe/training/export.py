@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
+from ..version import __version__
 from ..errors import TrajpipeError
 from ..core.anchors import PERSON_HEIGHT_M
 from ..forecast.lstm import LSTMForecaster, TrajectoryNet

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.interp import resample
 from ..errors import TrajpipeError
+from ..forecast.base import OBS_STEPS, PRED_STEPS
 from .data import TrackTable
 
 
@@ -50,7 +51,7 @@ class Windows:
         )
 
 
-def make_windows(table: TrackTable, obs_steps: int = 8, pred_steps: int = 12, stride: int = 1) -> Windows:
+def make_windows(table: TrackTable, obs_steps: int = OBS_STEPS, pred_steps: int = PRED_STEPS, stride: int = 1) -> Windows:
     """Cut a table into windows (see module docstring)."""
     pos, sc = table.pos, table.scale
     F = pos.shape[0]

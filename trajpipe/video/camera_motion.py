@@ -1,11 +1,12 @@
 """The camera's own motion, estimated once per frame: it keeps track histories fixed in the scene
-(see :mod:`trajpipe.core.frames`) and moves the tracker's Kalman states with the view.
+(see :mod:`trajpipe.core.frames`) and moves the tracker's Kalman states with the view
+(:mod:`trajpipe.tracking.kalman_warp`).
 
 :class:`CameraMotion` registers each frame against a *keyframe*, not only against the previous
 frame (norfair's ``MotionEstimator`` does the same): Shi-Tomasi corners of the keyframe, taken
 outside the tracked boxes, are followed from frame to frame by pyramidal Lucas-Kanade flow on a
 downscaled frame, and the keyframe -> frame transform is fitted robustly (RANSAC, OpenCV) to where
-they started and where they are now. The transform is the simplest of translation, similarity
+they started and where they are now (:mod:`.motion_models`). The transform is the simplest of translation, similarity
 (zoom, roll), affine and homography (perspective: a camera riding forward) that the points support
 (:func:`choose_model`). Chaining per-frame fits adds up their errors (GMC's similarity, chained,
 drifted 86 px in 8 s on the concourse); against a keyframe the errors do not add up until the
@@ -15,146 +16,18 @@ to warp), and a still camera is then checked only every ``STILL_CHECK_EVERY`` fr
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import numpy as np
 
+from .motion_models import MIN_POINTS, MODELS, apply_points, choose_model, corner_motion
+
 FLOW_WIDTH = 320  # pixels: frames are downscaled by an integer factor to between this and twice this width
-INLIER_PX = 1.0  # downscaled pixels: RANSAC inlier threshold of the keyframe -> frame fits
-MODELS = ("translation", "similarity", "affine", "homography")  # simplest first
 MAX_CORNERS, CORNER_QUALITY, CORNER_DISTANCE = 100, 0.002, 8  # Shi-Tomasi corners of a keyframe (downscaled px)
-MIN_POINTS = 12  # fewer inliers than this: the estimate is not trusted (kept from the last frame)
 REKEY_SHARE = 0.3  # a keyframe whose corners are found (as inliers) fewer than this share of times is replaced
 STILL_PX = 0.25  # full-size pixels: a transform moving no image corner further is taken as the identity
 STILL_SPEED = 0.3  # full-size pixels a frame at the image corners: slower, the camera counts as still (held for
 # up to STILL_CHECK_EVERY - 1 frames: at most 0.6 px behind; the concourse camera tilts by 0.05-0.16 px a frame)
 STILL_AFTER = 10  # frames the camera must stay still before it is checked only every STILL_CHECK_EVERY frames
 STILL_CHECK_EVERY = 3  # frames between checks of a still camera (a pan that starts is caught within this)
-
-
-@dataclass(frozen=True)
-class Fit:
-    """The chosen keyframe -> frame transform: ``model``, its (3, 3) ``matrix`` (downscaled pixels)
-    and the (N,) ``inliers`` mask of the points it was fitted to."""
-
-    model: str
-    matrix: np.ndarray
-    inliers: np.ndarray
-
-    @property
-    def count(self) -> int:
-        return int(self.inliers.sum())
-
-
-def least_squares(model: str, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """(3, 3) least-squares fit of ``model`` mapping the (N, 2) points ``before`` to ``after``."""
-    import cv2
-
-    if model == "translation":
-        matrix = np.eye(3)
-        matrix[:2, 2] = (after - before).mean(axis=0)
-    elif model == "similarity":  # Umeyama: centred points, rotation and scale from their cross-covariance
-        mb, ma = before.mean(axis=0), after.mean(axis=0)
-        b, a = before - mb, after - ma
-        dot, cross = (b * a).sum(), (b[:, 0] * a[:, 1] - b[:, 1] * a[:, 0]).sum()
-        k = 1.0 / max((b * b).sum(), 1e-12)
-        linear = np.array([[dot, -cross], [cross, dot]]) * k
-        matrix = np.eye(3)
-        matrix[:2, :2], matrix[:2, 2] = linear, ma - linear @ mb
-    elif model == "affine":
-        design = np.hstack([before, np.ones((len(before), 1))])
-        matrix = np.vstack([np.linalg.lstsq(design, after, rcond=None)[0].T, [0.0, 0.0, 1.0]])
-    else:
-        matrix, _ = cv2.findHomography(before, after, 0)
-        if matrix is None:
-            return np.full((3, 3), np.nan)
-    return matrix
-
-
-def residuals(matrix: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """(N,) distances between the (N, 2) points ``before`` mapped by ``matrix`` and ``after``."""
-    return np.linalg.norm(_apply(matrix, before) - after, axis=1)
-
-
-def well_conditioned(model: str, matrix: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> bool:
-    """Whether the (N, 2) inlier ``points`` pin ``model`` down over the whole (width, height) frame:
-    enough of them, spread over the frame (an affine or a homography fitted to one corner of the
-    frame extrapolates wildly), and a transform that keeps the frame's orientation and does not
-    fold it (the frame's corners stay in front of the camera)."""
-    if len(points) < MIN_POINTS or not np.isfinite(matrix).all():
-        return False
-    if model in ("translation", "similarity"):
-        return True
-    spread = points.std(axis=0) / np.asarray(size, np.float64)
-    if (spread < 0.15).any():  # a uniform spread over the frame gives 0.29
-        return False
-    corners = np.array([[0.0, 0.0], [size[0], 0.0], [0.0, size[1]], [size[0], size[1]]])
-    w = (corners @ matrix[2, :2] + matrix[2, 2]) / matrix[2, 2]
-    return bool((w > 0.5).all() and (w < 2.0).all() and np.linalg.det(matrix[:2, :2] / matrix[2, 2]) > 0)
-
-
-def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], models=MODELS,
-                 inlier_px: float = INLIER_PX) -> Fit | None:
-    """The simplest model that the evidence supports, fitted to the (N, 2) keyframe points
-    ``before`` found at ``after`` in a frame of (width, height) downscaled pixels; None without a fit.
-
-    One RANSAC fit of the most general model in ``models`` (OpenCV, threshold ``inlier_px``) splits
-    the points into the background's consensus and the rest (objects moving on their own, lost
-    points). Every model is then fitted to those inliers by least squares, and a simpler one is
-    kept unless the next more general one brings its residual (RMS, pixels) clearly down: below
-    1/1.25 of it (noise alone lowers it by a few percent for the few extra parameters; a zoom of
-    1 % leaves a translation off by over a pixel at the frame's edges). Fits that the points do not
-    pin down (:func:`well_conditioned`) are skipped: a simpler model is the fallback. The returned
-    inliers are all the points within ``inlier_px`` of the chosen fit.
-    """
-    import cv2
-
-    if len(before) < MIN_POINTS:
-        return None
-    general = models[-1]
-    if general == "homography":
-        matrix, mask = cv2.findHomography(before, after, cv2.RANSAC, inlier_px, maxIters=500, confidence=0.995)
-    elif general == "translation":
-        shift, mask = cv2.estimateTranslation2D(before, after, method=cv2.RANSAC, ransacReprojThreshold=inlier_px)
-        matrix = None if shift is None else np.eye(3)
-    else:
-        estimate = cv2.estimateAffinePartial2D if general == "similarity" else cv2.estimateAffine2D
-        matrix, mask = estimate(before, after, method=cv2.RANSAC, ransacReprojThreshold=inlier_px, maxIters=500)
-    if matrix is None:
-        return None
-    inliers = np.asarray(mask).ravel().astype(bool)
-    if inliers.sum() < MIN_POINTS:
-        return None
-    inside, arrived = before[inliers], after[inliers]
-    chosen = None
-    for model in models:
-        matrix = least_squares(model, inside, arrived)
-        if not well_conditioned(model, matrix, inside, size):
-            continue
-        rms = math.sqrt(np.mean(residuals(matrix, inside, arrived) ** 2))
-        if chosen is None or rms < chosen[2] / 1.25:
-            chosen = (model, matrix, rms)
-    if chosen is None:
-        return None
-    model, matrix, _ = chosen
-    # RANSAC's threshold lets in points that creep (slow walkers, shadows, corners sliding along an
-    # edge): the chosen model fitted again to the points within half of it is steadier
-    close = residuals(matrix, before, after) < inlier_px / 2
-    if close.sum() >= MIN_POINTS:
-        refined = least_squares(model, before[close], after[close])
-        matrix = refined if well_conditioned(model, refined, before[close], size) else matrix
-    # the inliers of the chosen model among all the points: what the keyframe still has in view
-    return Fit(model, matrix / matrix[2, 2], residuals(matrix, before, after) < inlier_px)
-
-
-def corner_motion(matrix: np.ndarray, size: tuple[int, int]) -> float:
-    """Furthest (full-size) pixel that the (3, 3) transform moves one of the four corners of a
-    (width, height) frame: how far it is from the identity where it matters most."""
-    corners = np.array([[0.0, 0.0, 1.0], [size[0], 0.0, 1.0], [0.0, size[1], 1.0], [size[0], size[1], 1.0]])
-    moved = corners @ matrix.T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.nanmax(np.linalg.norm(moved[:, :2] / moved[:, 2:] - corners[:, :2], axis=1)))
 
 
 class CameraMotion:
@@ -277,7 +150,7 @@ class CameraMotion:
         if self._key_points is None or len(self._key_points) < MIN_POINTS:
             return self._make_key()
         to_small, to_full = np.linalg.inv(self._scale), self._scale
-        guess = _apply(to_small @ self._last_warp @ to_full, self._followed).astype(np.float32)
+        guess = apply_points(to_small @ self._last_warp @ to_full, self._followed).astype(np.float32)
         found, status, _ = cv2.calcOpticalFlowPyrLK(previous_image, grey, self._followed.astype(np.float32), guess,
                                                     winSize=(15, 15), maxLevel=2, flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
         found = found.reshape(-1, 2).astype(np.float64)
@@ -354,60 +227,3 @@ def _then(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     if first is _IDENTITY:
         return second
     return first if second is _IDENTITY else second @ first
-
-
-def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(N, 2) points through a (3, 3) projective transform."""
-    mapped = points @ matrix[:2, :2].T + matrix[:2, 2]
-    return mapped / (points @ matrix[2, :2] + matrix[2, 2])[:, None]
-
-
-def local_affine(warp: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """(2, 3) affine approximation of the (3, 3) projective ``warp`` around the (2,) ``point``: exact
-    there, and with the warp's Jacobian there (how a small box around it is moved and stretched)."""
-    x, y = point
-    w = warp[2, 0] * x + warp[2, 1] * y + warp[2, 2]
-    mapped = (warp[:2, :2] @ point + warp[:2, 2]) / w
-    jacobian = (warp[:2, :2] - np.outer(mapped, warp[2, :2])) / w
-    return np.hstack([jacobian, (mapped - jacobian @ point)[:, None]])
-
-
-def warp_kalman_states(tracker, warp: np.ndarray) -> None:
-    """Move an Ultralytics tracker's Kalman states (tracked and lost tracks) by the camera's warp
-    ((2, 3) affine or (3, 3) projective, previous frame's pixels -> this frame's), so that a pan, a
-    zoom or a roll does not push every prediction off its object. A homography moves each track by
-    its local affine approximation at the track's centre (:func:`local_affine`).
-
-    BoT-SORT's state layout (x, y, w, h + velocities) is warped by Ultralytics' own ``multi_gmc``;
-    ByteTrack's (x, y, aspect, h + velocities) gets the same treatment with the aspect ratio kept
-    and the height scaled (``multi_gmc`` assumes the first layout). Warping before the tracker's
-    own prediction step is the same as after it: the constant-velocity step commutes with the warp.
-    """
-    tracks = [t for t in (*tracker.tracked_stracks, *tracker.lost_stracks) if t.mean is not None]
-    if not tracks:
-        return
-    warp = np.asarray(warp, np.float64)
-    if warp.shape == (2, 3) or not warp[2, :2].any():
-        _warp_tracks(tracker, tracks, warp[:2] / (1.0 if warp.shape == (2, 3) else warp[2, 2]))
-        return
-    for track in tracks:
-        _warp_tracks(tracker, [track], local_affine(warp, track.mean[:2]))
-
-
-def _warp_tracks(tracker, tracks: list, warp: np.ndarray) -> None:
-    """Move the Kalman states of ``tracks`` by one (2, 3) affine ``warp``."""
-    from ultralytics.trackers.utils.kalman_filter import KalmanFilterXYAH
-    from ultralytics.trackers.utils.stracks import multi_gmc
-
-    if type(tracker.kalman_filter) is not KalmanFilterXYAH:  # XYWH (BoT-SORT) and other layouts multi_gmc knows
-        multi_gmc(tracks, warp)
-        return
-    linear = warp[:, :2]
-    scale = math.sqrt(abs(np.linalg.det(linear)))
-    m = np.eye(8)
-    m[0:2, 0:2] = m[4:6, 4:6] = linear
-    m[3, 3] = m[7, 7] = scale
-    for track in tracks:
-        track.mean = m @ track.mean
-        track.mean[:2] += warp[:, 2]
-        track.covariance = m @ track.covariance @ m.T

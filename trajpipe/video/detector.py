@@ -155,7 +155,7 @@ def class_ids(names: dict[int, str], classes: list[str] | None) -> list[int] | N
 
 def _follow_camera(trackers, warp: np.ndarray) -> None:
     """Move the trackers' predicted boxes by the camera's warp; it replaces BoT-SORT's own estimate."""
-    from .camera_motion import warp_kalman_states
+    from ..tracking.kalman_warp import warp_kalman_states
 
     for tracker in trackers:
         if getattr(tracker, "gmc", None) is not None:
@@ -238,7 +238,7 @@ class YoloTracker:
     def follow_camera(self, warp: np.ndarray) -> None:
         """Move the tracker's predicted boxes by the camera's (2, 3) affine or (3, 3) projective warp
         from the previous frame's pixels to the next frame's, before that frame is tracked, so tracks
-        survive pans, zooms and rolls (see :func:`~trajpipe.video.camera_motion.warp_kalman_states`). Replaces
+        survive pans, zooms and rolls (see :func:`~trajpipe.tracking.kalman_warp.warp_kalman_states`). Replaces
         BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
         _follow_camera(getattr(self.model.predictor, "trackers", None) or (), warp)
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from trajpipe.config import Config
 from trajpipe.core.results import Forecast, FrameResult, TrackState
-from trajpipe.draw import Boxes, Forecasts, Hud, Modes, Overlay, SigmaRings, Trails, track_colour
+from trajpipe.draw import Boxes, Forecasts, Hud, ModePaths, Overlay, SigmaRings, Trails, track_colour
 
 
 def test_overlay_draws_box_trail_forecast_end_marker_and_hud():
@@ -28,17 +28,17 @@ def test_overlay_draws_box_trail_forecast_end_marker_and_hud():
 
 
 def test_overlay_draws_every_mode_the_most_likely_boldest():
-    from trajpipe.core.results import Modes as ModePaths
+    from trajpipe.core.results import ModeSet
 
     image = np.full((300, 300, 3), 128, np.uint8)
     t = 0.4 * np.arange(1, 13)
     straight = np.stack([np.linspace(110, 220, 12), np.full(12, 150.0)], 1)
     bend = np.stack([np.zeros(12), np.linspace(5, 100, 12)], 1)
     left, right = straight - bend, straight + bend
-    modes = ModePaths(np.stack([straight, left, right]), np.array([0.6, 0.3, 0.1]))
+    modes = ModeSet(np.stack([straight, left, right]), np.array([0.6, 0.3, 0.1]))
     track = TrackState(5, 0, "person", 0.9, np.array([90.0, 100, 110, 150]), np.array([[100.0, 150.0]]),
                        np.array([1.2]), Forecast(t, straight, modes=modes))
-    Overlay([Modes(), SigmaRings(), Forecasts()]).draw(image, FrameResult(30, 1.2, [track]))
+    Overlay([ModePaths(), SigmaRings(), Forecasts()]).draw(image, FrameResult(30, 1.2, [track]))
     drawn = np.abs(image.astype(int) - 128).max(-1) > 20
     width = [drawn[120:180, x].sum() for x in (150, 160)]  # the top mode: a thick line through y = 150
     assert min(width) >= 2
@@ -58,7 +58,7 @@ def walker(track_id=5):
 def test_each_annotator_draws_only_its_own_layer():
     result = FrameResult(30, 1.2, [walker()])
     drawn = {}
-    for annotator in (Boxes(), Trails(seconds=1.0), Forecasts(), SigmaRings(), Modes(), Hud()):
+    for annotator in (Boxes(), Trails(seconds=1.0), Forecasts(), SigmaRings(), ModePaths(), Hud()):
         image = np.full((200, 300, 3), 128, np.uint8)
         assert annotator.annotate(image, result) is image
         drawn[type(annotator).__name__] = np.abs(image.astype(int) - 128).max(-1) > 20
@@ -66,7 +66,7 @@ def test_each_annotator_draws_only_its_own_layer():
     assert drawn["Trails"][150, 50:95].all() and not drawn["Trails"][150, 150:200].any()
     assert drawn["Forecasts"][150, 120:210].all() and not drawn["Forecasts"][120:150, 90].any()
     assert drawn["SigmaRings"][142, 215:225].any() and not drawn["SigmaRings"][150, 120:200].any()
-    assert not drawn["Modes"].any()  # a forecast without modes has no alternatives
+    assert not drawn["ModePaths"].any()  # a forecast without modes has no alternatives
     assert drawn["Hud"][:20, :60].any() and not drawn["Hud"][100:, :].any()
 
 
@@ -81,9 +81,9 @@ def test_overlay_draws_in_the_order_given():
 
 def test_default_overlay_follows_the_config():
     names = [type(a).__name__ for a in Overlay.from_config(Config()).annotators]
-    assert names == ["Trails", "Modes", "SigmaRings", "Forecasts", "Boxes", "Hud"]
+    assert names == ["Trails", "ModePaths", "SigmaRings", "Forecasts", "Boxes", "Hud"]
     bare = Config(trail_seconds=0.0, draw_boxes=False, draw_hud=False, draw_uncertainty=False)
-    assert [type(a).__name__ for a in Overlay.from_config(bare).annotators] == ["Modes", "Forecasts"]
+    assert [type(a).__name__ for a in Overlay.from_config(bare).annotators] == ["ModePaths", "Forecasts"]
 
 
 def test_a_user_annotator_joins_the_overlay():

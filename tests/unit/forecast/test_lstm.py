@@ -317,7 +317,8 @@ def test_people_beyond_the_social_range_change_nothing(pool):
 
 
 def test_training_windows_get_far_bystanders_that_are_no_neighbours():
-    from trajpipe.training.train import tensors_from_windows, with_bystanders
+    from trajpipe.training.augment import with_bystanders
+    from trajpipe.training.train import tensors_from_windows
 
     w = make_windows(synthetic_table(0))
     more = with_bystanders(w, 1.0, 8.0, np.random.default_rng(0))

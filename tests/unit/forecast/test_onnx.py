@@ -14,7 +14,7 @@ import torch
 import trajpipe
 from trajpipe import Config, Forecaster, TrajpipeError
 from trajpipe.app.cli import main
-from trajpipe.forecast.base import ForecastModes
+from trajpipe.forecast.base import ModeBatch
 from trajpipe.training.evaluate import scene_windows
 from trajpipe.training.export import export_onnx
 from trajpipe.forecast.lstm import LSTMForecaster, TrajectoryNet
@@ -116,7 +116,7 @@ def test_same_forecasts_as_torch_on_eth_ucy(pair, windows):
         results = [f.predict_batch(**inputs, k=20) for f in (reference, exported)]
         (mean_a, sigma_a, modes_a), (mean_b, sigma_b, modes_b) = [
             [per_track(metres, a) * a for a in (mean, sigma)]
-            + [ForecastModes(per_track(metres, modes.points) * modes.points, modes.probs,
+            + [ModeBatch(per_track(metres, modes.points) * modes.points, modes.probs,
                              per_track(metres, modes.sigma) * modes.sigma)]
             for mean, sigma, modes in results]
         np.testing.assert_allclose(mean_b, mean_a, atol=TOL)

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from conftest import read_mcap
-from trajpipe.app.batch import plan_jobs, run_batch
+from trajpipe.running.batch import run_batch
+from trajpipe.running.jobs import plan_jobs
 from trajpipe.app.cli import main
 from trajpipe.config import Config
-from trajpipe.core.results import Forecast, FrameResult, Modes, TrackState
+from trajpipe.core.results import Forecast, FrameResult, ModeSet, TrackState
 from trajpipe.errors import TrajpipeError
 from trajpipe.io import mcap as M
 
@@ -20,7 +21,7 @@ def result(frame: int, pose=None) -> FrameResult:
     """Two people: one with a forecast (two modes, sigma, on the ground), one just seen."""
     t = frame / 25
     points = np.array([[110.0, 200.0], [120.0, 200.0], [130.0, 201.0]]) + frame
-    modes = Modes(points[None] + [[[0, 0]], [[0, 5]]], np.array([0.7, 0.3]), points_world=np.zeros((2, 3, 2)) + [[[1, 2]], [[1, 3]]])
+    modes = ModeSet(points[None] + [[[0, 0]], [[0, 5]]], np.array([0.7, 0.3]), points_world=np.zeros((2, 3, 2)) + [[[1, 2]], [[1, 3]]])
     covariance = np.array([[[0.04, 0.0], [0.0, 0.01]]] * 3)
     forecast = Forecast(np.array([0.4, 0.8, 1.2]), points, np.full((3, 2), 4.0), t, np.array([[1.0, 2.0], [1.5, 2.0], [2.0, 2.1]]),
                         modes, points[0] - 10, np.array([0.5, 2.0]), np.sqrt(covariance.diagonal(axis1=1, axis2=2)), covariance)

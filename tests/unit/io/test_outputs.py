@@ -94,10 +94,10 @@ def test_output_path_checks(tmp_path):
 
 
 def test_jsonl_carries_the_modes_with_probabilities():
-    from trajpipe.core.results import Modes
+    from trajpipe.core.results import ModeSet
 
     points = np.array([[[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [1.0, 6.0]]])
-    modes = Modes(points, np.array([0.6, 0.4]), sigma=np.full((2, 2, 2), 0.5))
+    modes = ModeSet(points, np.array([0.6, 0.4]), sigma=np.full((2, 2, 2), 0.5))
     forecast = Forecast(np.array([0.4, 0.8]), points[0], modes=modes)
     track = TrackState(3, 0, "person", 0.9, np.array([1, 2, 3, 4.0]), np.array([[2.0, 4.0]]), np.array([1.0]), forecast)
     record = json.loads(json.dumps(FrameResult(1, 0.04, [track]).to_json()))

@@ -177,7 +177,7 @@ def test_eval_says_where_to_get_missing_data_and_checkpoints(tmp_path, capsys, m
 
 def test_observation_noise_replicas_jitter_observations_only():
     from trajpipe.training.windows import Windows
-    from trajpipe.training.train import with_observation_noise
+    from trajpipe.training.augment import with_observation_noise
 
     n, rng = 400, np.random.default_rng(1)
     obs = np.zeros((n, 8, 2), np.float32)

@@ -11,8 +11,9 @@ from trajpipe.forecast import ConstantVelocityForecaster
 from trajpipe.forecast.stage import forecast_histories
 from trajpipe.core.frames import FrameMap, Projective
 from trajpipe.tracking.history import TrackHistories
-from trajpipe.video.camera_motion import (STILL_AFTER, STILL_CHECK_EVERY, CameraMotion, choose_model, corner_motion,
-                                          local_affine, warp_kalman_states)
+from trajpipe.tracking.kalman_warp import local_affine, warp_kalman_states
+from trajpipe.video.camera_motion import STILL_AFTER, STILL_CHECK_EVERY, CameraMotion
+from trajpipe.video.motion_models import choose_model, corner_motion
 
 FPS = 25
 PAN = np.array([3.0, -1.0])  # camera window moves this many scene pixels per frame

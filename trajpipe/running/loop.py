@@ -1,8 +1,9 @@
-"""Run a pipeline over a source and write the annotated video and JSON lines (what ``trajpipe run`` does)."""
+"""The run loop: a pipeline over a source, its results to the annotated video, JSON lines, MCAP and live
+view (what ``trajpipe run`` does, and what batch workers call). Showing frames in a
+window is the caller's: it passes a ``display`` callback."""
 
 from __future__ import annotations
 
-import queue
 import signal
 import sys
 import threading
@@ -12,15 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+
 from ..core.results import FrameResult
 from ..draw.overlay import Overlay
 from ..errors import TrajpipeError
 from ..io.mcap import McapSink, check_mcap_output
-from ..io.scene import FrameScene
-from ..io.sinks import JsonlSink, VideoSink, check_output_path, json_line, video_codec
+from ..io.sinks import JsonlSink, VideoSink, check_output_path, video_codec
 from ..pipeline import Pipeline
 from ..video.sources import Outage
-from .display import Display
+from .writer import OutputWriter
 
 if TYPE_CHECKING:
     from ..serve import LiveServer
@@ -30,6 +32,25 @@ MAX_REPEATS = 25  # live recordings repeat a frame to cover dropped ones, up to 
 
 @dataclass
 class RunSummary:
+    """What a run did; ``str()`` is the line ``trajpipe run`` prints.
+
+    Attributes:
+        source: the source as given.
+        frames: results produced.
+        seconds: wall time of the loop.
+        track_ids: distinct track ids seen.
+        forecast_ids: distinct track ids that got a forecast.
+        output_video: the video written, or None (not asked for, or nothing written).
+        output_jsonl: the JSON lines written, or None.
+        interrupted: stopped by Ctrl-C or SIGTERM before the end.
+        live: the source was live (a camera or a stream).
+        output_mcap: the MCAP recording written, or None.
+        captured: live: frames captured.
+        dropped: live: captured frames dropped to stay fresh.
+        mean_latency: live: mean seconds from capture to result.
+        outages: live: the stream's outages.
+    """
+
     source: str
     frames: int
     seconds: float
@@ -68,70 +89,6 @@ class RunSummary:
         if self.interrupted:
             text += " Stopped early by interrupt; outputs are complete up to the last frame."
         return text
-
-
-class _OutputWriter:
-    """Draws the overlay and writes video frames, JSON lines and MCAP messages on a background thread, so
-    that output costs the detector (which runs on the other core) almost nothing. Order is kept; the
-    bounded queue keeps memory flat when the disk is slower than the pipeline. Each frame's JSON record
-    and JPEG are made once, whichever outputs use them; a live view gets the same JSON line and
-    annotated frame (nothing encoded or drawn twice)."""
-
-    def __init__(self, overlay: Overlay, video: VideoSink | None, jsonl: JsonlSink | None, mcap=None,
-                 live: "LiveServer | None" = None, queue_size: int = 8, publishers=()):
-        self.overlay, self.video, self.jsonl, self.mcap, self.live = overlay, video, jsonl, mcap, live
-        self.publishers = list(publishers)  # Ros2Publisher, FoxgloveLive: publish(result, record, scene, image)
-        self.error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._thread = threading.Thread(target=self._work, name="trajpipe-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, result, drawn: bool, repeats: int = 1, raw=None) -> None:
-        """Queue ``result`` for output (``drawn``: its frame already carries the overlay; ``raw``: then a
-        copy of the frame without it, for an MCAP of raw images)."""
-        if self.error is not None:
-            raise self.error
-        if self.video or self.jsonl or self.mcap or self.live or self.publishers:
-            self._queue.put((result, drawn, repeats, raw))
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self.error is not None:
-                continue  # drain without writing after a failure
-            result, drawn, repeats, raw = item
-            try:
-                record = result.to_json() if self.jsonl or self.mcap or self.live or self.publishers else None
-                scene = FrameScene(result) if self.mcap or self.publishers else None  # shared encodings
-                line = json_line(record) if self.jsonl or self.live else None
-                if self.jsonl:
-                    self.jsonl.write_line(line)
-                image_mode = self.mcap.image if self.mcap else "none"
-                if image_mode == "raw":  # before the overlay is drawn into the frame
-                    self.mcap.write(result, raw if drawn else result.image, record, scene=scene)
-                for publisher in self.publishers:
-                    publisher.publish(result, record, scene, raw if drawn else result.image)
-                if self.video or image_mode == "annotated":
-                    if not drawn:
-                        self.overlay.draw(result.image, result)
-                        drawn = True
-                    for _ in range(repeats if self.video else 0):
-                        self.video.write(result.image)
-                if image_mode != "raw" and self.mcap:
-                    self.mcap.write(result, result.image if image_mode == "annotated" else None, record, scene=scene)
-                if self.live:  # not drawn: the live view draws the few frames it encodes itself
-                    self.live.publish(result, result.image if drawn else None, line)
-            except BaseException as exc:  # re-raised in the main thread
-                self.error = exc
-
-    def __enter__(self) -> "_OutputWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        """Finish everything queued; re-raise a write failure."""
-        self._queue.put(None)
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
 
 
 def check_outputs(source, output_video: str | None, output_jsonl: str | None, output_mcap: str | None = None) -> None:
@@ -219,80 +176,122 @@ class _RunStats:
 
 
 def run(pipeline: Pipeline, source, output_video: str | None = None, output_jsonl: str | None = None,
-        max_frames: int | None = None, show: bool = False, progress: bool = True,
+        max_frames: int | None = None, display: Callable[[np.ndarray], bool] | None = None, progress: bool = True,
         on_result: Callable[[FrameResult], None] | None = None, handle_signals: bool = True,
         keep_incomplete: bool = True, output_mcap: str | None = None, live: "LiveServer | None" = None,
         publishers=()) -> RunSummary:
-    """Process ``source`` frame by frame. Ctrl-C or SIGTERM stop cleanly after the current frame with
-    outputs finalised (a second one stops at once, outputs still finalised). ``on_result`` is called
-    with every result, after it is queued for output.
+    """Process ``source`` frame by frame and write its outputs (what ``trajpipe run`` does).
 
-    ``handle_signals`` False leaves SIGINT/SIGTERM to the caller (batch workers). ``keep_incomplete``
-    False discards the outputs of a run that did not reach its end (interrupt or error), so a file
-    under its final name always holds a whole video. ``output_mcap``: an MCAP recording for Foxglove
-    and ROS 2 tools (:class:`~trajpipe.io.mcap.McapSink`; needs the ``robotics`` extra).
+    Ctrl-C or SIGTERM stop cleanly after the current frame with outputs finalised (a second one stops
+    at once, outputs still finalised).
 
-    ``live``: a :class:`~trajpipe.serve.LiveServer` shown every result (with this run's overlay and
-    JSON lines, from the output thread); the caller starts and closes it. ``publishers``: objects with
-    ``publish(result, record, scene, image)`` (:class:`~trajpipe.io.dds.Ros2Publisher`,
-    :class:`~trajpipe.io.foxglove_live.FoxgloveLive`) shown every result from the output thread; the
-    caller opens and closes them."""
+    Args:
+        pipeline: the :class:`~trajpipe.pipeline.Pipeline` to run.
+        source: a video file, webcam index, device path or stream URL (see :meth:`Pipeline.stream`).
+        output_video: the annotated video (``.mp4``, ``.avi``, ``.mkv``), or None.
+        output_jsonl: the JSON lines (``-``: standard output), or None.
+        max_frames: stop after this many results (>= 1), or None for the whole source.
+        display: called on this (the main) thread with every annotated frame (BGR, (H, W, 3) uint8);
+            it returns False to stop the run (a window's q key). None: nothing shown, the overlay is
+            drawn on the output thread.
+        progress: show a progress bar on standard error.
+        on_result: called with every result, after it is queued for output.
+        handle_signals: False leaves SIGINT/SIGTERM to the caller (batch workers).
+        keep_incomplete: False discards the outputs of a run that did not reach its end (interrupt or
+            error), so a file under its final name always holds a whole video.
+        output_mcap: an MCAP recording for Foxglove and ROS 2 tools
+            (:class:`~trajpipe.io.mcap.McapSink`; needs the ``robotics`` extra), or None.
+        live: a :class:`~trajpipe.serve.LiveServer` shown every result (with this run's overlay and
+            JSON lines, from the output thread); the caller starts and closes it.
+        publishers: objects with ``publish(result, record, scene, image)``
+            (:class:`~trajpipe.io.dds.Ros2Publisher`, :class:`~trajpipe.io.foxglove_live.FoxgloveLive`)
+            shown every result from the output thread; the caller opens and closes them.
+
+    Returns:
+        The run's :class:`RunSummary`: frames, seconds, track ids and the outputs written.
+
+    Example:
+        >>> with Pipeline(classes=["person"]) as pipe:  # doctest: +SKIP
+        ...     print(run(pipe, "videos/concourse.mp4", output_jsonl="tracks.jsonl", progress=False))
+    """
     if max_frames is not None and max_frames < 1:
         raise TrajpipeError(f"--max-frames must be >= 1, got {max_frames}")
     check_outputs(source, output_video, output_jsonl, output_mcap)
     return_frames_to_the_os()
-    from tqdm import tqdm
-
     stats = _RunStats()
     with ExitStack() as stack:  # closed in reverse: the writer finishes before the sinks and the source
         frames_in = stack.enter_context(pipeline.open(source))
-        video = stack.enter_context(VideoSink(output_video, frames_in.fps, keep_incomplete)) if output_video else None
-        jsonl = stack.enter_context(JsonlSink(output_jsonl, keep_incomplete)) if output_jsonl else None
-        mcap = None
-        if output_mcap:
-            mcap = stack.enter_context(McapSink(output_mcap, pipeline.config.mcap_image, pipeline.ground is not None,
-                                                pipeline.config.trail_seconds, keep=keep_incomplete))
-        display = stack.enter_context(Display(show))
+        sinks = _open_sinks(stack, pipeline, frames_in.fps, output_video, output_jsonl, output_mcap, keep_incomplete)
         overlay = Overlay.from_config(pipeline.config, hud_lines=_hud(pipeline, frames_in, stats))
         if live is not None:
             live.overlay = overlay
-        writer = stack.enter_context(_OutputWriter(overlay, video, jsonl, mcap, live, publishers=publishers))
-        keep_raw = (mcap is not None and mcap.image == "raw") or bool(publishers)  # the window's overlay is drawn into the frame
-        total = min(frames_in.frame_count, max_frames or frames_in.frame_count) or None
-        bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
-        stop = _StopRequest(getattr(frames_in, "interrupt", None))
+        writer = stack.enter_context(OutputWriter(overlay, *sinks, live, publishers=publishers))
+        stop = _StopRequest(getattr(frames_in, "interrupt", None))  # a ROS 2 source may be waiting for a frame
         if handle_signals:
             stack.enter_context(stop)
-        stats.started = time.perf_counter()
-        last_index, interrupted = -1, False
-        try:
-            for result in pipeline.stream(frames_in, max_frames):
-                stats.add(result)
-                # Live: repeat the frame over the ones dropped, so the recording plays in real time.
-                repeats = max(min(result.frame_index - last_index, MAX_REPEATS), 1) if frames_in.live else 1
-                if display.enabled:  # windows belong to the main thread: draw here, write in the background
-                    raw = result.image.copy() if keep_raw else None
-                    overlay.draw(result.image, result)
-                    writer.submit(result, True, repeats, raw)
-                    if not display.show(result.image):
-                        break
-                else:
-                    writer.submit(result, False, repeats)
-                if on_result is not None:
-                    on_result(result)
-                last_index = result.frame_index
-                bar.update(1)
-                bar.set_postfix(tracks=len(result.tracks), refresh=False)
-                if stop.requested:
-                    interrupted = True
-                    break
-        except KeyboardInterrupt:
-            interrupted = True
+        interrupted = _loop(pipeline, frames_in, max_frames, stack, stats, writer, overlay, display, on_result,
+                            progress, stop)
         interrupted = interrupted or stop.requested  # a source that ended on the request (ROS 2: while waiting)
         if not interrupted:  # reached its end: whole outputs, kept whatever keep_incomplete says
-            for sink in (video, jsonl, mcap):
+            for sink in sinks:
                 if sink is not None:
                     sink.keep = True
+    return _summary(source, frames_in, stats, interrupted, sinks, output_video, output_jsonl, output_mcap)
+
+
+def _open_sinks(stack: ExitStack, pipeline: Pipeline, fps: float, output_video, output_jsonl, output_mcap,
+                keep_incomplete: bool) -> tuple:
+    """The video, JSON-lines and MCAP sinks of a run (None where not asked for), entered on ``stack``."""
+    video = stack.enter_context(VideoSink(output_video, fps, keep_incomplete)) if output_video else None
+    jsonl = stack.enter_context(JsonlSink(output_jsonl, keep_incomplete)) if output_jsonl else None
+    mcap = None
+    if output_mcap:
+        mcap = stack.enter_context(McapSink(output_mcap, pipeline.config.mcap_image, pipeline.ground is not None,
+                                            pipeline.config.trail_seconds, keep=keep_incomplete))
+    return video, jsonl, mcap
+
+
+def _loop(pipeline: Pipeline, frames_in, max_frames, stack: ExitStack, stats: "_RunStats", writer: OutputWriter,
+          overlay: Overlay, display, on_result, progress: bool, stop: "_StopRequest") -> bool:
+    """Results of ``frames_in`` to the writer (and the display) until the end, a stop request or the
+    display's quit; True when interrupted."""
+    from tqdm import tqdm
+
+    # the display's overlay is drawn into the frame: keep it raw for an MCAP of raw images and the publishers
+    keep_raw = (writer.mcap is not None and writer.mcap.image == "raw") or bool(writer.publishers)
+    total = min(frames_in.frame_count, max_frames or frames_in.frame_count) or None
+    bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
+    stats.started = time.perf_counter()
+    last_index = -1
+    try:
+        for result in pipeline.stream(frames_in, max_frames):
+            stats.add(result)
+            # Live: repeat the frame over the ones dropped, so the recording plays in real time.
+            repeats = max(min(result.frame_index - last_index, MAX_REPEATS), 1) if frames_in.live else 1
+            if display is not None:  # windows belong to the main thread: draw here, write in the background
+                raw = result.image.copy() if keep_raw else None
+                overlay.draw(result.image, result)
+                writer.submit(result, True, repeats, raw)
+                if not display(result.image):
+                    break
+            else:
+                writer.submit(result, False, repeats)
+            if on_result is not None:
+                on_result(result)
+            last_index = result.frame_index
+            bar.update(1)
+            bar.set_postfix(tracks=len(result.tracks), refresh=False)
+            if stop.requested:
+                return True
+    except KeyboardInterrupt:
+        return True
+    return False
+
+
+def _summary(source, frames_in, stats: "_RunStats", interrupted: bool, sinks: tuple, output_video, output_jsonl,
+             output_mcap) -> RunSummary:
+    """The :class:`RunSummary` of a finished run: an output is named only when something was written to it."""
+    video, jsonl, mcap = sinks
     summary = RunSummary(str(source), stats.frames, time.perf_counter() - stats.started, len(stats.track_ids),
                          len(stats.forecast_ids), output_video if video and video.frames else None,
                          output_jsonl if jsonl and jsonl.lines else None, interrupted, frames_in.live,
