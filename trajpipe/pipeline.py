@@ -64,6 +64,18 @@ class Pipeline:
 
     def __init__(self, config: Config | None = None, *, detector=None, forecaster: Forecaster | None = None,
                  **overrides):
+        """Build the detector, tracker, forecaster and camera-motion estimator the config asks for.
+
+        Args:
+            config: the :class:`~trajpipe.config.Config` (None: the defaults of ``configs/default.yaml``).
+            detector: a ready detector to use (the caller closes it), or None to build one.
+            forecaster: a ready :class:`~trajpipe.forecast.Forecaster`, or a name or path (the config key).
+            **overrides: config keys, e.g. ``model="weights/yolov8n_int8.tflite"``, ``classes=["person"]``.
+
+        Example:
+            >>> with Pipeline(forecaster="cv", classes=["person"]) as pipe:  # doctest: +SKIP
+            ...     result = pipe.process(frame_bgr, timestamp=0.0)
+        """
         if forecaster is not None and not isinstance(forecaster, Forecaster):
             overrides["forecaster"], forecaster = forecaster, None  # the config key, by name or path
         self.config = (config or Config()).merged(overrides)
@@ -80,13 +92,22 @@ class Pipeline:
 
     def process(self, frame_bgr: np.ndarray, timestamp: float | None = None, frame_index: int | None = None,
                 captured_at: float | None = None, pose=None) -> FrameResult:
-        """Detect, track and forecast one BGR frame taken at ``timestamp`` seconds (default: now, on
-        the ``time.monotonic()`` clock). ``captured_at`` (monotonic) sets the result's latency.
+        """Detect, track and forecast one frame (push mode).
 
-        ``pose``: ``(x, y, yaw)`` of the robot base in the world/odometry frame at capture time (metres,
-        radians). It needs a ground homography that maps image pixels to the robot's base frame; the
-        histories are then kept in the world frame, and ``point_world`` / ``forecast.points_world``
-        are world coordinates, right while the robot drives and turns. Give it on every frame or none.
+        Args:
+            frame_bgr: (H, W, 3) uint8 BGR image (a grey (H, W) uint8 one is converted).
+            timestamp: capture time in seconds (default: now, on the ``time.monotonic()`` clock); must not
+                go backwards.
+            frame_index: the frame's number in its source (default: one more than the last).
+            captured_at: ``time.monotonic()`` at capture, which sets the result's latency.
+            pose: ``(x, y, yaw)`` of the robot base in the world/odometry frame at capture time (metres,
+                radians). It needs a ground homography that maps image pixels to the robot's base frame;
+                the histories are then kept in the world frame, and ``point_world`` /
+                ``forecast.points_world`` are world coordinates, right while the robot drives and turns.
+                Give it on every frame or none.
+
+        Returns:
+            The frame's :class:`~trajpipe.core.results.FrameResult`: its tracks, with their forecasts.
 
         Bad input changes nothing: a frame that is not an HxWx3 uint8 BGR image (a grey HxW uint8 one is
         converted) is a :class:`TrajpipeError`, a timestamp that is not finite or goes backwards a
@@ -171,19 +192,32 @@ class Pipeline:
         return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera, obs.pose)
 
     def open(self, source):
-        """The frame source for ``source`` with this pipeline's live-stream settings."""
+        """The frame source for ``source`` with this pipeline's live-stream settings.
+
+        Args:
+            source: a video file, a webcam index, a device path, a stream URL or ``ros2:TOPIC``.
+
+        Returns:
+            The opened source (a context manager yielding frames with their timestamps).
+        """
         cfg = self.config
         if isinstance(source, str) and source.startswith("ros2:"):  # a robot's camera topic (docs/robotics.md)
-            from .video.ros2_source import Ros2CameraSource
+            from .io.ros2_source import Ros2CameraSource
 
             return Ros2CameraSource.from_config(source, cfg)
         return open_source(source, loop=cfg.loop, reconnect_timeout=cfg.reconnect_timeout,
                            reconnect_max_delay=cfg.reconnect_max_delay, read_timeout=cfg.read_timeout)
 
     def stream(self, source, max_frames: int | None = None) -> Iterator[FrameResult]:
-        """Results for the frames of ``source``: a video file (every frame, in order), a webcam index,
-        a device path or a stream URL (always the freshest frame; see :class:`LiveSource`), or an
-        already opened source. Stops after ``max_frames`` results.
+        """Results for the frames of ``source``.
+
+        Args:
+            source: a video file (every frame, in order), a webcam index, a device path or a stream URL
+                (always the freshest frame; see :class:`LiveSource`), or an already opened source.
+            max_frames: stop after this many results (None: at the source's end).
+
+        Returns:
+            An iterator of :class:`~trajpipe.core.results.FrameResult`, in frame order.
 
         Video files: the network works on the next frames in other threads while this frame is tracked,
         and each frame's forecasts are computed on another thread while the next frame is tracked (the
@@ -238,6 +272,7 @@ class Pipeline:
         self._next_index = 0
 
     def close(self) -> None:
+        """Release the detector the pipeline built (one passed in is left to its owner)."""
         if self._owns_detector:
             self.detector.close()
 

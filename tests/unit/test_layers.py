@@ -12,10 +12,7 @@ PACKAGE = REPO / "trajpipe"
 
 # Imports that look up in files other sessions own, each with its owner and the fix; strict: an entry
 # fails once its import is gone, so that it is removed with it.
-KNOWN_UPWARD = {
-    "trajpipe.io.mcap": ("ROS 2 helper / lead: `from .. import __version__` -> `from ..version import __version__`; "
-                         "drop the `Pipeline` import (layer 7)"),
-}
+KNOWN_UPWARD: dict[str, str] = {}
 
 
 def layers() -> list[list[str]]:

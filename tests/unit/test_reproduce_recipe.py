@@ -36,7 +36,6 @@ def recipe(argv: list[str]) -> tuple[dict, object]:
     """(the TrainConfig as a dict, the parsed args) that ``trajpipe train`` builds from ``argv``."""
     args = build_parser().parse_args(argv)
     config = {k: getattr(args, k) for k in TrainConfig.__dataclass_fields__ if hasattr(args, k)}
-    config.update(mirror=not args.no_mirror)
     return {k: v for k, v in {**vars(TrainConfig()), **config}.items() if k not in NOT_RECIPE}, args
 
 

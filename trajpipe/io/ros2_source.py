@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 
 from ..errors import TrajpipeError
-from ..io.cdr import CdrError, CdrReader
-from .sources import Frame, Outage, _log
+from .cdr import CdrError, CdrReader
+from ..video.sources import Frame, Outage, _log
 
 SCHEME = "ros2:"
 ENCODINGS = {"bgr8": (3, None), "rgb8": (3, cv2.COLOR_RGB2BGR), "mono8": (1, cv2.COLOR_GRAY2BGR)}
@@ -95,8 +95,8 @@ class Ros2CameraSource:
 
     def __init__(self, topic: str, domain_id: int | None = None, odometry: str | None = None, localhost: bool = True,
                  read_timeout: float = 5.0, reconnect_timeout: float = 30.0, log: Callable[[str], None] = _log):
-        from ..io import ros2_types as types
-        from ..io.dds import participant, topic as dds_topic
+        from . import ros2_types as types
+        from .dds import participant, topic as dds_topic
 
         self.spec, self.read_timeout, self.reconnect_timeout, self._log = topic, read_timeout, reconnect_timeout, log
         self.compressed = topic.rstrip("/").endswith("compressed")
@@ -218,7 +218,7 @@ class Ros2CameraSource:
         self._stop.set()
 
     def close(self) -> None:
-        from ..io.dds import delete
+        from .dds import delete
 
         self._stop.set()
         if self.node is not None:

@@ -231,11 +231,9 @@ def run(pipeline: Pipeline, source, output_video: str | None = None, output_json
             stack.enter_context(stop)
         interrupted = _loop(pipeline, frames_in, max_frames, stack, stats, writer, overlay, display, on_result,
                             progress, stop)
-        interrupted = interrupted or stop.requested  # a source that ended on the request (ROS 2: while waiting)
         if not interrupted:  # reached its end: whole outputs, kept whatever keep_incomplete says
-            for sink in sinks:
-                if sink is not None:
-                    sink.keep = True
+            for sink in filter(None, sinks):
+                sink.keep = True
     return _summary(source, frames_in, stats, interrupted, sinks, output_video, output_jsonl, output_mcap)
 
 
@@ -285,7 +283,7 @@ def _loop(pipeline: Pipeline, frames_in, max_frames, stack: ExitStack, stats: "_
                 return True
     except KeyboardInterrupt:
         return True
-    return False
+    return stop.requested  # a source that ended on the request (ROS 2: while waiting for a frame)
 
 
 def _summary(source, frames_in, stats: "_RunStats", interrupted: bool, sinks: tuple, output_video, output_jsonl,

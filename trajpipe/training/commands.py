@@ -249,7 +249,12 @@ def register(subparsers) -> None:
     tr.add_argument("--val-fraction", type=float, default=0.2)
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=cmd_train)
+    _add_eval(subparsers)
+    _add_export(subparsers)
 
+
+def _add_eval(subparsers) -> None:
+    """The ``eval`` sub-command."""
     ev = subparsers.add_parser(
         "eval", help="ETH/UCY leave-one-scene-out ADE/FDE table",
         description="ADE/FDE per scene and average for CV, Kalman and the leave-one-out checkpoints "
@@ -273,6 +278,9 @@ def register(subparsers) -> None:
                     help="video whose detector tracks rate the default model ('none' to skip; skipped where missing)")
     ev.set_defaults(func=cmd_eval)
 
+
+def _add_export(subparsers) -> None:
+    """The ``export`` sub-command."""
     ex = subparsers.add_parser(
         "export", help="export a forecaster checkpoint to ONNX (runs without torch)",
         description="Write the whole forecaster network (neighbour pooling, recurrent encoder, mean, sigma and mode "

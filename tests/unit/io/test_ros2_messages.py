@@ -67,7 +67,7 @@ def header(nanoseconds: int):
 
 
 def test_camera_messages_decode():
-    from trajpipe.video.ros2_source import decode_image
+    from trajpipe.io.ros2_source import decode_image
 
     image = np.random.default_rng(0).integers(0, 255, (6, 8, 3), np.uint8)
     png = cv2.imencode(".png", image)[1].tobytes()
@@ -88,7 +88,7 @@ def test_camera_messages_decode():
 
 
 def test_odometry_yaw_from_the_quaternion():
-    from trajpipe.video.ros2_source import decode_odometry
+    from trajpipe.io.ros2_source import decode_odometry
 
     yaw = 2.5
     pose = types.Pose(types.Point(1.0, -2.0, 0.0), types.Quaternion(0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)))
@@ -117,7 +117,7 @@ def test_a_silent_topic_is_an_outage_then_an_error_and_bad_messages_are_dropped(
 
     from cyclonedds.pub import DataWriter
     from trajpipe.io.dds import participant, qos, topic
-    from trajpipe.video.ros2_source import Ros2CameraSource
+    from trajpipe.io.ros2_source import Ros2CameraSource
 
     domain = 100 + os.getpid() % 100
     logged = []

@@ -62,7 +62,7 @@ class McapSink:
         # thread 1-4 ms a frame; without images, LZ4 shrinks the JSON and the geometry 4-5x for little CPU.
         compression = CompressionType.LZ4 if image == "none" else CompressionType.NONE
         self._writer = Writer(self._stream, compression=compression)
-        from ... import __version__
+        from ...version import __version__
 
         self._writer.start(profile="", library=f"trajpipe {__version__}")
         self._channels: dict[str, int] = {}
