@@ -13,7 +13,8 @@ import time
 
 from ..core.results import FrameResult
 from ..errors import TrajpipeError
-from .scene import FRAME_CAMERA, FRAME_GROUND, FRAME_WORLD, FrameScene
+from .frame_scene import FrameScene
+from .scene import FRAME_CAMERA, FRAME_GROUND, FRAME_WORLD
 
 INSTALL_HINT = "ROS 2 topics need the robotics extra: pip install 'trajpipe[robotics]'"
 TOPIC_NAME = re.compile(r"^(/[A-Za-z_][A-Za-z0-9_]*)+$")  # a fully qualified ROS 2 name, no trailing /
@@ -28,6 +29,11 @@ LOOPBACK_CONFIG = """<CycloneDDS><Domain Id="any"><General>
 
 
 def require_dds() -> None:
+    """Check that Cyclone DDS can be imported.
+
+    Raises:
+        TrajpipeError: ``cyclonedds`` is not installed (with the command that installs it).
+    """
     try:
         import cyclonedds.domain  # noqa: F401
     except ImportError:
@@ -35,7 +41,19 @@ def require_dds() -> None:
 
 
 def check_topic(name: str, what: str = "topic") -> str:
-    """``name`` if it is a valid absolute ROS 2 name, else a one-line error."""
+    """Check a ROS 2 topic name or namespace.
+
+    Args:
+        name: an absolute ROS 2 name (``/trajpipe``, ``/robot/markers``).
+        what: what ``name`` is, for the message (``"topic"``, ``"namespace"``).
+
+    Returns:
+        ``name``.
+
+    Raises:
+        TrajpipeError: ``name`` is not absolute, has a trailing ``/`` or characters other than letters,
+            digits and ``_``.
+    """
     if not TOPIC_NAME.match(name):
         raise TrajpipeError(f"invalid ROS 2 {what} {name!r}: expected an absolute name like /trajpipe "
                             "(letters, digits and _, parts separated by /, no trailing /)")
@@ -46,9 +64,19 @@ _DOMAINS: dict = {}  # domain id -> its loopback-only Domain, for the process's 
 
 
 def participant(domain_id: int | None = None, localhost: bool = True):
-    """A DDS participant on ROS 2 domain ``domain_id`` (None: ``$ROS_DOMAIN_ID``, else 0, as ROS 2 nodes);
-    ``localhost``: loopback only (unless the environment's CYCLONEDDS_URI configures Cyclone). A domain
-    DDS refuses is a one-line error."""
+    """A DDS participant on a ROS 2 domain.
+
+    Args:
+        domain_id: the ROS 2 domain, 0 to 232 (None: ``$ROS_DOMAIN_ID``, else 0, as ROS 2 nodes).
+        localhost: loopback only, discovery by unicast (unless the environment's CYCLONEDDS_URI
+            configures Cyclone); False: Cyclone's defaults, the network.
+
+    Returns:
+        A ``cyclonedds.domain.DomainParticipant``; free it with :func:`delete`.
+
+    Raises:
+        TrajpipeError: ``cyclonedds`` is missing, the domain id is invalid, or DDS refuses the domain.
+    """
     require_dds()
     from cyclonedds.core import DDSException
     from cyclonedds.domain import Domain, DomainParticipant
@@ -73,7 +101,14 @@ def participant(domain_id: int | None = None, localhost: bool = True):
 def qos(depth: int = HISTORY_DEPTH):
     """Reliable, keep last ``depth``, volatile: ROS 2's default. Reliable so that a subscriber on a good
     link gets every frame; keep-last so that a slow or gone subscriber never blocks the pipeline (older
-    unacknowledged frames are replaced); volatile as a late subscriber wants the present, not the past."""
+    unacknowledged frames are replaced); volatile as a late subscriber wants the present, not the past.
+
+    Args:
+        depth: the samples kept for each subscriber (the history depth).
+
+    Returns:
+        A ``cyclonedds.qos.Qos`` (reliable with a 100 ms maximum blocking time).
+    """
     from cyclonedds.core import Policy
     from cyclonedds.qos import Qos
     from cyclonedds.util import duration
@@ -83,7 +118,19 @@ def qos(depth: int = HISTORY_DEPTH):
 
 
 def topic(node, name: str, data_type):
-    """The DDS topic of ROS 2 topic ``name`` (``rt`` + name) with ``data_type``."""
+    """The DDS topic of a ROS 2 topic.
+
+    Args:
+        node: the participant (:func:`participant`).
+        name: the absolute ROS 2 topic name; the DDS topic is ``rt`` + ``name``.
+        data_type: its type, a class of :mod:`trajpipe.io.ros2_types`.
+
+    Returns:
+        A ``cyclonedds.topic.Topic``.
+
+    Raises:
+        TrajpipeError: ``name`` is invalid or DDS refuses the topic (e.g. another type under that name).
+    """
     from cyclonedds.core import DDSException
     from cyclonedds.topic import Topic
 
@@ -95,13 +142,25 @@ def topic(node, name: str, data_type):
 
 def delete(node) -> None:
     """Delete a participant made by :func:`participant` and all it holds, now: cyclonedds keeps every
-    entity in a registry until it is deleted explicitly (``__del__`` is that deletion)."""
+    entity in a registry until it is deleted explicitly (``__del__`` is that deletion).
+
+    Args:
+        node: the participant.
+    """
     node.__del__()
 
 
 def write_cdr(writer, data: bytes) -> None:
-    """Write a sample already in CDR (with its encapsulation header), as DataWriter.write would after
-    serialising: the bytes of :mod:`trajpipe.io.ros2_encode` are made once for MCAP and DDS."""
+    """Write a sample already in CDR, as DataWriter.write would after serialising: the bytes of
+    :mod:`trajpipe.io.ros2_encode` are made once for MCAP and DDS.
+
+    Args:
+        writer: the ``cyclonedds.pub.DataWriter`` of the sample's topic.
+        data: the serialised sample, with its encapsulation header (padded here to 4 bytes).
+
+    Raises:
+        TrajpipeError: DDS could not write the sample.
+    """
     from cyclonedds.core import DDSException
     from cyclonedds.pub import ddspy_write
 
@@ -114,16 +173,34 @@ def write_cdr(writer, data: bytes) -> None:
 class Ros2Publisher:
     """Publishes each result on ``<namespace>/markers`` (visualization_msgs/MarkerArray) and
     ``<namespace>/objects`` (autoware_perception_msgs/PredictedObjects), header stamps the results'
-    timestamps. ``world``: geometry on the ground / world plane (needs a homography); False: in pixels in
-    the image frame; None: decided by the first result. ``frame_id``: the header's frame; default
-    ``world`` with a pose, ``ground`` with a homography only, ``camera`` in pixels.
+    timestamps.
 
-    For a robot's own loop: ``publisher.publish(pipeline.process(frame, t, pose))``; :meth:`for_pipeline`
-    takes the settings from the config keys ``ros2_*``."""
+    For a robot's own loop: ``publisher.publish(pipeline.process(frame, t, pose))``; :meth:`from_config`
+    takes the settings from the config keys ``ros2_*``.
+
+    Args:
+        domain_id: the ROS 2 domain, 0 to 232 (None: ``$ROS_DOMAIN_ID``, else 0).
+        namespace: the absolute ROS 2 namespace of the two topics.
+        frame_id: the headers' frame (None: ``world`` with a pose, ``ground`` with a homography only,
+            ``camera`` in pixels).
+        world: True: geometry on the ground / world plane (needs a homography; metres, or the
+            homography's units); False: in pixels in the image frame; None: decided by the first result.
+        localhost: DDS on the loopback interface only (see :func:`participant`).
+
+    Attributes:
+        node: the DDS participant (None once closed).
+        markers: the DataWriter of ``<namespace>/markers``.
+        objects: the DataWriter of ``<namespace>/objects``.
+        frames: results published so far.
+        wait: seconds :meth:`ready` waits for subscribers (0: none).
+
+    Raises:
+        TrajpipeError: ``cyclonedds`` is missing, the namespace or domain is invalid, or DDS refuses them.
+    """
 
     def __init__(self, domain_id: int | None = None, namespace: str = "/trajpipe", frame_id: str | None = None,
                  world: bool | None = None, localhost: bool = True):
-        from . import ros2_types as types
+        from . import ros2_output_types as types
         from cyclonedds.pub import DataWriter
 
         check_topic(namespace, "namespace")
@@ -136,21 +213,41 @@ class Ros2Publisher:
 
     @classmethod
     def from_config(cls, config) -> "Ros2Publisher":
-        """A publisher with the config keys ``ros2_*`` (a :class:`~trajpipe.config.Config`)."""
+        """A publisher set up by the config keys ``ros2_*``.
+
+        Args:
+            config: a :class:`~trajpipe.config.Config` (``ros2_domain_id``, ``ros2_namespace``,
+                ``ros2_frame_id``, ``ros2_localhost``, ``ros2_wait``).
+
+        Returns:
+            The publisher, plane decided by :meth:`ready` or the first result.
+        """
         publisher = cls(config.ros2_domain_id, config.ros2_namespace, config.ros2_frame_id, None, config.ros2_localhost)
         publisher.wait = config.ros2_wait
         return publisher
 
     def ready(self, pipeline) -> None:
-        """Before the first frame of ``pipeline`` (a :class:`~trajpipe.Pipeline`): the ground / world plane
-        when it has a homography, and up to ``ros2_wait`` seconds for subscribers."""
+        """Before the first frame: the ground / world plane when the pipeline has a homography, and up to
+        ``ros2_wait`` seconds (:attr:`wait`) for subscribers.
+
+        Args:
+            pipeline: the :class:`~trajpipe.Pipeline` whose results will be published.
+        """
         self.world = pipeline.ground is not None
         if self.wait > 0:
             self.wait_for_subscribers(self.wait)
 
     def wait_for_subscribers(self, timeout: float, count: int = 1) -> bool:
-        """Wait up to ``timeout`` seconds until ``count`` subscribers match both topics (discovery takes a
-        few milliseconds on one host, longer over a network); whether they did."""
+        """Wait until subscribers match both topics (discovery takes a few milliseconds on one host,
+        longer over a network).
+
+        Args:
+            timeout: the longest wait, in seconds.
+            count: the subscribers each topic needs.
+
+        Returns:
+            Whether both topics had ``count`` subscribers before ``timeout``.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if min(len(w.get_matched_subscriptions()) for w in (self.markers, self.objects)) >= count:
@@ -160,8 +257,17 @@ class Ros2Publisher:
 
     def publish(self, result: FrameResult, record: dict | None = None, scene: FrameScene | None = None,
                 image=None) -> None:
-        """Publish ``result`` (``scene``: its geometry and messages, when another output made them; ``record``
-        and ``image`` are not used: the call is that of every live output of ``trajpipe run``)."""
+        """Publish one result on both topics, stamped with its timestamp.
+
+        Args:
+            result: the frame's result.
+            record: not used (the call is that of every live output of ``trajpipe run``).
+            scene: the frame's geometry and messages, when another output made them (else made here).
+            image: not used.
+
+        Raises:
+            TrajpipeError: DDS could not write a sample.
+        """
         if self.world is None:
             self.world = result.pose is not None or any(t.point_world is not None for t in result.tracks)
         frame_id = self.frame_id or (FRAME_CAMERA if not self.world else FRAME_GROUND if result.pose is None

@@ -13,13 +13,30 @@ from ..core.results import FrameResult
 from ..errors import TrajpipeError
 from .mcap.messages import TopicEncoder
 from .mcap.schemas import log_time, require_robotics
-from .scene import FrameScene
+from .frame_scene import FrameScene
 
 
 class FoxgloveLive:
-    """A Foxglove WebSocket server at ``host:port`` (port 0: any free one, see :attr:`port`) showing each
-    published result on the MCAP's topics. ``image``: ``raw`` (default), ``annotated`` or ``none``;
-    ``world``: the 3D scene and markers (None: decided by the first result, as the MCAP)."""
+    """A Foxglove WebSocket server showing each published result on the MCAP's topics.
+
+    Args:
+        host: the address to listen on (loopback by default).
+        port: the TCP port (0: any free one, see :attr:`port`).
+        image: the image topic: ``raw`` (default), ``annotated`` or ``none``.
+        world: the 3D scene and markers (None: decided by the first result, as the MCAP).
+        trail_seconds: the length of the tracks' trails in the image annotations, in seconds.
+        overlay: draws the annotated image for ``image="annotated"`` when :meth:`publish` is not given one
+            (an object with ``draw(image, result)``, e.g. a pipeline's overlay).
+
+    Attributes:
+        encoder: the :class:`~trajpipe.io.mcap.TopicEncoder` of the messages.
+        host: the address listened on.
+        port: the port listened on (the one chosen when ``port`` was 0).
+        frames: results published so far.
+
+    Raises:
+        TrajpipeError: ``foxglove-sdk`` is missing, ``image`` is invalid or the port cannot be bound.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8765, image: str = "raw", world: bool | None = None,
                  trail_seconds: float = 2.0, overlay=None):
@@ -39,23 +56,49 @@ class FoxgloveLive:
 
     @property
     def url(self) -> str:
+        """The address Foxglove connects to, ``ws://host:port``."""
         return f"ws://{self.host}:{self.port}"
 
     @classmethod
     def from_config(cls, config) -> "FoxgloveLive":
-        """A server at the config key ``foxglove`` ([HOST:]PORT) with the MCAP's ``mcap_image``."""
+        """A server set up by the config, as the MCAP recording.
+
+        Args:
+            config: a :class:`~trajpipe.config.Config`: ``foxglove`` ([HOST:]PORT), ``mcap_image``
+                (``annotated`` is sent as ``raw``) and ``trail_seconds``.
+
+        Returns:
+            The running server, plane decided by :meth:`ready` or the first result.
+
+        Raises:
+            TrajpipeError: ``foxglove`` is not [HOST:]PORT, or the server cannot start.
+        """
         host, port = serve_address(config.foxglove, "foxglove")
         return cls(host, port, config.mcap_image if config.mcap_image != "annotated" else "raw", None,
                    config.trail_seconds)
 
     def ready(self, pipeline) -> None:
-        """Before the first frame: the scene when ``pipeline`` has a ground plane."""
+        """Before the first frame: the 3D scene when the pipeline has a ground plane.
+
+        Args:
+            pipeline: the :class:`~trajpipe.Pipeline` whose results will be published.
+        """
         self.encoder.world = pipeline.ground is not None
 
     def publish(self, result: FrameResult, record: dict | None = None, scene: FrameScene | None = None,
                 image=None) -> None:
-        """Send ``result`` to the connected clients (``image``: the raw BGR frame, default ``result.image``;
-        ``record`` and ``scene``: its JSON record and geometry, when another output made them)."""
+        """Send one result to the connected clients, logged at its timestamp.
+
+        Args:
+            result: the frame's result.
+            record: its JSON-lines record, when another output made it.
+            scene: its geometry and ROS 2 messages, when another output made them.
+            image: the raw (H, W, 3) uint8 BGR frame, or its JPEG bytes (default ``result.image``).
+
+        Raises:
+            TrajpipeError: the result's timestamp is negative or not finite, or there is no image to
+                send (``image`` not ``none``, none given and none in ``result``).
+        """
         import foxglove
 
         messages = self.encoder.encode(result, image, record, scene)
@@ -72,6 +115,7 @@ class FoxgloveLive:
             self.frames += 1
 
     def close(self) -> None:
+        """Close the channels and stop the server (clients are disconnected); closing twice is harmless."""
         with self._lock:
             for channel in self._channels.values():
                 channel.close()

@@ -90,8 +90,18 @@ def marker_array(tracks: list[WorldTrack], timestamp: float, frame_id: str, scal
     disappear); a SPHERE_LIST of every track's position in its colour (``positions``); per track a
     TEXT_VIEW_FACING ``id class`` (``label``), a LINE_STRIP of its forecast from its position
     (``forecast``), a flat CYLINDER for the 1-sigma ellipse at the forecast's end (``sigma``) and a
-    LINE_STRIP per mode, alpha by probability (``mode/0``, ``mode/1``, ...). ``scale``: sizes against
-    metres (pixels of the image frame: larger)."""
+    LINE_STRIP per mode, alpha by probability (``mode/0``, ``mode/1``, ...).
+
+    Args:
+        tracks: the frame's tracks in one plane (:meth:`~trajpipe.io.scene.FrameScene.tracks`).
+        timestamp: the header's stamp, in seconds.
+        frame_id: the header's frame (``world``, ``ground``, ``camera``).
+        scale: marker sizes (spheres, lines, labels) against those in metres; larger for pixels of the
+            image frame (:data:`~trajpipe.io.scene.PIXEL_SCALE`).
+
+    Returns:
+        The serialised message, with its encapsulation header.
+    """
     header = _header(timestamp, frame_id)
     count = 1 + bool(tracks) + sum(1 + (t.forecast is not None) + len(t.ellipses) + len(t.modes) for t in tracks)
     w = CdrWriter()
@@ -124,7 +134,14 @@ UUID_PREFIX = b"trajpipe"  # object_id: these 8 bytes, then the track id as a bi
 
 
 def object_uuid(track_id: int) -> bytes:
-    """The unique_identifier_msgs/UUID bytes of a track id (stable for the run)."""
+    """The unique_identifier_msgs/UUID of a track (stable for the run).
+
+    Args:
+        track_id: the track's id, 0 to 2**64 - 1.
+
+    Returns:
+        16 bytes: ``trajpipe`` (:data:`UUID_PREFIX`), then the id as a big-endian uint64.
+    """
     return UUID_PREFIX + int(track_id).to_bytes(8, "big", signed=False)
 
 
@@ -179,7 +196,18 @@ def predicted_objects(tracks: list[WorldTrack], timestamp: float, frame_id: str,
     """autoware_perception_msgs/msg/PredictedObjects (CDR) of ``tracks``: per track its id as a UUID
     (:func:`object_uuid`), its confidence as existence probability and as the probability of its one
     classification, its kinematics (:func:`_kinematics`) and predicted paths (:func:`_predicted_paths`).
-    The shape is not measured: a BOUNDING_BOX of zero size. ``scale`` is unused (sizes of markers)."""
+    The shape is not measured: a BOUNDING_BOX of zero size.
+
+    Args:
+        tracks: the frame's tracks in one plane (:meth:`~trajpipe.io.scene.FrameScene.tracks`); positions
+            and paths in its units (metres on the world plane).
+        timestamp: the header's stamp, in seconds.
+        frame_id: the header's frame (``world``, ``ground``, ``camera``).
+        scale: unused (the sizes of markers; here for the signature of :func:`marker_array`).
+
+    Returns:
+        The serialised message, with its encapsulation header.
+    """
     w = CdrWriter()
     w.raw(_header(timestamp, frame_id), 4)
     w.u32(len(tracks))

@@ -26,8 +26,20 @@ ODOMETRY_KEPT = 400  # poses kept to match frames to (several seconds of a 50-10
 
 
 def decode_image(data: bytes | memoryview, compressed: bool) -> tuple[int, np.ndarray]:
-    """(stamp ns, BGR image) of a sensor_msgs/CompressedImage or Image in CDR; a ValueError (CdrError)
-    saying why for anything else (an unsupported encoding, a truncated message, a bad JPEG)."""
+    """Decode a sensor_msgs/CompressedImage or Image in CDR.
+
+    Args:
+        data: the serialised message, with its encapsulation header.
+        compressed: a CompressedImage (JPEG, PNG, anything OpenCV decodes); False: an Image in bgr8, rgb8
+            or mono8.
+
+    Returns:
+        (header stamp in integer nanoseconds, (H, W, 3) uint8 BGR image).
+
+    Raises:
+        CdrError: a ValueError saying why the message is not usable (an unsupported encoding, a truncated
+            message, image data OpenCV cannot decode).
+    """
     reader = CdrReader(data)
     stamp, _ = reader.time(), reader.string()
     if compressed:
@@ -50,8 +62,18 @@ def decode_image(data: bytes | memoryview, compressed: bool) -> tuple[int, np.nd
 
 
 def decode_odometry(data: bytes | memoryview) -> tuple[int, tuple[float, float, float]]:
-    """(stamp ns, (x, y, yaw)) of a nav_msgs/Odometry in CDR: the pose's position and the yaw of its
-    quaternion (rotation about z; roll and pitch ignored)."""
+    """Decode the pose of a nav_msgs/Odometry in CDR.
+
+    Args:
+        data: the serialised message, with its encapsulation header.
+
+    Returns:
+        (header stamp in integer nanoseconds, (x, y, yaw)): the pose's position (metres, in the header's
+        frame) and the yaw of its quaternion in radians (rotation about z; roll and pitch ignored).
+
+    Raises:
+        CdrError: the message is truncated or not little-endian CDR.
+    """
     reader = CdrReader(data)
     stamp, _, _ = reader.time(), reader.string(), reader.string()  # header, child_frame_id
     x, y, _, qx, qy, qz, qw = reader.f64s(7).tolist()
@@ -89,7 +111,32 @@ class Ros2CameraSource:
 
     The topic silent for ``read_timeout`` s is an outage (logged; kept in :attr:`outages`); silent for
     ``reconnect_timeout`` s the source gives up with a clear error. :meth:`interrupt` ends the iteration
-    at once (Ctrl-C while waiting for a frame)."""
+    at once (Ctrl-C while waiting for a frame).
+
+    Args:
+        topic: the absolute ROS 2 image topic (``/camera/image_raw/compressed``).
+        domain_id: the ROS 2 domain, 0 to 232 (None: ``$ROS_DOMAIN_ID``, else 0).
+        odometry: the absolute nav_msgs/Odometry topic of the robot's pose, or None (no pose).
+        localhost: DDS on the loopback interface only (see :func:`~trajpipe.io.dds.participant`).
+        read_timeout: seconds of silence before an outage is logged.
+        reconnect_timeout: seconds of silence before the source gives up.
+        log: where warnings and outages are reported, one line each.
+
+    Attributes:
+        live: True: a live source (the freshest frame, never a backlog).
+        spec: ``topic``.
+        compressed: the topic is a CompressedImage (its name ends in ``compressed``).
+        node: the DDS participant (None once closed).
+        odometry: the recent poses received, by stamp.
+        fps: 0.0: not known for a topic.
+        frame_count: 0: not known for a topic.
+        captured: image messages received.
+        dropped: image messages not used (older than a fresher one, or not usable).
+        outages: the outages so far (start since the source opened and duration, in seconds).
+
+    Raises:
+        TrajpipeError: ``cyclonedds`` is missing, or a topic name or the domain is invalid or refused.
+    """
 
     live = True
 
@@ -116,7 +163,16 @@ class Ros2CameraSource:
 
     @classmethod
     def from_config(cls, source: str, config) -> "Ros2CameraSource":
-        """The source of ``ros2:/topic`` with the config keys ``ros2_*`` and the live-stream timeouts."""
+        """The source of a ``ros2:`` input, set up by the config.
+
+        Args:
+            source: the input, ``ros2:`` then the image topic (``ros2:/camera/image_raw/compressed``).
+            config: a :class:`~trajpipe.config.Config`: ``ros2_domain_id``, ``ros2_odometry``,
+                ``ros2_localhost``, ``read_timeout`` and ``reconnect_timeout``.
+
+        Returns:
+            The subscribed source.
+        """
         return cls(source[len(SCHEME):], config.ros2_domain_id, config.ros2_odometry, config.ros2_localhost,
                    config.read_timeout, config.reconnect_timeout)
 
@@ -218,6 +274,7 @@ class Ros2CameraSource:
         self._stop.set()
 
     def close(self) -> None:
+        """End any iteration and leave the DDS domain; closing twice is harmless."""
         from .dds import delete
 
         self._stop.set()

@@ -1,7 +1,7 @@
 """A frame's tracks as geometry for robotics outputs (Foxglove scenes, RViz markers, predicted objects):
 each track's position, forecast path from it, modes and 1-sigma ellipse, in one plane: the ground /
 world plane of a homography (and a pose), or the image's pixels. Shared by the MCAP recording, the
-Foxglove live server and the ROS 2 topics, and computed once a frame (:class:`FrameScene`)."""
+Foxglove live server and the ROS 2 topics, and computed once a frame (:class:`~trajpipe.io.frame_scene.FrameScene`)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,30 @@ FRAME_GROUND = "ground"  # a fixed camera's ground plane (the homography's units
 
 
 class WorldTrack:
-    """A track's geometry in one plane (ground units, metres with a pose, or pixels): ``position`` (2,),
-    ``forecast`` (T+1, 2) from the current position, ``times`` (T+1,) seconds ahead (0 first), ``modes``
-    [((T+1, 2), p)], ``ellipses`` [(centre (2,), diameters (2,), yaw rad)] of one standard deviation (at
-    the forecast's end) and ``covariance`` (T, 2, 2) of the forecast when known."""
+    """A track's geometry in one plane (ground units, metres with a pose, or pixels).
+
+    Args:
+        track: the track.
+        position: (2,) its current point.
+        forecast: (T+1, 2) its forecast from the current position, or None.
+        times: (T+1,) seconds ahead of each forecast point (0 first), or None.
+        modes: [((T+1, 2) path, probability)] of the forecast's modes, most probable first.
+        ellipses: [(centre (2,), diameters (2,), yaw in radians)] of one standard deviation (at the
+            forecast's end).
+        covariance: (T, 2, 2) per-step covariance of the forecast, or None when unknown.
+
+    Attributes:
+        track: the :class:`~trajpipe.core.results.TrackState`.
+        id: the track's id.
+        bgr: its colour, as the overlay draws it (B, G, R 0-255).
+        label: ``"<id> <class>"``.
+        position: as given.
+        forecast: as given.
+        times: as given.
+        modes: as given, a list.
+        ellipses: as given, a list.
+        covariance: as given.
+    """
 
     def __init__(self, track: TrackState, position, forecast=None, times=None, modes=(), ellipses=(), covariance=None):
         self.track, self.id, self.bgr = track, track.id, track_colour(track.id)
@@ -40,7 +60,15 @@ def _times(forecast) -> np.ndarray:
 
 
 def world_tracks(result: FrameResult) -> list[WorldTrack]:
-    """The tracks of ``result`` that have a ground point, on the ground / world plane."""
+    """The tracks of a result on the ground / world plane.
+
+    Args:
+        result: the frame's result.
+
+    Returns:
+        The tracks with a finite ground point, in the plane's units (metres with a pose), with their
+        ground-plane forecast, modes and end ellipse when the forecast has them.
+    """
     tracks = []
     for track in result.tracks:
         if track.point_world is None or not np.isfinite(track.point_world).all():
@@ -61,8 +89,16 @@ def world_tracks(result: FrameResult) -> list[WorldTrack]:
 
 
 def pixel_tracks(result: FrameResult) -> list[WorldTrack]:
-    """The tracks of ``result`` in the image's pixels (no ground plane): the same geometry as
-    :func:`world_tracks`, from the box's bottom-centre point and the pixel forecasts."""
+    """The tracks of a result in the image's pixels (no ground plane): the same geometry as
+    :func:`world_tracks`, from the box's bottom-centre point and the pixel forecasts.
+
+    Args:
+        result: the frame's result.
+
+    Returns:
+        The tracks with a finite last point, in pixels; their covariance is diagonal, from the forecast's
+        per-axis sigma.
+    """
     tracks = []
     for track in result.tracks:
         position = np.asarray(track.history[-1], np.float64)
@@ -83,8 +119,17 @@ def pixel_tracks(result: FrameResult) -> list[WorldTrack]:
 
 
 def end_ellipse(points, covariance, sigma) -> tuple[np.ndarray, np.ndarray, float] | None:
-    """The 1-sigma ellipse at the forecast's end: (centre (2,), diameters (2,) along its axes, yaw of its
-    first axis in radians); None without an uncertainty."""
+    """The 1-sigma ellipse at the forecast's end.
+
+    Args:
+        points: (T, 2) the forecast's points.
+        covariance: (T, 2, 2) per-step covariance, or None; used first.
+        sigma: (T, 2) per-step standard deviation along x and y, or None.
+
+    Returns:
+        (centre (2,), diameters (2,) along its axes, major first, yaw of its first axis in radians), in
+        the units of ``points``; None without an uncertainty or with a non-finite end.
+    """
     if covariance is not None:
         (a, b), (_, c) = np.asarray(covariance[-1], np.float64)
     elif sigma is not None:
@@ -101,36 +146,15 @@ def end_ellipse(points, covariance, sigma) -> tuple[np.ndarray, np.ndarray, floa
 
 
 def yaw_quaternion(yaw: float) -> tuple[float, float, float, float]:
-    """(x, y, z, w) of a rotation by ``yaw`` radians about z."""
+    """The quaternion of a rotation about z.
+
+    Args:
+        yaw: the angle in radians, counter-clockwise.
+
+    Returns:
+        (x, y, z, w).
+    """
     return 0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)
-
-
-class FrameScene:
-    """One frame's geometry and encoded ROS 2 messages, each made at most once, whichever outputs
-    (MCAP, Foxglove live, DDS) ask for them."""
-
-    def __init__(self, result: FrameResult):
-        self.result = result
-        self._tracks: dict[bool, list[WorldTrack]] = {}
-        self._encoded: dict[tuple, bytes] = {}
-        self.shared: dict[tuple, object] = {}  # other outputs' encodings of this frame (a frame's MCAP topics)
-
-    def tracks(self, world: bool) -> list[WorldTrack]:
-        """The tracks on the ground / world plane (``world``) or in pixels."""
-        if world not in self._tracks:
-            self._tracks[world] = world_tracks(self.result) if world else pixel_tracks(self.result)
-        return self._tracks[world]
-
-    def encoded(self, kind: str, world: bool, frame_id: str) -> bytes:
-        """The CDR bytes of ``kind`` (``markers`` or ``objects``, :mod:`trajpipe.io.ros2_encode`)."""
-        key = (kind, world, frame_id)
-        if key not in self._encoded:
-            from .ros2_encode import marker_array, predicted_objects
-
-            encode = marker_array if kind == "markers" else predicted_objects
-            self._encoded[key] = encode(self.tracks(world), self.result.timestamp, frame_id,
-                                        1.0 if world else PIXEL_SCALE)
-        return self._encoded[key]
 
 
 PIXEL_SCALE = 25.0  # marker sizes in pixels against metres: a 0.4 m sphere is 10 px wide in the image frame

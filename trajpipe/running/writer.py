@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..draw.overlay import Overlay
-from ..io.scene import FrameScene
+from ..io.frame_scene import FrameScene
 from ..io.sinks import JsonlSink, VideoSink, json_line
 
 if TYPE_CHECKING:

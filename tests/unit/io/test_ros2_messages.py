@@ -11,9 +11,10 @@ from test_mcap_sink import result
 from trajpipe.errors import TrajpipeError
 from trajpipe.io.cdr import CdrError
 from trajpipe.io.ros2_encode import object_uuid
-from trajpipe.io.scene import FrameScene
+from trajpipe.io.frame_scene import FrameScene
 
 types = pytest.importorskip("trajpipe.io.ros2_types", reason="the robotics extra (cyclonedds) is not installed")
+output_types = pytest.importorskip("trajpipe.io.ros2_output_types", reason="the robotics extra (cyclonedds) is not installed")
 
 
 def test_markers_read_back_with_the_jazzy_definitions():
@@ -28,12 +29,12 @@ def test_markers_read_back_with_the_jazzy_definitions():
     assert [(p.x, p.y) for p in markers[1].points] == [(0.5, 2.0), (3.0, 4.0)]
     assert [(p.x, p.y) for p in markers[3].points] == [(0.5, 2.0), (1.0, 2.0), (1.5, 2.0), (2.0, 2.1)]
     assert markers[2].text == "7 person" and markers[5].color.a == pytest.approx(0.7)
-    assert data == types.MarkerArray.deserialize(data).serialize()  # byte for byte Cyclone's own encoding
+    assert data == output_types.MarkerArray.deserialize(data).serialize()  # byte for byte Cyclone's own encoding
 
 
 def test_predicted_objects_follow_autoware_layout():
     data = FrameScene(result(2)).encoded("objects", True, "ground")
-    message = types.PredictedObjects.deserialize(data)
+    message = output_types.PredictedObjects.deserialize(data)
     assert data == message.serialize()
     assert message.header.frame_id == "ground" and [bytes(o.object_id.uuid) for o in message.objects] == [object_uuid(7), object_uuid(8)]
     first = message.objects[0]
@@ -52,7 +53,7 @@ def test_pixel_frame_without_a_ground_plane():
     frame = result(1)
     for track in frame.tracks:
         object.__setattr__(track, "point_world", None)
-    message = types.MarkerArray.deserialize(FrameScene(frame).encoded("markers", False, "camera"))
+    message = output_types.MarkerArray.deserialize(FrameScene(frame).encoded("markers", False, "camera"))
     positions = message.markers[1]
     assert [(p.x, p.y) for p in positions.points] == [(101.0, 201.0), (301.0, 401.0)]  # the boxes' bottom centres
     assert positions.scale.x == pytest.approx(10.0)  # sizes in pixels

@@ -13,7 +13,8 @@ import orjson
 from ...config import MCAP_IMAGES
 from ...core.results import FrameResult
 from ...errors import TrajpipeError
-from ..scene import FRAME_CAMERA, FRAME_GROUND, FRAME_WORLD, FrameScene
+from ..frame_scene import FrameScene
+from ..scene import FRAME_CAMERA, FRAME_GROUND, FRAME_WORLD
 from .image_topics import image_annotations
 from .schemas import (JSON_SCHEMA, TOPIC_ANNOTATIONS, TOPIC_FORECASTS, TOPIC_IMAGE, TOPIC_MARKERS, TOPIC_SCENE,
                       TOPIC_TRANSFORM, foxglove_schema, ros2_schema, timestamp)

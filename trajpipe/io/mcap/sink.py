@@ -9,7 +9,7 @@ import numpy as np
 
 from ...core.results import FrameResult
 from ...errors import TrajpipeError
-from ..scene import FrameScene
+from ..frame_scene import FrameScene
 from ..sinks import AtomicFile, check_output_path
 from .messages import TopicEncoder, TopicMessage
 from .schemas import log_time, require_robotics
