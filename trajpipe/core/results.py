@@ -76,7 +76,12 @@ class Forecast:
 @dataclass(frozen=True)
 class TrackState:
     """One tracked object in one frame: its box, its past (``history``, oldest first) and its forecast
-    (None until it has been seen for ``min_track_age``)."""
+    (None until it has been seen for ``min_track_age``).
+
+    A hidden track (``visible`` False; config key ``keep_hidden_tracks``) is one the tracker lost
+    ``hidden_for`` seconds ago and still looks for: ``history`` ends where it was last seen, ``position``
+    is where its last forecast puts it now, ``box`` the last box moved there, ``forecast`` the rest of
+    that forecast from now on."""
 
     id: int
     class_id: int
@@ -87,6 +92,14 @@ class TrackState:
     history_times: np.ndarray  # (T,) their timestamps in seconds
     forecast: Forecast | None = None
     point_world: np.ndarray | None = None  # (2,) current ground-plane point, when a homography is configured
+    visible: bool = True  # False: lost by the tracker, its position continued from its last forecast
+    hidden_for: float = 0.0  # seconds since the track was last seen (0 while visible)
+    position: np.ndarray | None = None  # (2,) pixels: where a hidden track is estimated to be now
+
+    @property
+    def point(self) -> np.ndarray:
+        """(2,) pixels: the track's point now (where it was seen, or for a hidden track where it is estimated)."""
+        return self.history[-1] if self.position is None else self.position
 
 
 @dataclass(frozen=True)

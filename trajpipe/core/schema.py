@@ -2,7 +2,8 @@
 columns of ``tracks.parquet`` declared from the same fields.
 
 A record: ``{"frame", "timestamp", "camera", "tracks": [...], "latency"?}``; each track
-``{"id", "class", "conf", "box", "point", "point_world"?, "forecast"?}``; a forecast
+``{"id", "class", "conf", "box", "point", "visible"?, "hidden_for"?, "point_world"?, "forecast"?}``
+(``visible`` false and ``hidden_for`` seconds only on tracks the tracker lost and still looks for); a forecast
 ``{"t", "xy", "sigma"?, "xy_world"?, "sigma_world"?, "modes"?: [{"p", "xy", "sigma"?, "xy_world"?}]}``.
 Positions in pixels (``*_world``: ground units), times in seconds, ``camera`` the transform from
 the previous frame's pixels to this frame's: a (2, 3) affine warp, or (3, 3) when it is a homography.
@@ -32,6 +33,8 @@ PARQUET_COLUMNS = (
     ("box", "floats"),  # [x1, y1, x2, y2] pixels
     ("point", "point"),  # bottom centre of the box, pixels
     ("point_world", "point"),  # ground-plane point (homography configured)
+    ("visible", "bool"),  # false: a track the tracker lost, its point continued from its last forecast
+    ("hidden_for", "float64"),  # seconds since a hidden track was last seen (0 for visible tracks)
     ("forecast_t", "floats"),  # seconds after timestamp
     ("forecast_xy", "points"),  # pixels
     ("forecast_sigma", "points"),  # per-step standard deviation (x, y), pixels
@@ -51,7 +54,9 @@ def encode_frame(result, ndigits: int = 2) -> dict:
     tracks = []
     for t in result.tracks:
         record = {"id": t.id, "class": t.class_name, "conf": round(t.confidence, 3), "box": r(t.box),
-                  "point": r(t.history[-1])}
+                  "point": r(t.point)}
+        if not t.visible:  # only hidden tracks carry these: visible tracks' records stay as they were
+            record["visible"], record["hidden_for"] = False, round(t.hidden_for, 3)
         if t.point_world is not None:
             record["point_world"] = r(t.point_world)
         if t.forecast is not None:
@@ -110,6 +115,7 @@ def parquet_row(video: str, record: dict, track: dict) -> dict:
     forecast = track.get("forecast") or {}
     return {"video": video, "frame": record.get("frame"), "timestamp": record["timestamp"],
             **{key: track.get(key) for key in TRACK_KEYS},
+            "visible": track.get("visible", True), "hidden_for": track.get("hidden_for", 0.0),
             **{f"forecast_{key}": forecast.get(key) for key in FORECAST_KEYS}}
 
 
@@ -123,6 +129,8 @@ def track_samples(path: str | Path, classes: tuple[str, ...] | None = ("person",
         for record in read_jsonl(path):
             for track in record["tracks"]:
                 if classes is not None and track.get("class", "person") not in classes:
+                    continue
+                if not track.get("visible", True):  # a forecast of where a hidden track is, not a sighting
                     continue
                 box = np.asarray(track["box"], np.float64)
                 point = track.get("point")

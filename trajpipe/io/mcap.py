@@ -62,6 +62,8 @@ FORECASTS_SCHEMA = {
             "properties": {
                 "id": {"type": "integer"}, "class": {"type": "string"}, "conf": {"type": "number"},
                 "box": {"type": "array", "items": {"type": "number"}}, "point": _POINT, "point_world": _POINT,
+                "visible": {"type": "boolean", "description": "false: lost by the tracker, point continued from its forecast"},
+                "hidden_for": {"type": "number", "description": "seconds since a hidden track was last seen"},
                 "forecast": {"type": "object", "properties": {
                     "t": {"type": "array", "items": {"type": "number"}}, "xy": _POINTS, "sigma": _POINTS,
                     "xy_world": _POINTS, "sigma_world": _POINTS,
@@ -71,6 +73,7 @@ FORECASTS_SCHEMA = {
     },
 }
 
+HIDDEN_ALPHA = 0.4  # opacity of the box of a track the tracker lost (visible false)
 ROS2_DISTRIBUTION = "ROS2_HUMBLE"  # the rosbags type store whose standard definitions are written
 
 
@@ -308,10 +311,12 @@ def image_annotations(result: FrameResult, trail_seconds: float = 2.0) -> bytes:
         corners = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]  # (N, 4, 2) clockwise from the top-left
     for track, box_corners in zip(result.tracks, corners if result.tracks else ()):
         bgr = track_colour(track.id)
-        polylines.append((_points_head(loop, bgr, 1.0, 1.5), box_corners))
+        # Foxglove draws no dashes: a hidden track's box is faint instead, and says so
+        polylines.append((_points_head(loop, bgr, 1.0 if track.visible else HIDDEN_ALPHA, 1.5), box_corners))
         x1, y1 = box_corners[0].tolist()
+        label = f"{track.id} {track.class_name}" + ("" if track.visible else " (hidden)")
         texts.append(fm.TextAnnotation(timestamp=stamp, position=fm.Point2(x=x1, y=max(y1 - 2, 12.0)),
-                                       text=f"{track.id} {track.class_name}", font_size=12,
+                                       text=label, font_size=12,
                                        text_color=_colour((0, 0, 0)), background_color=_colour(bgr)))
         trail = track.history[track.history_times >= result.timestamp - trail_seconds]
         trail = trail[np.isfinite(trail).all(axis=1)]  # a robot's past points behind its camera have no pixel
@@ -346,7 +351,7 @@ def _same_shapes(tracks: list[TrackState]) -> list[list[TrackState]]:
 def _forecast_polylines(group: list[TrackState]) -> list[tuple[bytes, np.ndarray]]:
     """(head, points) of each mode (alpha by probability) then each forecast of ``group``, all from the
     track's position; stacked, so that a frame costs a few numpy calls rather than a few per track."""
-    starts = np.stack([t.history[-1] for t in group])[:, None]  # (K, 1, 2)
+    starts = np.stack([t.point for t in group])[:, None]  # (K, 1, 2)
     paths = np.concatenate([starts, np.stack([t.forecast.points for t in group])], axis=1)  # (K, T + 1, 2)
     polylines = []
     if group[0].forecast.modes is not None:

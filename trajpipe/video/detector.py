@@ -137,6 +137,14 @@ class YoloTracker:
                 tracker.gmc.method = None
             warp_kalman_states(tracker, warp)
 
+    def lost_track_ids(self) -> list[int]:
+        """Ids of the tracks the tracker has lost but still keeps (for its ``track_buffer`` frames),
+        hoping to find them again: the people hidden behind something after the last frame."""
+        trackers = getattr(self.model.predictor, "trackers", None)
+        if not trackers:
+            return []
+        return [int(track.track_id) for track in trackers[0].lost_stracks]
+
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
         predictor = self.model.predictor
