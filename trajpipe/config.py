@@ -33,6 +33,7 @@ class Config:
     min_track_age: float = 0.8  # seconds a track must have been seen before it is forecast
     history_seconds: float = 6.0  # how much past each track keeps
     lost_track_ttl: float = 2.0  # seconds after its last sighting that a lost track is forgotten
+    adapt_to_scene: bool = False  # refit the shrinkage towards CV and the sigma scale on this scene's finished forecasts
     keep_hidden_tracks: bool = False  # keep tracks the tracker has lost (visible: false), position and forecast continued
     trail_seconds: float = 2.0  # length of the drawn past trail
     draw_boxes: bool = True

@@ -14,6 +14,7 @@ from .core.frames import FrameMap, GroundPlane, Projective, pose_matrix
 from .core.results import FrameResult, TrackState
 from .errors import TrajpipeError
 from .forecast import Forecaster
+from .forecast.adapt import SceneAdapter
 from .forecast.hidden import HiddenTracks
 from .forecast.stage import forecast_histories
 from .registry import camera_motion_from_config, forecaster_from_config
@@ -76,6 +77,7 @@ class Pipeline:
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
         self._next_index = 0
         self._hidden = HiddenTracks() if cfg.keep_hidden_tracks else None  # touched by _finish only
+        self._adapter = self._new_adapter()
 
     def process(self, frame_bgr: np.ndarray, timestamp: float | None = None, frame_index: int | None = None,
                 captured_at: float | None = None, pose=None) -> FrameResult:
@@ -161,8 +163,11 @@ class Pipeline:
     def _finish(self, obs: _Observation) -> FrameResult:
         """Forecasts and the result of an observed frame (may run while the next frame is detected)."""
         started = time.perf_counter()
+        adapter = self._adapter
+        if adapter is not None and obs.rebased is not None:
+            adapter.forget_pending()
         forecasts = forecast_histories(self.forecaster, [h for _, _, h in obs.histories], self.config.min_track_age,
-                                       self.config.forecast_modes)
+                                       self.config.forecast_modes, adapter, [i for i, _, _ in obs.histories])
         names = self.detector.names
         detections = obs.detections
         frame_map = obs.frame_map
@@ -179,7 +184,14 @@ class Pipeline:
             tracks += self._hidden_states(obs, forecasts)
         latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at
         seconds = obs.seconds + time.perf_counter() - started
-        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera, obs.pose)
+        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera, obs.pose,
+                           None if adapter is None else adapter.state)
+
+    def _new_adapter(self) -> SceneAdapter | None:
+        """The scene adaptation of a new scene (adapt_to_scene), on the forecaster's grid."""
+        if not self.config.adapt_to_scene:
+            return None
+        return SceneAdapter(self.forecaster.dt, self.forecaster.pred_steps)
 
     def _hidden_states(self, obs: _Observation, forecasts) -> list[TrackState]:
         """Remember this frame's visible tracks (their forecasts in history coordinates) and continue
@@ -238,6 +250,7 @@ class Pipeline:
         self._next_index = 0
         if self._hidden is not None:
             self._hidden = HiddenTracks()
+        self._adapter = self._new_adapter()  # a new scene
 
     def close(self) -> None:
         if self._owns_detector:

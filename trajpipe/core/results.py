@@ -74,6 +74,22 @@ class Forecast:
 
 
 @dataclass(frozen=True)
+class Adaptation:
+    """The scene adaptation's state (config key ``adapt_to_scene``, :mod:`trajpipe.forecast.adapt`):
+    whether the factors have left the shipped values, on how many finished windows, and the per-step
+    factors (1 = as shipped)."""
+
+    adapted: bool
+    windows: int
+    shrink: np.ndarray  # (P,) factor of cv + factor * (forecast - cv)
+    sigma_scale: np.ndarray  # (P,) factor on sigma
+
+    def to_json(self) -> dict:
+        return {"adapted": self.adapted, "windows": self.windows, "shrink": np.round(self.shrink, 3).tolist(),
+                "sigma_scale": np.round(self.sigma_scale, 3).tolist()}
+
+
+@dataclass(frozen=True)
 class TrackState:
     """One tracked object in one frame: its box, its past (``history``, oldest first) and its forecast
     (None until it has been seen for ``min_track_age``).
@@ -114,6 +130,7 @@ class FrameResult:
     image: np.ndarray | None = field(default=None, repr=False, compare=False)  # the frame processed (BGR)
     camera: np.ndarray | None = None  # previous frame's pixels -> this frame's: (2, 3) affine, (3, 3) homography (None: not estimated)
     pose: np.ndarray | None = None  # (3,) the robot base's (x, y, yaw) in the world frame given with this frame (m, rad)
+    adaptation: Adaptation | None = None  # the scene adaptation's state (adapt_to_scene)
 
     def to_json(self, ndigits: int = 2) -> dict:
         """The JSON-lines record of this frame (docs/outputs.md; written by :func:`trajpipe.core.schema.encode_frame`)."""

@@ -77,6 +77,8 @@ def encode_frame(result, ndigits: int = 2) -> dict:
               "camera": camera.tolist(), "tracks": tracks}
     if result.latency is not None:
         record["latency"] = round(result.latency, 4)
+    if result.adaptation is not None:
+        record["adaptation"] = result.adaptation.to_json()
     return record
 
 

@@ -196,7 +196,17 @@ class Hud:
 
 
 def default_hud_lines(result: FrameResult) -> list[str]:
-    return [f"frame {result.frame_index}  t={result.timestamp:.2f}s", track_count(result)]
+    return [f"frame {result.frame_index}  t={result.timestamp:.2f}s", track_count(result)] + adaptation_line(result)
+
+
+def adaptation_line(result: FrameResult) -> list[str]:
+    """The scene adaptation's state, when it is on: nothing otherwise."""
+    state = result.adaptation
+    if state is None:
+        return []
+    if not state.adapted:
+        return [f"scene: adapting ({state.windows} forecasts scored)"]
+    return [f"scene: adapted on {state.windows} (CV shrink {state.shrink[-1]:.2f}, sigma x{state.sigma_scale[-1]:.2f})"]
 
 
 def track_count(result: FrameResult) -> str:
