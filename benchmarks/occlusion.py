@@ -9,10 +9,11 @@ through the pipeline at its defaults with ``keep_hidden_tracks=true``. The detec
 and video version (its boxes cached under runs/occlusion/); the tracker and all that follows run on
 the cached boxes, so variants of the tracking cost no detector time.
 
-A person passes behind the pillar when the centre of their clear-run box enters the band and leaves
-it again while tracked. Their painted-run track is the one whose box overlaps the clear box most
-(IoU >= 0.3) on the frame before they enter; the id survives when, on the first frame after they
-leave on which a painted-run box overlaps theirs, that box has the same id (none within 1 s: lost).
+A person passes behind the pillar when the centre of their clear-run box enters the band, between a
+sighting with the box clear of the band before and one after. Their painted-run track is the one whose
+box overlaps the clear box most (IoU >= 0.3) on that sighting before; the id survives when, on the
+first frame from the sighting after on which a painted-run box overlaps theirs, that box has the same
+id (none within 1 s: lost).
 While the painted run keeps them hidden (``visible`` false), its position is compared with the clear
 run's point, and so are two simpler guesses made from the same history: holding the last seen
 position, and constant velocity (trajpipe's ``cv`` forecaster, read at the elapsed time).
@@ -136,14 +137,16 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def crossings(clear: list[tuple[float, dict]], band: tuple[int, int]) -> list[tuple[int, int, int]]:
-    """(clear-run id, frame before entering the band, frame after leaving it) of every crossing: the
-    box centre inside the band on consecutive sightings, a sighting outside just before and after."""
-    seen: dict[int, list[tuple[int, bool]]] = {}
+    """(clear-run id, last frame before, first frame after) of every pass behind the band: sightings
+    whose box touches the band, at least one with the box centre inside it, between a sighting with
+    the box clear of the band before and one after."""
+    seen: dict[int, list[tuple[int, bool, bool]]] = {}  # id -> (frame, box touches the band, centre inside)
     for f, (_, tracks) in enumerate(clear):
         for track_id, t in tracks.items():
             if t.visible:
                 centre = (t.box[0] + t.box[2]) / 2
-                seen.setdefault(track_id, []).append((f, band[0] <= centre < band[1]))
+                seen.setdefault(track_id, []).append(
+                    (f, t.box[2] > band[0] and t.box[0] < band[1], band[0] <= centre < band[1]))
     found = []
     for track_id, sightings in seen.items():
         k = 1
@@ -152,7 +155,7 @@ def crossings(clear: list[tuple[float, dict]], band: tuple[int, int]) -> list[tu
                 end = k
                 while end < len(sightings) and sightings[end][1]:
                     end += 1
-                if end < len(sightings):
+                if end < len(sightings) and any(inside for _, _, inside in sightings[k:end]):
                     found.append((track_id, sightings[k - 1][0], sightings[end][0]))
                 k = end
             k += 1

@@ -191,7 +191,7 @@ class Pipeline:
         """The scene adaptation of a new scene (adapt_to_scene), on the forecaster's grid."""
         if not self.config.adapt_to_scene:
             return None
-        return SceneAdapter(self.forecaster.dt, self.forecaster.pred_steps)
+        return SceneAdapter(self.forecaster.dt, self.forecaster.pred_steps, self.forecaster.obs_steps)
 
     def _hidden_states(self, obs: _Observation, forecasts) -> list[TrackState]:
         """Remember this frame's visible tracks (their forecasts in history coordinates) and continue

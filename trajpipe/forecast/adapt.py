@@ -48,8 +48,11 @@ class SceneAdapter:
     forecasts, ``record`` the batch (before ``apply``), ``resolve`` with the tracks' histories. Safe to
     share between one producer and one consumer thread."""
 
-    def __init__(self, dt: float, pred_steps: int):
+    def __init__(self, dt: float, pred_steps: int, obs_steps: int):
         self.dt, self.pred_steps = float(dt), int(pred_steps)
+        # only forecasts made from a full input window are kept: a young track's forecast is another
+        # kind, and fitting on a mix moved the factors away from what the full windows needed
+        self.min_age = (obs_steps - 1) * self.dt - 1e-6
         self._pending: dict[int, list[_Pending]] = {}
         self._finished: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]] = []
         self._new = 0
@@ -69,12 +72,16 @@ class SceneAdapter:
         mean = (cv + state.shrink[None, :, None] * (mean - cv)).astype(mean.dtype)
         return mean, None if sigma is None else (sigma * state.sigma_scale[None, :, None]).astype(sigma.dtype)
 
-    def record(self, track_ids, origins: np.ndarray, mean: np.ndarray, cv: np.ndarray, sigma, units: np.ndarray) -> None:
-        """Keep the forecasts just made (one per track every ``dt`` seconds) until their future is past."""
+    def record(self, track_ids, origins: np.ndarray, ages: np.ndarray, mean: np.ndarray, cv: np.ndarray, sigma,
+               units: np.ndarray) -> None:
+        """Keep the forecasts just made (one per track every ``dt`` seconds, made from at least a full input
+        window: ``ages``, seconds each track has been seen) until their future is past."""
         if mean.shape[1] != self.pred_steps:
             return
         with self._lock:
             for row, track_id in enumerate(track_ids):
+                if ages[row] < self.min_age:
+                    continue
                 kept = self._pending.setdefault(track_id, [])
                 if kept and origins[row] < kept[-1].origin + self.dt - 1e-6:
                     continue

@@ -57,8 +57,9 @@ def forecast_histories(forecaster, histories: list[Samples], min_age: float, mod
         mean, sigma, alternatives = forecaster.predict_batch(obs[kind], dt=dt, scale=scale, groups=groups, k=modes)
         if adapter is not None:
             cv = _constant_velocity(obs[kind], mean.shape[1])
-            adapter.record([track_ids[members[k]] for k in np.flatnonzero(kind)], origins[kind], mean, cv, sigma,
-                           np.ones(kind.sum()) if scale is None else scale)
+            ages = origins - samples.times[last - lengths + 1]
+            adapter.record([track_ids[members[k]] for k in np.flatnonzero(kind)], origins[kind], ages[kind], mean, cv,
+                           sigma, np.ones(kind.sum()) if scale is None else scale)
             mean, sigma = adapter.apply(mean, cv, sigma)
         times = dt * np.arange(1, mean.shape[1] + 1)
         for row, k in enumerate(np.flatnonzero(kind)):

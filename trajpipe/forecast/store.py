@@ -36,7 +36,7 @@ class TrackStore:
     def adapt(self, on: bool) -> None:
         """Scene adaptation on (a new scene) or off."""
         forecaster = self.forecaster
-        self.adapter = SceneAdapter(forecaster.dt, forecaster.pred_steps) if on else None
+        self.adapter = SceneAdapter(forecaster.dt, forecaster.pred_steps, forecaster.obs_steps) if on else None
 
     def update(self, track_id: int, timestamp: float, box_or_point) -> None:
         """See :meth:`trajpipe.forecast.base.Forecaster.update`."""

@@ -59,10 +59,11 @@ def test_windows_are_scored_only_once_their_future_is_past():
     forecaster = Veering()
     forecaster.adapt_to_scene()
     adapter = forecaster._store.adapter
-    seen = [(t, adapter.finished) for t, _, _ in walk(forecaster, 7.0)]
+    seen = [(t, adapter.finished) for t, _, _ in walk(forecaster, 9.0)]
     first = min(t for t, n in seen if n)
-    # the first forecast is made at min_track_age (0.8 s) and is finished 4.8 s later, not before
-    assert abs(first - (0.8 + 4.8)) < 0.15
+    # the first forecast kept is made from a full input window (8 steps: 2.8 s seen) and is finished
+    # 4.8 s later, not before
+    assert abs(first - (2.8 + 4.8)) < 0.15
 
 
 def test_the_pipeline_reports_the_adaptation_only_when_it_is_on():
