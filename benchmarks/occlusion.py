@@ -17,6 +17,10 @@ id (none within 1 s: lost).
 While the painted run keeps them hidden (``visible`` false), its position is compared with the clear
 run's point, and so are two simpler guesses made from the same history: holding the last seen
 position, and constant velocity (trajpipe's ``cv`` forecaster, read at the elapsed time).
+
+A third run of the painted video looks for lost people where their continued forecast is
+(:mod:`trajpipe.tracking.reassociate`: the tracker's Kalman state of each lost track is moved there
+before each frame is tracked) and reports the share of ids that survive with it.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from trajpipe.core.detections import Detections  # noqa: E402
 from trajpipe.forecast.hidden import continue_forecast  # noqa: E402
 from trajpipe.forecast.stage import forecast_histories  # noqa: E402
 from trajpipe.tracking.history import Samples  # noqa: E402
+from trajpipe.tracking.reassociate import steer_lost_tracks, targets_at  # noqa: E402
 from trajpipe.video.detector import resolve_tracker  # noqa: E402
 from trajpipe.video.sources import open_source  # noqa: E402
 
@@ -93,6 +98,7 @@ class CachedTracker:
         from ultralytics.utils import YAML, IterableSimpleNamespace
 
         self.boxes, self.calls = boxes, 0
+        self.targets: dict[int, np.ndarray] = {}  # where lost tracks are looked for on the next frame
         settings = IterableSimpleNamespace(**YAML.load(resolve_tracker(tracker)))
         self.tracker = TRACKER_MAP[settings.tracker_type](args=settings)
 
@@ -100,6 +106,9 @@ class CachedTracker:
         from ultralytics.engine.results import Boxes
 
         data, self.calls = self.boxes[self.calls], self.calls + 1
+        if self.targets:
+            steer_lost_tracks(self.tracker, self.targets)
+            self.targets = {}
         tracks = self.tracker.update(Boxes(data, image.shape[:2]), image)
         if not len(tracks):
             return Detections.empty()
@@ -119,13 +128,16 @@ class CachedTracker:
 
 
 def run(video: str, max_frames: int | None, band: tuple[int, int] | None, boxes: list[np.ndarray],
-        forecaster: str) -> list[tuple[float, dict]]:
-    """(timestamp, {track id: TrackState}) of every frame, the pipeline at its defaults on the cached boxes."""
-    out = []
-    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, keep_hidden_tracks=True) as pipe:
+        forecaster: str, steer: bool = False) -> list[tuple[float, dict]]:
+    """(timestamp, {track id: TrackState}) of every frame, the pipeline at its defaults on the cached boxes.
+    ``steer``: lost tracks are looked for where their continued forecast is (trajpipe.tracking.reassociate)."""
+    out, detector, previous = [], CachedTracker(boxes), None
+    with Pipeline(detector=detector, forecaster=forecaster, keep_hidden_tracks=True) as pipe:
         for index, timestamp, image in frames(video, max_frames, band):
-            result = pipe.process(image, timestamp, index)
-            out.append((timestamp, {t.id: t for t in result.tracks}))
+            if steer and previous is not None:
+                detector.targets = targets_at(previous.tracks, timestamp, previous.timestamp)
+            previous = pipe.process(image, timestamp, index)
+            out.append((timestamp, {t.id: t for t in previous.tracks}))
     return out
 
 
@@ -232,15 +244,23 @@ def measure(video: str, max_frames: int | None, width: int, weights: str, foreca
     clear = run(video, max_frames, None, detections_cache(video, max_frames, None, weights), forecaster)
     image_width = next(frames(video, 1, None))[2].shape[1]
     band = best_band(clear, width, image_width)
-    painted = run(video, max_frames, band, detections_cache(video, max_frames, band, weights), forecaster)
+    boxes = detections_cache(video, max_frames, band, weights)
+    painted = run(video, max_frames, band, boxes, forecaster)
+    steered = run(video, max_frames, band, boxes, forecaster, steer=True)
     duration = clear[-1][0] - clear[0][0]
     fps = (len(clear) - 1) / duration
     cv = Forecaster.load("cv")
     found = crossings(clear, band)
     episodes = [e for e in (episode(clear, painted, fps, *c, cv) for c in found) if e is not None]
+    with_forecast = [e for e in (episode(clear, steered, fps, *c, cv) for c in found) if e is not None]
     result = {"video": video, "frames": len(clear), "pillar_x": list(band), "crossings": len(found),
-              **summary(episodes)}
-    return result, episodes
+              **summary(episodes), "forecast in re-association": survival(with_forecast)}
+    return result, (episodes, with_forecast)
+
+
+def survival(episodes: list[dict]) -> dict:
+    survived = sum(e["survived"] for e in episodes)
+    return {"people": len(episodes), "ids_survived": survived, "share_survived": round(survived / max(len(episodes), 1), 3)}
 
 
 def main() -> None:
@@ -252,16 +272,17 @@ def main() -> None:
     parser.add_argument("--forecaster", default="lstm")
     parser.add_argument("--out", default="docs/occlusion.json")
     args = parser.parse_args()
-    videos, everyone = [], []
+    videos, everyone, everyone_steered = [], [], []
     for video, max_frames in VIDEOS:
-        result, episodes = measure(video, max_frames, args.width, args.weights, args.forecaster)
+        result, (episodes, steered) = measure(video, max_frames, args.width, args.weights, args.forecaster)
         print(json.dumps(result), flush=True)
         videos.append(result)
         everyone += episodes
+        everyone_steered += steered
     report = {"date": date.today().isoformat(), "command": "python " + " ".join(sys.argv),
               "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
               "pillar_width_px": args.width, "forecaster": args.forecaster, "videos": videos,
-              "all": summary(everyone)}
+              "all": {**summary(everyone), "forecast in re-association": survival(everyone_steered)}}
     print(json.dumps(report["all"]))
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
 
