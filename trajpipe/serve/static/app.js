@@ -81,6 +81,14 @@ function onFrame(record) {
   $("frame").textContent = record.frame;
   const hidden = record.tracks.filter((track) => track.visible === false).length;
   $("track-count").textContent = record.tracks.length + (hidden ? ` (${hidden} hidden)` : "");
+  const adaptation = record.adaptation;  // only with adapt_to_scene
+  $("scene-stat").hidden = !adaptation;
+  if (adaptation) {
+    const last = adaptation.shrink.length - 1;
+    $("scene").textContent = adaptation.adapted
+      ? `adapted on ${adaptation.windows} (CV shrink ${adaptation.shrink[last].toFixed(2)}, sigma ×${adaptation.sigma_scale[last].toFixed(2)})`
+      : `adapting (${adaptation.windows})`;
+  }
 }
 
 function renderTable(rows) {
