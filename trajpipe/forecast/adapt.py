@@ -7,8 +7,8 @@ been seen past that forecast's horizon (causal: only windows whose whole future 
 the window is finished. From the finished windows of this scene, per future step:
 
 - the shrinkage towards CV, ``factor`` in [0, 1] of ``cv + factor * (forecast - cv)``: the grid value with
-  the lowest mean displacement (in the track's scale: box heights, or metres), blended with the shipped
-  forecast (factor 1) as a prior worth ``PRIOR_WINDOWS`` windows;
+  the lowest mean displacement (in the track's scale: box heights, or metres) where it is surely better
+  than the shipped forecast (factor 1), blended with 1 as a prior worth ``PRIOR_WINDOWS`` windows;
 - the sigma scale: the factor that makes 68 % of the adapted forecast's errors fall within one sigma,
   bounded to [``SIGMA_BOUNDS``], blended in log space with the prior 1 the same way.
 
@@ -31,6 +31,8 @@ MAX_WINDOWS = 3000  # the latest finished windows used for a refit
 REFIT_EVERY = 25  # finished windows between refits
 SHRINK_GRID = np.linspace(0.0, 1.0, 41)
 SIGMA_BOUNDS = (0.5, 2.0)
+SURE = 2.0  # standard errors by which a factor must beat the shipped forecast to be taken
+WINDOW_DEPENDENCE = 4.0  # finished windows counted as one independent one
 ONE_SIGMA = 0.6827  # share of a Gaussian within one standard deviation
 
 
@@ -126,8 +128,7 @@ class SceneAdapter:
             return Adaptation(False, n, np.ones(self.pred_steps), np.ones(self.pred_steps))
         forecast, cv, truth = (np.stack([w[k] for w in self._finished]) for k in range(3))
         prior = PRIOR_WINDOWS / (n + PRIOR_WINDOWS)
-        errors = np.stack([np.linalg.norm(cv + g * (forecast - cv) - truth, axis=-1).mean(0) for g in SHRINK_GRID])
-        shrink = (1 - prior) * SHRINK_GRID[errors.argmin(0)] + prior * 1.0
+        shrink = (1 - prior) * self._best_shrink(forecast, cv, truth) + prior * 1.0
         sigma_scale = np.ones(self.pred_steps)
         with_sigma = [w[3] for w in self._finished if w[3] is not None]
         if len(with_sigma) >= MIN_WINDOWS:
@@ -138,3 +139,15 @@ class SceneAdapter:
                           *SIGMA_BOUNDS)
             sigma_scale = np.exp((1 - prior) * np.log(fit))
         return Adaptation(True, n, shrink, sigma_scale)
+
+    @staticmethod
+    def _best_shrink(forecast: np.ndarray, cv: np.ndarray, truth: np.ndarray) -> np.ndarray:
+        """(P,) per step the grid factor with the lowest mean displacement, where it beats the shipped
+        forecast (factor 1) by more than ``SURE`` standard errors (windows counted ``WINDOW_DEPENDENCE``
+        to one: a track's windows 0.4 s apart share most of their path); 1 elsewhere. Without the test,
+        the first minute of zara2 was 2.1 % worse: its first windows favoured CV, the rest did not."""
+        norms = np.stack([np.linalg.norm(cv + g * (forecast - cv) - truth, axis=-1) for g in SHRINK_GRID])  # (G, n, P)
+        best = norms.mean(1).argmin(0)
+        gain = np.take_along_axis(norms, best[None, None, :], 0)[0] - norms[-1]  # (n, P), < 0: better than 1
+        error = gain.std(0) / np.sqrt(len(gain) / WINDOW_DEPENDENCE)
+        return np.where(gain.mean(0) + SURE * error < 0, SHRINK_GRID[best], 1.0)
