@@ -15,6 +15,8 @@ from .core.frames import FrameMap, GroundPlane, Projective, pose_matrix
 from .core.results import FrameResult, TrackState
 from .errors import TrajpipeError
 from .forecast import Forecaster
+from .forecast.adapt import SceneAdapter
+from .forecast.hidden import HiddenTracks
 from .forecast.stage import forecast_histories
 from .registry import camera_motion_from_config, forecaster_from_config
 from .tracking.history import Samples, TrackHistories
@@ -37,6 +39,8 @@ class _Observation:
     frame_map: FrameMap  # this frame's pixels <-> the histories' coordinates <-> the ground
     camera: np.ndarray | None  # (2, 3) or (3, 3) transform from the previous frame's pixels to this one's, when estimated
     pose: np.ndarray | None  # (3,) the robot's (x, y, yaw) given with the frame
+    hidden: list[tuple[int, int, Samples]]  # (track id, class id, history) of tracks lost but kept (keep_hidden_tracks)
+    rebased: Projective | None  # old -> new history coordinates, when they moved on this frame
 
 
 _IDENTITY = np.eye(3)
@@ -89,6 +93,8 @@ class Pipeline:
         self.camera_motion = camera_motion_from_config(cfg)
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
         self._next_index = 0
+        self._hidden = HiddenTracks() if cfg.keep_hidden_tracks else None  # touched by _finish only
+        self._adapter = self._new_adapter()
 
     def process(self, frame_bgr: np.ndarray, timestamp: float | None = None, frame_index: int | None = None,
                 captured_at: float | None = None, pose=None) -> FrameResult:
@@ -128,11 +134,12 @@ class Pipeline:
         if frame_index is None:
             frame_index = self._next_index
         self._next_index = frame_index + 1
-        warp = None
+        warp = rebased = None
         if self.camera_motion is not None:
             warp = self.camera_motion.update(frame_bgr)
             if self.camera_motion.rebased is not None and pose is None:  # (with a pose, histories are in world metres)
-                self.histories.remap(Projective(self.camera_motion.rebased))
+                rebased = Projective(self.camera_motion.rebased)
+                self.histories.remap(rebased)
             if not np.array_equal(warp, _IDENTITY):  # a still camera: nothing to move
                 self.detector.follow_camera(warp)
             warp = Projective(warp).compact()
@@ -148,7 +155,17 @@ class Pipeline:
         histories = [(h.track_id, h.class_id, h.samples()) for h in seen]
         return _Observation(frame_bgr, timestamp, frame_index, captured_at, time.perf_counter() - started,
                             detections, histories, frame_map, warp,
-                            None if pose is None else np.asarray(pose, np.float64).ravel())
+                            None if pose is None else np.asarray(pose, np.float64).ravel(),
+                            self._hidden_histories(histories), rebased)
+
+    def _hidden_histories(self, visible: list[tuple[int, int, Samples]]) -> list[tuple[int, int, Samples]]:
+        """The tracks the tracker has lost but still looks for, that still have a history (at most
+        ``lost_track_ttl`` old): (track id, class id, history up to the last sighting)."""
+        lost_ids = getattr(self.detector, "lost_track_ids", None)  # a detector of the caller's may not know
+        if self._hidden is None or lost_ids is None:
+            return []
+        seen, tracks = {track_id for track_id, _, _ in visible}, self.histories.tracks
+        return [(i, tracks[i].class_id, tracks[i].samples()) for i in lost_ids() if i not in seen and i in tracks]
 
     def _frame_map(self, pose, detections: Detections) -> FrameMap:
         """This frame's map between pixels, history coordinates and the ground: from the robot's pose,
@@ -173,8 +190,11 @@ class Pipeline:
     def _finish(self, obs: _Observation) -> FrameResult:
         """Forecasts and the result of an observed frame (may run while the next frame is detected)."""
         started = time.perf_counter()
+        adapter = self._adapter
+        if adapter is not None and obs.rebased is not None:
+            adapter.forget_pending()
         forecasts = forecast_histories(self.forecaster, [h for _, _, h in obs.histories], self.config.min_track_age,
-                                       self.config.forecast_modes)
+                                       self.config.forecast_modes, adapter, [i for i, _, _ in obs.histories])
         names = self.detector.names
         detections = obs.detections
         frame_map = obs.frame_map
@@ -187,9 +207,32 @@ class Pipeline:
                 forecast=None if forecast is None else frame_map.present(forecast),
                 point_world=frame_map.point_world(history.points[-1]),
             ))
+        if self._hidden is not None:
+            tracks += self._hidden_states(obs, forecasts)
         latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at
         seconds = obs.seconds + time.perf_counter() - started
-        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera, obs.pose)
+        return FrameResult(obs.frame_index, obs.timestamp, tracks, seconds, latency, obs.image, obs.camera, obs.pose,
+                           None if adapter is None else adapter.state)
+
+    def _new_adapter(self) -> SceneAdapter | None:
+        """The scene adaptation of a new scene (adapt_to_scene), on the forecaster's grid."""
+        if not self.config.adapt_to_scene:
+            return None
+        return SceneAdapter(self.forecaster.dt, self.forecaster.pred_steps, self.forecaster.obs_steps)
+
+    def _hidden_states(self, obs: _Observation, forecasts) -> list[TrackState]:
+        """Remember this frame's visible tracks (their forecasts in history coordinates) and continue
+        the hidden ones from their last sighting."""
+        memory = self._hidden
+        if obs.rebased is not None:
+            memory.remap(obs.rebased)
+        for i, ((track_id, _, _), forecast) in enumerate(zip(obs.histories, forecasts)):
+            memory.remember(track_id, forecast, obs.detections.xyxy[i], float(obs.detections.confidence[i]))
+        names = self.detector.names
+        states = [memory.state(track_id, class_id, names[class_id], history, obs.timestamp, obs.frame_map)
+                  for track_id, class_id, history in obs.hidden]
+        memory.keep_only([track_id for track_id, _, _ in obs.histories + obs.hidden])
+        return [state for state in states if state is not None]
 
     def open(self, source):
         """The frame source for ``source`` with this pipeline's live-stream settings.
@@ -270,6 +313,9 @@ class Pipeline:
             self.camera_motion.reset()
         self._with_pose = None
         self._next_index = 0
+        if self._hidden is not None:
+            self._hidden = HiddenTracks()
+        self._adapter = self._new_adapter()  # a new scene
 
     def close(self) -> None:
         """Release the detector the pipeline built (one passed in is left to its owner)."""

@@ -112,6 +112,22 @@ class Forecast:
 
 
 @dataclass(frozen=True)
+class Adaptation:
+    """The scene adaptation's state (config key ``adapt_to_scene``, :mod:`trajpipe.forecast.adapt`):
+    whether the factors have left the shipped values, on how many finished windows, and the per-step
+    factors (1 = as shipped)."""
+
+    adapted: bool
+    windows: int
+    shrink: np.ndarray  # (P,) factor of cv + factor * (forecast - cv)
+    sigma_scale: np.ndarray  # (P,) factor on sigma
+
+    def to_json(self) -> dict:
+        return {"adapted": self.adapted, "windows": self.windows, "shrink": np.round(self.shrink, 3).tolist(),
+                "sigma_scale": np.round(self.sigma_scale, 3).tolist()}
+
+
+@dataclass(frozen=True)
 class TrackState:
     """One tracked object in one frame: its box, its past and its forecast.
 
@@ -125,6 +141,11 @@ class TrackState:
         history_times: (T,) their timestamps in seconds.
         forecast: the :class:`Forecast`, None until the track has been seen for ``min_track_age``.
         point_world: (2,) current ground-plane point (metres), when a homography is configured.
+        visible: False for a hidden track (config key ``keep_hidden_tracks``): one the tracker lost
+            ``hidden_for`` seconds ago and still looks for; ``history`` then ends where it was last seen,
+            ``box`` is the last box moved to ``position``, ``forecast`` the rest of its last forecast from now.
+        hidden_for: seconds since the track was last seen (0 while visible).
+        position: (2,) pixels: where a hidden track is estimated to be now (None while visible).
     """
 
     id: int
@@ -136,6 +157,14 @@ class TrackState:
     history_times: np.ndarray
     forecast: Forecast | None = None
     point_world: np.ndarray | None = None
+    visible: bool = True
+    hidden_for: float = 0.0
+    position: np.ndarray | None = None
+
+    @property
+    def point(self) -> np.ndarray:
+        """(2,) pixels: the track's point now (where it was seen, or for a hidden track where it is estimated)."""
+        return self.history[-1] if self.position is None else self.position
 
 
 @dataclass(frozen=True)
@@ -151,6 +180,7 @@ class FrameResult:
         image: (H, W, 3) uint8 BGR, the frame processed (the overlay is drawn into it).
         camera: previous frame's pixels -> this frame's: (2, 3) affine or (3, 3) homography; None: not estimated.
         pose: (3,) the robot base's ``(x, y, yaw)`` in the world frame given with this frame (metres, radians).
+        adaptation: the scene adaptation's state (config key ``adapt_to_scene``), else None.
     """
 
     frame_index: int
@@ -161,6 +191,7 @@ class FrameResult:
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     camera: np.ndarray | None = None
     pose: np.ndarray | None = None
+    adaptation: Adaptation | None = None
 
     def to_json(self, ndigits: int = 2) -> dict:
         """The JSON-lines record of this frame (docs/outputs.md; made by :func:`trajpipe.core.schema.encode_frame`).

@@ -1,8 +1,9 @@
 """The JSON-lines record of a frame (docs/outputs.md), written and read here, and the Parquet
 columns of ``tracks.parquet`` declared from the same fields.
 
-A record: ``{"frame", "timestamp", "camera", "tracks": [...], "latency"?}``; each track
-``{"id", "class", "conf", "box", "point", "point_world"?, "forecast"?}``; a forecast
+A record: ``{"frame", "timestamp", "camera", "tracks": [...], "latency"?, "adaptation"?}``; each track
+``{"id", "class", "conf", "box", "point", "visible"?, "hidden_for"?, "point_world"?, "forecast"?}``
+(``visible`` false and ``hidden_for`` seconds only on tracks the tracker lost and still looks for); a forecast
 ``{"t", "xy", "sigma"?, "xy_world"?, "sigma_world"?, "modes"?: [{"p", "xy", "sigma"?, "xy_world"?}]}``.
 Positions in pixels (``*_world``: ground units), times in seconds, ``camera`` the transform from
 the previous frame's pixels to this frame's: a (2, 3) affine warp, or (3, 3) when it is a homography.
@@ -79,7 +80,12 @@ TRACK_FIELDS = (
     Field("class", "string", "class name", lambda t, r: t.class_name, required=True),
     Field("conf", "number", "detection confidence", lambda t, r: round(t.confidence, 3), required=True),
     Field("box", "floats", "[x1, y1, x2, y2] pixels", lambda t, r: r(t.box), required=True),
-    Field("point", "point", "bottom centre of the box, pixels", lambda t, r: r(t.history[-1]), required=True),
+    Field("point", "point", "bottom centre of the box, pixels (a hidden track: where it is estimated to be)",
+          lambda t, r: r(t.point), required=True),
+    Field("visible", "boolean", "false: a track the tracker lost and still looks for (only on those)",
+          lambda t, r: None if t.visible else False, table=False),
+    Field("hidden_for", "number", "seconds since a hidden track was last seen (only on those)",
+          lambda t, r: None if t.visible else round(t.hidden_for, 3), table=False),
     Field("point_world", "point", "ground-plane point (homography configured)", lambda t, r: _optional(t.point_world, r)),
     Field("forecast", "forecast", "where the track will be",
           lambda t, r: None if t.forecast is None else _records(FORECAST_FIELDS, t.forecast, r), table=False),
@@ -94,6 +100,8 @@ FRAME_FIELDS = (
           required=True, table=False),
     Field("latency", "number", "seconds from capture to result (live sources)",
           lambda f, r: None if f.latency is None else round(f.latency, 4), table=False),
+    Field("adaptation", "object", "the scene adaptation's state: adapted, windows, shrink, sigma_scale (adapt_to_scene)",
+          lambda f, r: None if f.adaptation is None else f.adaptation.to_json(), table=False),
 )
 
 # The Parquet columns of one track in one frame, in order: (column, type). Types are named here and
@@ -101,8 +109,10 @@ FRAME_FIELDS = (
 # the others are the record's fields, the forecast's flattened to ``forecast_<key>``.
 _COLUMN_TYPES = {"integer": "int64", "number": "float64", "string": "string", "floats": "floats", "point": "point",
                  "points": "points", "modes": "modes"}
+# A hidden track's two keys are in the record only where they differ from a visible track's; every row has them.
+HIDDEN_COLUMNS = (("visible", "bool"), ("hidden_for", "float64"))
 PARQUET_COLUMNS = (("video", "string"), *((f.key, _COLUMN_TYPES[f.kind]) for f in FRAME_FIELDS if f.table),
-                   *((f.key, _COLUMN_TYPES[f.kind]) for f in TRACK_FIELDS if f.table),
+                   *((f.key, _COLUMN_TYPES[f.kind]) for f in TRACK_FIELDS if f.table), *HIDDEN_COLUMNS,
                    *((f"forecast_{f.key}", _COLUMN_TYPES[f.kind]) for f in FORECAST_FIELDS if f.table))
 TRACK_KEYS = tuple(f.key for f in TRACK_FIELDS if f.table)  # copied as they are into the table
 FORECAST_KEYS = tuple(f.key for f in FORECAST_FIELDS if f.table)  # into forecast_<key>
@@ -136,7 +146,8 @@ def _mode_records(modes, r) -> list[dict]:
 _JSON_KINDS = {"integer": {"type": "integer"}, "number": {"type": "number"}, "string": {"type": "string"},
                "floats": {"type": "array", "items": {"type": "number"}},
                "point": {"type": "array", "items": {"type": ["number", "null"]}, "minItems": 2, "maxItems": 2},
-               "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}
+               "matrix": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+               "boolean": {"type": "boolean"}, "object": {"type": "object"}}
 _JSON_KINDS["points"] = {"type": "array", "items": _JSON_KINDS["point"]}
 
 
@@ -189,4 +200,5 @@ def parquet_row(video: str, record: dict, track: dict) -> dict:
     forecast = track.get("forecast") or {}
     return {"video": video, "frame": record.get("frame"), "timestamp": record["timestamp"],
             **{key: track.get(key) for key in TRACK_KEYS},
+            "visible": track.get("visible", True), "hidden_for": track.get("hidden_for", 0.0),
             **{f"forecast_{key}": forecast.get(key) for key in FORECAST_KEYS}}

@@ -3,7 +3,9 @@ frame and returns the frame. Pick, reorder or add your own in an :class:`~trajpi
 
 Forecast layers draw, for each track with a forecast, its most likely future: the most probable mode
 when the forecast carries modes, else the forecast itself. Forecasts that leave the view of a robot's
-camera (NaN pixels) are not drawn.
+camera (NaN pixels) are not drawn. Hidden tracks (lost by the tracker, ``visible`` False) are drawn
+dashed: their box where they are estimated to be, the way there from where they were last seen, and
+the rest of their forecast (without alternatives).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 # strength of each band, its opacity and line thickness, strongest first. Opacity rather than a darker
 # colour, so that a weak mode looks weak on a bright floor as on a dark road.
 MODE_BANDS = ((0.6, 0.8, 2), (0.3, 0.55, 1), (0.0, 0.3, 1))
+DASH, GAP = 6.0, 5.0  # pixels: the dashes of a hidden track's lines
 
 
 class Annotator(Protocol):
@@ -83,7 +86,24 @@ def _most_likely(track: TrackState) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _path(track: TrackState, points: np.ndarray) -> np.ndarray:
     """The path from the track's current point through ``points``."""
-    return np.vstack([track.history[-1:], points])
+    return np.vstack([track.point[None], points])
+
+
+def _dashed(image: np.ndarray, points: np.ndarray, colour, thickness: int) -> None:
+    """A polyline through ``points`` (N, 2) drawn as dashes of ``DASH`` pixels, ``GAP`` apart."""
+    points = np.asarray(points, np.float64)
+    points = points[np.isfinite(points).all(axis=1)]
+    if len(points) < 2:
+        return
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    starts = np.arange(0.0, along[-1], DASH + GAP)
+    ends = np.minimum(starts + DASH, along[-1])
+
+    def at(distance):
+        return np.stack([np.interp(distance, along, points[:, 0]), np.interp(distance, along, points[:, 1])], -1)
+
+    for a, b in zip(np.round(at(starts)).astype(int).tolist(), np.round(at(ends)).astype(int).tolist()):
+        cv2.line(image, tuple(a), tuple(b), colour, thickness, cv2.LINE_AA)
 
 
 class Boxes:
@@ -101,8 +121,13 @@ class Boxes:
         """
         for track in result.tracks:
             colour = track_colour(track.id)
+            if not np.isfinite(track.box).all():  # a hidden track estimated behind a robot's camera
+                continue
             x1, y1, x2, y2 = (int(v) for v in track.box)
-            cv2.rectangle(image, (x1, y1), (x2, y2), colour, 1, cv2.LINE_AA)
+            if track.visible:
+                cv2.rectangle(image, (x1, y1), (x2, y2), colour, 1, cv2.LINE_AA)
+            else:
+                _dashed(image, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]), colour, 1)
             label = f"{track.id} {track.class_name}"
             (w, h), _ = cv2.getTextSize(label, FONT, 0.4, 1)
             top = max(y1 - h - 4, 0)
@@ -136,6 +161,8 @@ class Trails:
             recent = recent[np.isfinite(recent).all(axis=1)]  # a robot's past points behind its camera are NaN
             if len(recent) >= 2:
                 cv2.polylines(image, [np.round(recent).astype(np.int32)], False, track_colour(track.id), 2, cv2.LINE_AA)
+            if not track.visible:  # from where it was last seen to where it is estimated now
+                _dashed(image, np.vstack([track.history[-1:], track.point[None]]), track_colour(track.id), 2)
         return image
 
 
@@ -156,7 +183,7 @@ class ModePaths:
         bands: list[list[np.ndarray]] = [[] for _ in MODE_BANDS]
         for track in _drawable(result.tracks):
             modes = track.forecast.modes
-            if modes is None or not len(modes.probs):
+            if modes is None or not len(modes.probs) or not track.visible:
                 continue
             for points, p in zip(modes.points[1:], modes.probs[1:]):
                 band = next(i for i, (floor, _, _) in enumerate(MODE_BANDS) if p / modes.probs[0] >= floor)
@@ -182,7 +209,11 @@ class Forecasts:
         Returns:
             ``image``.
         """
-        tracks = _drawable(result.tracks)
+        drawable = _drawable(result.tracks)
+        for track in drawable:
+            if not track.visible:
+                _dashed(image, _path(track, _most_likely(track)[0]), ALTERNATIVE_COLOUR, 2)
+        tracks = [t for t in drawable if t.visible]
         if not tracks:
             return image
         paths = np.round(np.stack([_path(t, _most_likely(t)[0]) for t in tracks])).astype(np.int32)
@@ -255,7 +286,23 @@ class Hud:
 
 
 def default_hud_lines(result: FrameResult) -> list[str]:
-    return [f"frame {result.frame_index}  t={result.timestamp:.2f}s", f"{len(result.tracks)} tracks"]
+    return [f"frame {result.frame_index}  t={result.timestamp:.2f}s", track_count(result)] + adaptation_line(result)
+
+
+def adaptation_line(result: FrameResult) -> list[str]:
+    """The scene adaptation's state, when it is on: nothing otherwise."""
+    state = result.adaptation
+    if state is None:
+        return []
+    if not state.adapted:
+        return [f"scene: adapting ({state.windows} forecasts scored)"]
+    return [f"scene: adapted on {state.windows} (CV shrink {state.shrink[-1]:.2f}, sigma x{state.sigma_scale[-1]:.2f})"]
+
+
+def track_count(result: FrameResult) -> str:
+    """``N tracks``, and how many of them are hidden when some are."""
+    hidden = sum(not t.visible for t in result.tracks)
+    return f"{len(result.tracks)} tracks" + (f" ({hidden} hidden)" if hidden else "")
 
 
 @lru_cache(maxsize=32)

@@ -239,6 +239,19 @@ class Forecaster(ABC):
         """
         return self._store.forecast_all(now)
 
+    def adapt_to_scene(self, on: bool = True) -> None:
+        """Adapt the stateful API's forecasts to the scene it is fed (off by default; see
+        :mod:`trajpipe.forecast.adapt`): from its own finished forecasts, the per-step shrinkage towards
+        constant velocity and the sigma scale. Turning it on starts a new scene; the state is
+        :attr:`adaptation`."""
+        self._store.adapt(on)
+
+    @property
+    def adaptation(self):
+        """The stateful API's :class:`~trajpipe.core.results.Adaptation`, or None when it does not adapt."""
+        adapter = self._store.adapter
+        return None if adapter is None else adapter.state
+
     def _check_obs(self, obs) -> np.ndarray:
         """``obs`` as a float32 (N, T_obs, 2) array; a ValueError naming the rows (tracks) that hold bad
         numbers: refused here, one bad track would spoil the forecasts of its neighbours."""

@@ -8,11 +8,13 @@ from ..core.anchors import box_height
 from ..core.interp import resample_tracks
 from ..core.results import Forecast, ModeSet
 from ..tracking.history import Samples
+from .adapt import SceneAdapter
 
 SCALE_SAMPLES = 5  # box heights averaged for the pixel scale, to damp detector jitter
 
 
-def forecast_histories(forecaster, histories: list[Samples], min_age: float, modes: int = 0) -> list[Forecast | None]:
+def forecast_histories(forecaster, histories: list[Samples], min_age: float, modes: int = 0,
+                       adapter: SceneAdapter | None = None, track_ids=None) -> list[Forecast | None]:
     """Forecasts of ``forecaster`` for the tracks old enough to have a velocity (``None`` for the others).
 
     ``histories``: each track's :class:`~trajpipe.tracking.history.Samples`. ``modes``: how many of the
@@ -24,8 +26,14 @@ def forecast_histories(forecaster, histories: list[Samples], min_age: float, mod
     instant form one group (each other's neighbours); tracks with boxes are in pixels and scaled by
     box height, tracks of bare points are taken to be in metres. One forecaster call per kind.
     All tracks are gathered into one array first: this runs on every frame, for every track.
+
+    ``adapter`` (with each history's ``track_ids``): the scene adaptation
+    (:class:`~trajpipe.forecast.adapt.SceneAdapter`) scores its earlier windows against these histories,
+    keeps these forecasts as they were made, and adapts them (``modes`` are left as they are).
     """
     forecasts: list[Forecast | None] = [None] * len(histories)
+    if adapter is not None and histories:
+        adapter.resolve(track_ids, histories, max(float(h.times[-1]) for h in histories if len(h)))
     members = [i for i, h in enumerate(histories) if len(h) >= 2 and h.times[-1] - h.times[0] >= min_age]
     if not members:
         return forecasts
@@ -47,6 +55,12 @@ def forecast_histories(forecaster, histories: list[Samples], min_age: float, mod
         groups = np.unique(origins[kind], return_inverse=True)[1]
         scale = heights[kind].astype(np.float32) if kind is has_box else None
         mean, sigma, alternatives = forecaster.predict_batch(obs[kind], dt=dt, scale=scale, groups=groups, k=modes)
+        if adapter is not None:
+            cv = _constant_velocity(obs[kind], mean.shape[1])
+            ages = origins - samples.times[last - lengths + 1]
+            adapter.record([track_ids[members[k]] for k in np.flatnonzero(kind)], origins[kind], ages[kind], mean, cv,
+                           sigma, np.ones(kind.sum()) if scale is None else scale)
+            mean, sigma = adapter.apply(mean, cv, sigma)
         times = dt * np.arange(1, mean.shape[1] + 1)
         for row, k in enumerate(np.flatnonzero(kind)):
             forecasts[members[k]] = Forecast(times=times, points=mean[row], origin=float(origins[k]),
@@ -54,6 +68,11 @@ def forecast_histories(forecaster, histories: list[Samples], min_age: float, mod
                                              start=samples.points[last[k]].copy(),
                                              modes=None if alternatives is None else _track_modes(alternatives, row))
     return forecasts
+
+
+def _constant_velocity(obs: np.ndarray, steps: int) -> np.ndarray:
+    """(N, steps, 2): the last step of ``obs`` (N, T, 2) continued, on the same grid."""
+    return obs[:, -1:] + np.arange(1, steps + 1, dtype=obs.dtype)[None, :, None] * (obs[:, -1:] - obs[:, -2:-1])
 
 
 def _track_modes(modes, row: int) -> ModeSet:

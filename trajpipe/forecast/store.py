@@ -17,6 +17,7 @@ from ..core.anchors import bottom_centre
 from ..core.finite import BAD_VALUES, bad_rows, check_seconds
 from ..errors import TrajpipeWarning
 from ..tracking.history import TrackHistories
+from .adapt import SceneAdapter
 from .stage import forecast_histories
 
 UNKNOWN_CLASS = -1  # the stateful API is not told classes
@@ -30,6 +31,12 @@ class TrackStore:
         self.forecaster = forecaster
         self._histories = TrackHistories(lost_track_ttl=forecaster.lost_track_ttl)
         self._lock = threading.Lock()
+        self.adapter: SceneAdapter | None = None
+
+    def adapt(self, on: bool) -> None:
+        """Scene adaptation on (a new scene) or off."""
+        forecaster = self.forecaster
+        self.adapter = SceneAdapter(forecaster.dt, forecaster.pred_steps, forecaster.obs_steps) if on else None
 
     def update(self, track_id: int, timestamp: float, box_or_point) -> None:
         """See :meth:`trajpipe.forecast.base.Forecaster.update`."""
@@ -52,8 +59,10 @@ class TrackStore:
                 raise ValueError(f"track {track_id}: timestamp {timestamp} is not after {history.last_seen}")
             history = self._histories.add(track_id, UNKNOWN_CLASS, timestamp, point, box)
             self._forget_lost(timestamp)
-            # the input window and a second to spare: each track is trimmed when it is updated
-            history.trim_before(timestamp - (forecaster.obs_steps * forecaster.dt + 1.0))
+            # the input window and a second to spare (adapting: the horizon, to score the forecasts):
+            # each track is trimmed when it is updated
+            steps = forecaster.obs_steps if self.adapter is None else max(forecaster.obs_steps, forecaster.pred_steps)
+            history.trim_before(timestamp - (steps * forecaster.dt + 1.0))
 
     def forecast_all(self, now: float | None = None) -> dict:
         """See :meth:`trajpipe.forecast.base.Forecaster.forecast_all`."""
@@ -64,7 +73,8 @@ class TrackStore:
                 self._forget_lost(now)
             tracks = list(self._histories.tracks.values())
             ids, samples = [h.track_id for h in tracks], [h.samples() for h in tracks]
-        forecasts = forecast_histories(self.forecaster, samples, self.forecaster.min_track_age)
+        forecasts = forecast_histories(self.forecaster, samples, self.forecaster.min_track_age,
+                                       adapter=self.adapter, track_ids=ids)
         return {track_id: f for track_id, f in zip(ids, forecasts) if f is not None}
 
     def _forget_lost(self, now: float) -> None:

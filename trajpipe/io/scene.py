@@ -101,7 +101,7 @@ def pixel_tracks(result: FrameResult) -> list[WorldTrack]:
     """
     tracks = []
     for track in result.tracks:
-        position = np.asarray(track.history[-1], np.float64)
+        position = np.asarray(track.point, np.float64)
         if not np.isfinite(position).all():
             continue
         f = track.forecast

@@ -20,8 +20,8 @@ from .sinks import AtomicFile
 _POINT = pa.list_(pa.float64())  # [x, y]
 _POINTS = pa.list_(_POINT)  # [[x, y], ...]
 ARROW_TYPES = {
-    "string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "floats": pa.list_(pa.float64()),
-    "point": _POINT, "points": _POINTS,
+    "string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_(),
+    "floats": pa.list_(pa.float64()), "point": _POINT, "points": _POINTS,
     "modes": pa.list_(pa.struct([("p", pa.float64()), ("xy", _POINTS), ("sigma", _POINTS), ("xy_world", _POINTS)])),
 }
 SCHEMA = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in PARQUET_COLUMNS])

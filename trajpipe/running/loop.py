@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from ..core.results import FrameResult
+from ..draw.annotators import adaptation_line, track_count
 from ..draw.overlay import Overlay
 from ..errors import TrajpipeError
 from ..io.mcap import McapSink, check_mcap_output
@@ -308,8 +309,8 @@ def _hud(pipeline: Pipeline, frames_in, stats: _RunStats) -> Callable[[FrameResu
     def lines(result: FrameResult) -> list[str]:
         rings = pipeline.config.draw_uncertainty and any(t.forecast is not None and t.forecast.sigma is not None
                                                          for t in result.tracks)
-        text = [f"frame {result.frame_index}  t={result.timestamp:.2f}s", f"{stats.fps:.1f} FPS  {len(result.tracks)} tracks",
-                horizon + (" (ring: 1 sigma)" if rings else "")]
+        text = [f"frame {result.frame_index}  t={result.timestamp:.2f}s", f"{stats.fps:.1f} FPS  {track_count(result)}",
+                horizon + (" (ring: 1 sigma)" if rings else "")] + adaptation_line(result)
         if frames_in.live:
             text.insert(2, f"latency {result.latency * 1000:.0f} ms  dropped {frames_in.dropped}")
         return text

@@ -156,6 +156,8 @@ def track_samples(records: Iterable[dict], classes: tuple[str, ...] | None = ("p
             for track in record["tracks"]:
                 if classes is not None and track.get("class", "person") not in classes:
                     continue
+                if not track.get("visible", True):  # a forecast of where a hidden track is, not a sighting
+                    continue
                 box = np.asarray(track["box"], np.float64)
                 point = track.get("point")
                 times.append(float(record["timestamp"]))

@@ -134,6 +134,10 @@ class OpenVinoTracker:
         """As :meth:`YoloTracker.follow_camera`."""
         _follow_camera([self.tracker.tracker], warp)
 
+    def lost_track_ids(self) -> list[int]:
+        """Ids of the tracks the tracker has lost but still looks for (its ``lost_stracks``)."""
+        return [int(t.track_id) for t in self.tracker.tracker.lost_stracks]
+
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
         self.tracker.reset()
@@ -241,6 +245,14 @@ class YoloTracker:
         survive pans, zooms and rolls (see :func:`~trajpipe.tracking.kalman_warp.warp_kalman_states`). Replaces
         BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
         _follow_camera(getattr(self.model.predictor, "trackers", None) or (), warp)
+
+    def lost_track_ids(self) -> list[int]:
+        """Ids of the tracks the tracker has lost but still keeps (for its ``track_buffer`` frames),
+        hoping to find them again: the people hidden behind something after the last frame."""
+        trackers = getattr(self.model.predictor, "trackers", None)
+        if not trackers:
+            return []
+        return [int(track.track_id) for track in trackers[0].lost_stracks]
 
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""

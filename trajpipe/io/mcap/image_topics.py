@@ -11,6 +11,7 @@ import numpy as np
 from ...core.results import FrameResult, TrackState
 from ...draw.annotators import track_colour
 from ..scene import FORECAST_COLOUR, MIN_MODE_ALPHA
+from .schemas import HIDDEN_ALPHA
 from .schemas import colour as _colour
 from .schemas import timestamp as _timestamp
 
@@ -33,10 +34,10 @@ def image_annotations(result: FrameResult, trail_seconds: float = 2.0) -> bytes:
         corners = boxes[:, [[0, 1], [2, 1], [2, 3], [0, 3]]]  # (N, 4, 2) clockwise from the top-left
     for track, box_corners in zip(result.tracks, corners if result.tracks else ()):
         bgr = track_colour(track.id)
-        polylines.append((_points_head(loop, bgr, 1.0, 1.5), box_corners))
+        polylines.append((_points_head(loop, bgr, 1.0 if track.visible else HIDDEN_ALPHA, 1.5), box_corners))
         x1, y1 = box_corners[0].tolist()
         texts.append(fm.TextAnnotation(timestamp=stamp, position=fm.Point2(x=x1, y=max(y1 - 2, 12.0)),
-                                       text=f"{track.id} {track.class_name}", font_size=12,
+                                       text=f"{track.id} {track.class_name}" + ("" if track.visible else " (hidden)"), font_size=12,
                                        text_color=_colour((0, 0, 0)), background_color=_colour(bgr)))
         trail = track.history[track.history_times >= result.timestamp - trail_seconds]
         trail = trail[np.isfinite(trail).all(axis=1)]  # a robot's past points behind its camera have no pixel
@@ -71,7 +72,7 @@ def _same_shapes(tracks: list[TrackState]) -> list[list[TrackState]]:
 def _forecast_polylines(group: list[TrackState]) -> list[tuple[bytes, np.ndarray]]:
     """(head, points) of each mode (alpha by probability) then each forecast of ``group``, all from the
     track's position; stacked, so that a frame costs a few numpy calls rather than a few per track."""
-    starts = np.stack([t.history[-1] for t in group])[:, None]  # (K, 1, 2)
+    starts = np.stack([t.point for t in group])[:, None]  # (K, 1, 2)
     paths = np.concatenate([starts, np.stack([t.forecast.points for t in group])], axis=1)  # (K, T + 1, 2)
     polylines = []
     if group[0].forecast.modes is not None:

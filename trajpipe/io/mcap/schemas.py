@@ -8,9 +8,24 @@ from functools import lru_cache
 
 import orjson
 
+from ...core.schema import frame_json_schema
 from ...errors import TrajpipeError
 
 INSTALL_HINT = "--output-mcap needs the robotics extra: pip install 'trajpipe[robotics]'"
+ROS2_DISTRIBUTION = "ROS2_JAZZY"  # the rosbags type store whose standard .msg definitions are the schemas
+
+TOPIC_IMAGE = "/camera/image/compressed"  # foxglove.CompressedImage
+TOPIC_ANNOTATIONS = "/camera/annotations"  # foxglove.ImageAnnotations, pixels of the image above
+TOPIC_SCENE = "/trajpipe/scene"  # foxglove.SceneUpdate, on the ground / world frame
+TOPIC_TRANSFORM = "/trajpipe/transform"  # foxglove.FrameTransform world -> base_link (with a pose)
+TOPIC_MARKERS = "/trajpipe/markers"  # visualization_msgs/msg/MarkerArray (ROS 2), ground / world frame
+TOPIC_FORECASTS = "/trajpipe/forecasts"  # JSON: exactly the JSON-lines record of the frame
+
+# The JSON schema of the /trajpipe/forecasts messages: the JSON-lines record (docs/outputs.md), made from
+# the record's one field list.
+FORECASTS_SCHEMA = frame_json_schema()
+HIDDEN_ALPHA = 0.4  # opacity of the box of a track the tracker lost (visible false): Foxglove draws no dashes
+
 ROS2_DISTRIBUTION = "ROS2_JAZZY"  # the rosbags type store whose standard .msg definitions are the schemas
 
 TOPIC_IMAGE = "/camera/image/compressed"  # foxglove.CompressedImage

@@ -68,7 +68,9 @@ function onFrame(record) {
       approach = points ? closestApproach([0, ...f.t], [here, ...points], target)
                         : [null, Math.hypot(here[0] - target[0], here[1] - target[1])];
     }
-    rows.push({ id: track.id, cls: track.class, speed, approach, unit: world ? "m" : "px" });
+    // a hidden track (lost by the tracker, kept while it looks for it): where its forecast puts it
+    const cls = track.visible === false ? `${track.class} (hidden ${track.hidden_for.toFixed(1)} s)` : track.class;
+    rows.push({ id: track.id, cls, speed, approach, unit: world ? "m" : "px" });
   }
   for (const id of positions.keys()) if (!seen.has(id)) positions.delete(id);
   rows.sort((a, b) => (a.approach ? a.approach[1] : Infinity) - (b.approach ? b.approach[1] : Infinity));
@@ -77,7 +79,16 @@ function onFrame(record) {
   while (counts.length && now - counts[0].t > PLOT_SECONDS) counts.shift();
   if (record.latency !== undefined) state.latency = record.latency;
   $("frame").textContent = record.frame;
-  $("track-count").textContent = record.tracks.length;
+  const hidden = record.tracks.filter((track) => track.visible === false).length;
+  $("track-count").textContent = record.tracks.length + (hidden ? ` (${hidden} hidden)` : "");
+  const adaptation = record.adaptation;  // only with adapt_to_scene
+  $("scene-stat").hidden = !adaptation;
+  if (adaptation) {
+    const last = adaptation.shrink.length - 1;
+    $("scene").textContent = adaptation.adapted
+      ? `adapted on ${adaptation.windows} (CV shrink ${adaptation.shrink[last].toFixed(2)}, sigma ×${adaptation.sigma_scale[last].toFixed(2)})`
+      : `adapting (${adaptation.windows})`;
+  }
 }
 
 function renderTable(rows) {
