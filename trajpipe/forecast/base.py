@@ -242,8 +242,12 @@ class Forecaster(ABC):
     def adapt_to_scene(self, on: bool = True) -> None:
         """Adapt the stateful API's forecasts to the scene it is fed (off by default; see
         :mod:`trajpipe.forecast.adapt`): from its own finished forecasts, the per-step shrinkage towards
-        constant velocity and the sigma scale. Turning it on starts a new scene; the state is
-        :attr:`adaptation`."""
+        constant velocity and the sigma scale.
+
+        Args:
+            on: True starts adapting (a new scene: what was learnt is forgotten); False stops and
+                forecasts as shipped. The state is :attr:`adaptation`.
+        """
         self._store.adapt(on)
 
     @property

@@ -10,7 +10,8 @@ import numpy as np
 from trajpipe import Pipeline
 from trajpipe.core.detections import Detections
 from trajpipe.core.results import Forecast
-from trajpipe.core.schema import parquet_row, track_samples
+from trajpipe.core.schema import parquet_row, read_jsonl
+from trajpipe.training.data import track_samples
 from trajpipe.draw.annotators import Boxes, Forecasts, Trails, default_hud_lines
 from trajpipe.forecast.hidden import continue_forecast
 
@@ -114,7 +115,7 @@ def test_hidden_tracks_in_json_parquet_and_drawing():
 def test_training_data_never_takes_a_hidden_track_for_a_sighting(tmp_path):
     path = tmp_path / "tracks.jsonl"
     path.write_text("".join(json.dumps(r.to_json()) + "\n" for r in run(keep_hidden=True)))
-    times, ids, _, _ = track_samples(path)
+    times, ids, _, _ = track_samples(read_jsonl(path))
     hidden_times = {round(step / FPS, 4) for step in GAP}
     assert not any(i == 2 and round(t, 4) in hidden_times for t, i in zip(times, ids))
     assert (ids == 2).sum() == 60 - len(GAP)
