@@ -110,7 +110,8 @@ class OpenVinoTracker:
         self.network = OpenVinoNetwork(weights, conf, iou)
         self.names = self.network.names
         self.network.class_ids = class_ids(self.names, classes)
-        self.tracker = BoxTracker(resolve_tracker(tracker))
+        self.tracker = resolve_tracker(tracker)  # the settings' path, as YoloTracker.tracker
+        self.box_tracker = BoxTracker(self.tracker)
 
     def describe(self) -> str:
         """The weights and what runs them, for the run's first line."""
@@ -125,22 +126,22 @@ class OpenVinoTracker:
 
     def track(self, boxes: np.ndarray, frame_bgr: np.ndarray) -> Detections:
         """Track the boxes :meth:`detect` found in ``frame_bgr`` (frames in order)."""
-        return self.tracker.update(boxes, frame_bgr)
+        return self.box_tracker.update(boxes, frame_bgr)
 
     def __call__(self, frame_bgr: np.ndarray) -> Detections:
         return self.track(self.detect(frame_bgr), frame_bgr)
 
     def follow_camera(self, warp: np.ndarray) -> None:
         """As :meth:`YoloTracker.follow_camera`."""
-        _follow_camera([self.tracker.tracker], warp)
+        _follow_camera([self.box_tracker.tracker], warp)
 
     def lost_track_ids(self) -> list[int]:
         """Ids of the tracks the tracker has lost but still looks for (its ``lost_stracks``)."""
-        return [int(t.track_id) for t in self.tracker.tracker.lost_stracks]
+        return [int(t.track_id) for t in self.box_tracker.tracker.lost_stracks]
 
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
-        self.tracker.reset()
+        self.box_tracker.reset()
 
     def close(self) -> None:
         """Nothing to release (kept for the detector interface)."""

@@ -49,7 +49,8 @@ class OpenVinoNetwork:
         self.weights, self.conf, self.iou, self.class_ids = weights, conf, iou, class_ids
         metadata = BaseBackend.read_metadata(weights)
         if "names" not in metadata:
-            raise TrajpipeError(f"{weights} carries no Ultralytics metadata (class names): export it with Ultralytics")
+            raise TrajpipeError(f"cannot load model weights {weights}: no Ultralytics metadata (class names) in it; "
+                                "export it with Ultralytics")
         self.dynamic = False
         BaseBackend.apply_metadata(self, metadata)  # parses names, stride and end2end as Ultralytics' backends do
         self.names: dict[int, str] = {int(k): v for k, v in self.names.items()}
@@ -58,7 +59,7 @@ class OpenVinoNetwork:
             self._core = ov.Core()
             self._model = self._core.read_model(weights)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own for unreadable files
-            raise TrajpipeError(f"OpenVINO cannot read {weights}: {first_line(exc)}") from exc
+            raise TrajpipeError(f"cannot load model weights {weights}: OpenVINO: {first_line(exc)}") from exc
         shape = [int(d) for d in self._model.input(0).get_shape()]
         self.nhwc = shape[-1] == 3  # TFLite exports take NHWC, ONNX exports NCHW
         self.imgsz = (shape[1], shape[2]) if self.nhwc else (shape[2], shape[3])
@@ -67,7 +68,8 @@ class OpenVinoNetwork:
         self._letterbox = LetterBox(self.imgsz, auto=False, stride=int(getattr(self, "stride", 32)))
         self._compiled = Future()
         # compiled on another core while the rest of the pipeline is built; waited for at the first frame
-        threading.Thread(target=self._compile, daemon=True, name="trajpipe-compile").start()
+        # not a daemon: the interpreter waits for it at exit (OpenVINO aborts the process if a compile is cut off)
+        threading.Thread(target=self._compile, name="trajpipe-compile").start()
 
     def _with_preprocessing(self, model):
         """The model taking the letterboxed BGR uint8 frame (1, H, W, 3) as it is: the conversion to RGB
@@ -89,7 +91,7 @@ class OpenVinoNetwork:
         try:
             self._compiled.set_result(self._core.compile_model(self._model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}))
         except Exception as exc:  # noqa: BLE001 (handed to whoever waits for the network)
-            self._compiled.set_exception(TrajpipeError(f"OpenVINO cannot compile {self.weights}: {first_line(exc)}"))
+            self._compiled.set_exception(TrajpipeError(f"cannot load model weights {self.weights}: OpenVINO: {first_line(exc)}"))
 
     def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Boxes of one BGR frame after NMS (each calling thread has its own inference request; the
