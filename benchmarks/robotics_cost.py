@@ -8,7 +8,7 @@ One warm pipeline with the concourse ground homography; every arm also writes th
 (annotated MP4, JSON lines). The arms run in rounds, interleaved (none, ros2, foxglove, mcap, none, ...),
 so that a slow spell of a shared machine hits them all; prints each run, the median FPS of each arm, the
 median of its per-round ratios to ``none`` and the process CPU time a frame, with the load average
-(1, 5, 15 min) before and after. ``--no-ground``: the same without a ground plane (markers and objects
+(1, 5, 15 min) before and after; writes docs/results/robotics_cost.json. ``--no-ground``: the same without a ground plane (markers and objects
 then in pixels, no scene). DDS on loopback only, in a domain of the benchmark's own; the Foxglove server
 on a free loopback port, no client connected (every message is still encoded).
 """
@@ -22,7 +22,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 
-from common import pipeline_parser  # noqa: E402  (puts trajpipe on the path)
+from common import pipeline_parser, stats, write_results  # noqa: E402  (puts trajpipe on the path)
 from trajpipe import Pipeline  # noqa: E402
 from trajpipe.running.loop import run  # noqa: E402
 
@@ -72,10 +72,15 @@ def main() -> None:
     print(f"\n{platform.processor() or platform.machine()}, {args.frames} frames of {args.video}, "
           f"{'no ground plane' if args.no_ground else 'ground homography'}, {args.repeats} interleaved rounds")
     print("load average before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}".format(*load_before, *load_after))
+    figures = {"video": args.video, "frames": args.frames, "repeats": args.repeats, "ground": not args.no_ground,
+               "load_before": [round(x, 2) for x in load_before], "arms": {}}
     for arm in ARMS:
         ratios = [a / b for a, b in zip(fps[arm], fps["none"])]
         print(f"{arm:8s} median {statistics.median(fps[arm]):6.2f} FPS, {statistics.median(cpu[arm]):7.1f} ms CPU a frame; "
               f"ratio to none: median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f})")
+        figures["arms"][arm] = {"fps": round(statistics.median(fps[arm]), 2), "cpu_ms": round(statistics.median(cpu[arm]), 1),
+                                "ratio": stats(ratios)}
+    write_results("robotics_cost" + ("_no_ground" if args.no_ground else ""), figures)
 
 
 if __name__ == "__main__":

@@ -26,45 +26,6 @@ TOPIC_FORECASTS = "/trajpipe/forecasts"  # JSON: exactly the JSON-lines record o
 FORECASTS_SCHEMA = frame_json_schema()
 HIDDEN_ALPHA = 0.4  # opacity of the box of a track the tracker lost (visible false): Foxglove draws no dashes
 
-ROS2_DISTRIBUTION = "ROS2_JAZZY"  # the rosbags type store whose standard .msg definitions are the schemas
-
-TOPIC_IMAGE = "/camera/image/compressed"  # foxglove.CompressedImage
-TOPIC_ANNOTATIONS = "/camera/annotations"  # foxglove.ImageAnnotations, pixels of the image above
-TOPIC_SCENE = "/trajpipe/scene"  # foxglove.SceneUpdate, on the ground / world frame
-TOPIC_TRANSFORM = "/trajpipe/transform"  # foxglove.FrameTransform world -> base_link (with a pose)
-TOPIC_MARKERS = "/trajpipe/markers"  # visualization_msgs/msg/MarkerArray (ROS 2), ground / world frame
-TOPIC_FORECASTS = "/trajpipe/forecasts"  # JSON: exactly the JSON-lines record of the frame
-
-# The JSON schema of the /trajpipe/forecasts messages: the JSON-lines record (docs/outputs.md).
-_POINT = {"type": "array", "items": {"type": ["number", "null"]}, "minItems": 2, "maxItems": 2}
-_POINTS = {"type": "array", "items": _POINT}
-FORECASTS_SCHEMA = {
-    "title": "trajpipe.FrameRecord",
-    "description": "One frame of trajpipe's JSON lines: tracks (pixels; *_world: ground units) and their forecasts",
-    "type": "object",
-    "required": ["frame", "timestamp", "camera", "tracks"],
-    "properties": {
-        "frame": {"type": "integer"},
-        "timestamp": {"type": "number", "description": "seconds (the message's log time)"},
-        "camera": {"type": "array", "description": "(2, 3) warp from the previous frame's pixels"},
-        "latency": {"type": "number"},
-        "tracks": {"type": "array", "items": {
-            "type": "object", "required": ["id", "class", "conf", "box", "point"],
-            "properties": {
-                "id": {"type": "integer"}, "class": {"type": "string"}, "conf": {"type": "number"},
-                "box": {"type": "array", "items": {"type": "number"}}, "point": _POINT, "point_world": _POINT,
-                "forecast": {"type": "object", "properties": {
-                    "t": {"type": "array", "items": {"type": "number"}}, "xy": _POINTS, "sigma": _POINTS,
-                    "xy_world": _POINTS, "sigma_world": _POINTS,
-                    "modes": {"type": "array", "items": {"type": "object", "properties": {
-                        "p": {"type": "number"}, "xy": _POINTS, "sigma": _POINTS, "xy_world": _POINTS}}}}},
-            }}},
-    },
-}
-
-ROS2_DISTRIBUTION = "ROS2_HUMBLE"  # the rosbags type store whose standard definitions are written
-
-
 
 def require_robotics() -> None:
     """A one-line :class:`TrajpipeError` saying how to install the extra, when it is missing."""
