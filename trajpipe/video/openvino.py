@@ -1,14 +1,13 @@
 """The detector network on OpenVINO, with Ultralytics' own pre- and post-processing.
 
 Ultralytics runs TFLite weights through LiteRT with one thread on a 2-core machine; OpenVINO reads the
-same ``.tflite`` (or ``.onnx``) file and runs it in about half the time (docs/benchmarks.md). Only the
-network changes: the letterbox, the NMS and the box scaling are Ultralytics' functions, called with the
+same ``.tflite`` (or ``.onnx``) file and runs it on both cores (docs/benchmarks.md has the figures). Only
+the network changes: the letterbox, the NMS and the box scaling are Ultralytics' functions, called with the
 arguments its predictor uses, and the boxes go to Ultralytics' own trackers (:mod:`trajpipe.tracking.tracker`).
 
-Each calling thread gets its own inference request, so :meth:`OpenVinoNetwork.detect` may run on several
-frames at once (``Pipeline.stream`` keeps frames N+1, N+2 in flight while frame N is tracked).
+``Pipeline.stream`` keeps the next frames queued for the network in one thread of their own while the
+current frame is tracked; two inferences at once on one compiled network hung (openvino 2026.4.1).
 """
-
 from __future__ import annotations
 
 import threading
