@@ -8,6 +8,7 @@ arguments its predictor uses, and the boxes go to Ultralytics' own trackers (:mo
 ``Pipeline.stream`` keeps the next frames queued for the network in one thread of their own while the
 current frame is tracked; two inferences at once on one compiled network hung (openvino 2026.4.1).
 """
+
 from __future__ import annotations
 
 import threading
