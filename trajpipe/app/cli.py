@@ -298,8 +298,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"trajpipe: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a second Ctrl-C: outputs already finalised or discarded on the way here
         print("trajpipe: interrupted", file=sys.stderr)
+        if argv is None:  # the program itself: leave now, as asked; the interpreter's teardown could meet
+            sys.stdout.flush(), sys.stderr.flush()  # a native (OpenVINO) thread still winding down, and abort
+            os._exit(130)
         return 130
     except Exception as exc:  # an unexpected failure still gets one readable line
         if args.debug:

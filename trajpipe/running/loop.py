@@ -262,8 +262,9 @@ def _loop(pipeline: Pipeline, frames_in, max_frames, stack: ExitStack, stats: "_
     bar = stack.enter_context(tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True))
     stats.started = time.perf_counter()
     last_index = -1
+    results = pipeline.stream(frames_in, max_frames)
     try:
-        for result in pipeline.stream(frames_in, max_frames):
+        for result in results:
             stats.add(result)
             # Live: repeat the frame over the ones dropped, so the recording plays in real time.
             repeats = max(min(result.frame_index - last_index, MAX_REPEATS), 1) if frames_in.live else 1
@@ -284,6 +285,10 @@ def _loop(pipeline: Pipeline, frames_in, max_frames, stack: ExitStack, stats: "_
                 return True
     except KeyboardInterrupt:
         return True
+    finally:
+        # The network's and the forecaster's threads end here, while the stop handler still stands: left to
+        # the interpreter's exit, a second Ctrl-C there would cut their join short and OpenVINO would abort.
+        results.close()
     return stop.requested  # a source that ended on the request (ROS 2: while waiting for a frame)
 
 
