@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import TrajpipeError
 from .cdr import CdrError, CdrReader
-from ..video.sources import Frame, Outage, _log
+from ..video.sources import Frame, Outage, log_line
 
 SCHEME = "ros2:"
 ENCODINGS = {"bgr8": (3, None), "rgb8": (3, cv2.COLOR_RGB2BGR), "mono8": (1, cv2.COLOR_GRAY2BGR)}
@@ -141,7 +141,7 @@ class Ros2CameraSource:
     live = True
 
     def __init__(self, topic: str, domain_id: int | None = None, odometry: str | None = None, localhost: bool = True,
-                 read_timeout: float = 5.0, reconnect_timeout: float = 30.0, log: Callable[[str], None] = _log):
+                 read_timeout: float = 5.0, reconnect_timeout: float = 30.0, log: Callable[[str], None] = log_line):
         from . import ros2_types as types
         from .dds import participant, topic as dds_topic
 

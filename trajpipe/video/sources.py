@@ -125,7 +125,8 @@ def open_capture(spec: str | int, read_timeout: float) -> cv2.VideoCapture:
     return cv2.VideoCapture(spec)
 
 
-def _log(message: str) -> None:
+def log_line(message: str) -> None:
+    """One line on standard error, as a live source reports its outages (ros2: sources too)."""
     print(f"trajpipe: {message}", file=sys.stderr, flush=True)
 
 
@@ -142,7 +143,7 @@ class LiveSource:
 
     def __init__(self, spec: str | int, reconnect_timeout: float = 30.0, reconnect_max_delay: float = 4.0,
                  read_timeout: float = 5.0, capture_factory: Callable = open_capture,
-                 log: Callable[[str], None] = _log):
+                 log: Callable[[str], None] = log_line):
         self.spec, self.reconnect_timeout, self.reconnect_max_delay = spec, reconnect_timeout, reconnect_max_delay
         self.read_timeout, self._factory, self._log = read_timeout, capture_factory, log
         self._cap = capture_factory(spec, read_timeout)
