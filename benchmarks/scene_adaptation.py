@@ -1,6 +1,6 @@
 """Scene adaptation (``adapt_to_scene``) on scenes the model never saw: error / CV with and without it.
 
-    python benchmarks/scene_adaptation.py [--out docs/scene_adaptation.json]
+    python benchmarks/scene_adaptation.py --max-frames 600 --sdd-model runs/sdd_heldout/eth.pt  # -> docs/results/scene_adaptation.json
 
 Each recording is played as a stream through the stateful API (``Forecaster.update`` for every person
 of an annotated frame, then ``forecast_all``), once with the adaptation on and once off, each on its
@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from trajpipe import Forecaster  # noqa: E402
 from trajpipe.training.data import TrackTable, eth_ucy_files, load_eth_ucy, load_jsonl  # noqa: E402
+from common import write_results  # noqa: E402
 from video_forecast import in_reference_frame, tracks_jsonl  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
@@ -111,7 +110,7 @@ def ratios(errors: np.ndarray, cv_errors: np.ndarray) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="docs/scene_adaptation.json")
+    parser.add_argument("--out", help="also the whole report here (docs/results/scene_adaptation.json always)")
     parser.add_argument("--max-frames", type=int, default=None, help="only the first annotated frames of each recording")
     parser.add_argument("--sdd-model", default="weights/eth_ucy/v1/eth.pt",
                         help="checkpoint for the SDD recordings (one trained without some SDD scenes)")
@@ -143,10 +142,29 @@ def main() -> None:
         table = load_jsonl(in_reference_frame(tracks_jsonl(video, args.detector)))
         add({"data": "video", "scene": video.name, "model": args.video_model,
              **recording(REPO / args.video_model, table, video.name, args.max_frames, video=True)})
-    report = {"date": date.today().isoformat(), "command": "python " + " ".join(sys.argv),
-              "machine": platform.machine(), "warm_up_seconds": WARM_UP, "max_frames": args.max_frames,
-              "recordings": results}
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    report = {"warm_up_seconds": WARM_UP, "max_frames": args.max_frames, "table": table(results), "recordings": results}
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    write_results("scene_adaptation", report)
+
+
+def table(results: list[dict]) -> list[list[str]]:
+    """The pages' table: a header row, then one row per recording."""
+    def four(ratios: dict) -> str:
+        return " / ".join("–" if v is None else f"{v:.3f}" for v in ratios.values())
+
+    def first(row: dict) -> str:
+        on, off = row["ADE first 60 s, on"], row["ADE first 60 s, off"]
+        return "–" if on is None else f"{on:.4f} / {off:.4f} ({100 * (on / off - 1):+.1f} %)"
+
+    rows = [["data", "recording", "model", "windows first 60 s / after", "error / CV at 0.4 / 1.2 / 2.4 / 4.8 s after 60 s, on",
+             "off", "ADE first 60 s, on / off"]]
+    for row in results:
+        unseen = {True: " (unseen)", False: " (trained on)"}.get(row.get("unseen"), "")
+        rows.append([row["data"], row["scene"] + unseen, f"`{row['model']}`",
+                     f"{row['windows_first_60_s']} / {row['windows_after_warm_up']}",
+                     four(row["error/cv after warm-up, on"]), four(row["error/cv after warm-up, off"]), first(row)])
+    return rows
 
 
 if __name__ == "__main__":
