@@ -53,7 +53,7 @@ class Config:
     min_track_age: float = _key(0.8, "seconds a track must have been seen before it is forecast", SECONDS)
     history_seconds: float = _key(6.0, "seconds of past each track keeps", ">= min_track_age (seconds)")
     lost_track_ttl: float = _key(2.0, "seconds after its last sighting that a lost track is forgotten", SECONDS)
-    adapt_to_scene: bool = _key(False, "refit the shrinkage towards CV and the sigma scale on this scene's finished "
+    adapt_to_scene: bool = _key(True, "refit the shrinkage towards CV and the sigma scale on this scene's finished "
                                 "forecasts (docs/model.md)", FLAG)
     keep_hidden_tracks: bool = _key(False, "keep tracks the tracker has lost (visible: false), position and forecast "
                                     "continued from the last sighting (docs/outputs.md)", FLAG)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.results import Adaptation
 
+ADAPT_BY_DEFAULT = True  # the stateful Forecaster's default, as the config key's (docs/model.md: measured)
 MIN_WINDOWS = 50  # finished windows before the factors move from the shipped values
 PRIOR_WINDOWS = 25  # weight of the shipped values (factors 1), in windows
 MAX_WINDOWS = 3000  # the latest finished windows used for a refit

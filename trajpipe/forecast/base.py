@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.finite import BAD_VALUES, bad_rows, check_step, rows_text
+from .adapt import ADAPT_BY_DEFAULT
 from .store import TrackStore
 
 # The default time grid, the one definition every forecaster, the training settings and the data loaders
@@ -87,7 +88,8 @@ class Forecaster(ABC):
         self._store = TrackStore(self)
 
     @staticmethod
-    def load(spec: str | Path, *, min_track_age: float | None = None, lost_track_ttl: float | None = None) -> "Forecaster":
+    def load(spec: str | Path, *, min_track_age: float | None = None, lost_track_ttl: float | None = None,
+             adapt_to_scene: bool = ADAPT_BY_DEFAULT) -> "Forecaster":
         """A forecaster by name or from a file (:func:`~trajpipe.forecast.loading.load_forecaster`).
 
         Args:
@@ -98,6 +100,8 @@ class Forecaster(ABC):
                 (None: 0.8 s), as the forecasters' constructors take it.
             lost_track_ttl: seconds after its last update that the stateful API forgets a track
                 (None: 2.0 s).
+            adapt_to_scene: the stateful API adapts its forecasts to the scene it is fed (on by
+                default, as the config key; see :meth:`adapt_to_scene`).
 
         Returns:
             The ready forecaster.
@@ -110,7 +114,9 @@ class Forecaster(ABC):
         # does not import its implementations, whose modules import the contract.
         from . import load_forecaster
 
-        return load_forecaster(spec, min_track_age=min_track_age, lost_track_ttl=lost_track_ttl)
+        forecaster = load_forecaster(spec, min_track_age=min_track_age, lost_track_ttl=lost_track_ttl)
+        forecaster.adapt_to_scene(adapt_to_scene)
+        return forecaster
 
     def set_tracking(self, min_track_age: float | None = None, lost_track_ttl: float | None = None) -> None:
         """Set the stateful API's settings.
@@ -240,9 +246,10 @@ class Forecaster(ABC):
         return self._store.forecast_all(now)
 
     def adapt_to_scene(self, on: bool = True) -> None:
-        """Adapt the stateful API's forecasts to the scene it is fed (off by default; see
-        :mod:`trajpipe.forecast.adapt`): from its own finished forecasts, the per-step shrinkage towards
-        constant velocity and the sigma scale.
+        """Adapt the stateful API's forecasts to the scene it is fed (on by default, as the config key
+        ``adapt_to_scene``; see :mod:`trajpipe.forecast.adapt`): from its own finished forecasts, the
+        per-step shrinkage towards constant velocity and the sigma scale. Until 50 forecasts are
+        finished, the forecasts are the shipped model's.
 
         Args:
             on: True starts adapting (a new scene: what was learnt is forgotten); False stops and

@@ -17,7 +17,7 @@ from ..core.anchors import bottom_centre
 from ..core.finite import BAD_VALUES, bad_rows, check_seconds
 from ..errors import TrajpipeWarning
 from ..tracking.history import TrackHistories
-from .adapt import SceneAdapter
+from .adapt import ADAPT_BY_DEFAULT, SceneAdapter
 from .stage import forecast_histories
 
 UNKNOWN_CLASS = -1  # the stateful API is not told classes
@@ -31,12 +31,22 @@ class TrackStore:
         self.forecaster = forecaster
         self._histories = TrackHistories(lost_track_ttl=forecaster.lost_track_ttl)
         self._lock = threading.Lock()
-        self.adapter: SceneAdapter | None = None
+        self._adapting = ADAPT_BY_DEFAULT
+        self._adapter: SceneAdapter | None = None
+
+    @property
+    def adapter(self) -> SceneAdapter | None:
+        """The scene adaptation (None: off), made at first use: the forecaster's grid is known by then."""
+        if self._adapting and self._adapter is None:
+            with self._lock:
+                if self._adapter is None:
+                    forecaster = self.forecaster
+                    self._adapter = SceneAdapter(forecaster.dt, forecaster.pred_steps, forecaster.obs_steps)
+        return self._adapter if self._adapting else None
 
     def adapt(self, on: bool) -> None:
-        """Scene adaptation on (a new scene) or off."""
-        forecaster = self.forecaster
-        self.adapter = SceneAdapter(forecaster.dt, forecaster.pred_steps, forecaster.obs_steps) if on else None
+        """Scene adaptation on (a new scene: what was learnt is forgotten) or off."""
+        self._adapting, self._adapter = bool(on), None
 
     def update(self, track_id: int, timestamp: float, box_or_point) -> None:
         """See :meth:`trajpipe.forecast.base.Forecaster.update`."""
@@ -52,7 +62,7 @@ class TrackStore:
             # the track's text only (no value, no time): Python's filter then reports each bad track once
             warnings.warn(f"track {track_id}: dropped a sample holding {BAD_VALUES}", TrajpipeWarning, stacklevel=3)
             return
-        forecaster = self.forecaster
+        forecaster, adapting = self.forecaster, self.adapter is not None
         with self._lock:
             history = self._histories.tracks.get(track_id)
             if history is not None and timestamp <= history.last_seen:
@@ -61,7 +71,7 @@ class TrackStore:
             self._forget_lost(timestamp)
             # the input window and a second to spare (adapting: the horizon, to score the forecasts):
             # each track is trimmed when it is updated
-            steps = forecaster.obs_steps if self.adapter is None else max(forecaster.obs_steps, forecaster.pred_steps)
+            steps = max(forecaster.obs_steps, forecaster.pred_steps) if adapting else forecaster.obs_steps
             history.trim_before(timestamp - (steps * forecaster.dt + 1.0))
 
     def forecast_all(self, now: float | None = None) -> dict:

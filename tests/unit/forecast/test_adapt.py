@@ -37,8 +37,8 @@ def final_error(forecasts: dict, truth, t: float) -> float:
 
 
 def test_a_forecaster_wrong_on_this_scene_leans_on_constant_velocity_once_it_has_seen_its_errors():
-    adapting, plain = Veering(), Veering()
-    adapting.adapt_to_scene()
+    adapting, plain = Veering(), Veering()  # on by default
+    plain.adapt_to_scene(False)
     assert adapting.adaptation is not None and not adapting.adaptation.adapted
     assert plain.adaptation is None
     errors = []
@@ -57,13 +57,26 @@ def test_a_forecaster_wrong_on_this_scene_leans_on_constant_velocity_once_it_has
 
 def test_windows_are_scored_only_once_their_future_is_past():
     forecaster = Veering()
-    forecaster.adapt_to_scene()
     adapter = forecaster._store.adapter
     seen = [(t, adapter.finished) for t, _, _ in walk(forecaster, 9.0)]
     first = min(t for t, n in seen if n)
     # the first forecast kept is made from a full input window (8 steps: 2.8 s seen) and is finished
     # 4.8 s later, not before
     assert abs(first - (2.8 + 4.8)) < 0.15
+
+
+def test_adaptation_is_on_by_default_for_the_stateful_forecaster_and_the_pipeline():
+    from trajpipe.config import Config
+    from trajpipe.forecast.adapt import ADAPT_BY_DEFAULT
+
+    assert ADAPT_BY_DEFAULT and Config().adapt_to_scene
+    assert Forecaster.load("cv").adaptation is not None and Veering().adaptation is not None
+    assert Forecaster.load("cv", adapt_to_scene=False).adaptation is None
+    forecaster = Veering()
+    forecaster.adapt_to_scene(False)
+    assert forecaster.adaptation is None
+    forecaster.adapt_to_scene()
+    assert forecaster.adaptation is not None and forecaster.adaptation.windows == 0
 
 
 def test_the_pipeline_reports_the_adaptation_only_when_it_is_on():
@@ -76,7 +89,7 @@ def test_the_pipeline_reports_the_adaptation_only_when_it_is_on():
         pipe = Pipeline(detector=OccludedWalkers(), forecaster="cv", camera_motion="none", **keys)
         return [pipe.process(FRAME, step / FPS) for step in range(30)][-1]
 
-    on, off = last(adapt_to_scene=True), last()
+    on, off = last(), last(adapt_to_scene=False)
     assert on.to_json()["adaptation"] == {"adapted": False, "windows": 0, "shrink": [1.0] * 12, "sigma_scale": [1.0] * 12}
     assert "adaptation" not in off.to_json()
     assert default_hud_lines(on)[-1].startswith("scene: adapting") and len(default_hud_lines(off)) == 2
