@@ -40,6 +40,9 @@ from video_forecast import in_reference_frame, tracks_jsonl  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 SCENES = ("eth", "hotel", "univ", "zara1", "zara2")
+PARTS = ("eth_ucy", "sdd", "videos")
+PARTS_ORDER = {"eth_ucy": 0, "eth_ucy_0.4s": 1, "trajnet_sdd": 2, "video": 3}  # the table's order
+RESULTS_FILE = REPO / "docs" / "results" / "scene_adaptation.json"
 HORIZONS = {"0.4s": 0, "1.2s": 2, "2.4s": 5, "4.8s": 11}
 WARM_UP = 60.0  # seconds
 OBS, PRED = 8, 12
@@ -118,31 +121,40 @@ def main() -> None:
     parser.add_argument("--videos", nargs="*", default=["videos/concourse.mp4", "videos/market_street_1906.mp4"])
     parser.add_argument("--video-model", default="weights/forecaster.pt")
     parser.add_argument("--detector", default="weights/yolov8n_int8.tflite", help="for videos not tracked yet")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS),
+                        help="which recordings (the results file keeps the other parts' rows of its earlier runs)")
     args = parser.parse_args()
-    results = []
+    results: dict[str, dict] = {}
 
     def add(row: dict) -> None:
-        results.append(row)
+        results[f"{row['data']}/{row['file']}"] = row
         print(json.dumps(row), flush=True)
 
-    for version in ("eth_ucy", "eth_ucy_0.4s"):
-        for scene in SCENES if version == "eth_ucy" else ("eth",):  # the two copies differ only in ETH's file
-            model = REPO / "weights" / "eth_ucy" / f"{scene}.pt"
-            for path in eth_ucy_files(DATA / version, scene, "test"):
-                add({"data": version, "scene": scene, "model": f"weights/eth_ucy/{scene}.pt",
-                     **recording(model, load_eth_ucy(path), str(path.relative_to(DATA)), args.max_frames)})
-    sdd_model = REPO / args.sdd_model
-    trained_on = {Path(f).name for f in Forecaster.load(sdd_model).meta.get("extra_train", [])}
-    names = args.sdd if args.sdd is not None else sorted(p.stem for p in (DATA / "trajnet_sdd").glob("*.txt"))
-    for name in names:
-        path = DATA / "trajnet_sdd" / f"{name}.txt"
-        add({"data": "trajnet_sdd", "scene": name, "model": args.sdd_model, "unseen": path.name not in trained_on,
-             **recording(sdd_model, load_eth_ucy(path), str(path.relative_to(DATA)), args.max_frames)})
-    for video in map(Path, args.videos):
-        table = load_jsonl(in_reference_frame(tracks_jsonl(video, args.detector)))
-        add({"data": "video", "scene": video.name, "model": args.video_model,
-             **recording(REPO / args.video_model, table, video.name, args.max_frames, video=True)})
-    report = {"warm_up_seconds": WARM_UP, "max_frames": args.max_frames, "table": table(results), "recordings": results}
+    if "eth_ucy" in args.parts:
+        for version in ("eth_ucy", "eth_ucy_0.4s"):
+            for scene in SCENES if version == "eth_ucy" else ("eth",):  # the two copies differ only in ETH's file
+                model = REPO / "weights" / "eth_ucy" / f"{scene}.pt"
+                for path in eth_ucy_files(DATA / version, scene, "test"):
+                    add({"data": version, "scene": scene, "model": f"weights/eth_ucy/{scene}.pt",
+                         **recording(model, load_eth_ucy(path), str(path.relative_to(DATA)), args.max_frames)})
+    if "sdd" in args.parts:
+        sdd_model = REPO / args.sdd_model
+        trained_on = {Path(f).name for f in Forecaster.load(sdd_model).meta.get("extra_train", [])}
+        names = args.sdd if args.sdd is not None else sorted(p.stem for p in (DATA / "trajnet_sdd").glob("*.txt"))
+        for name in names:
+            path = DATA / "trajnet_sdd" / f"{name}.txt"
+            add({"data": "trajnet_sdd", "scene": name, "model": args.sdd_model, "unseen": path.name not in trained_on,
+                 **recording(sdd_model, load_eth_ucy(path), str(path.relative_to(DATA)), args.max_frames)})
+    if "videos" in args.parts:
+        for video in map(Path, args.videos):
+            table_ = load_jsonl(in_reference_frame(tracks_jsonl(video, args.detector)))
+            add({"data": "video", "scene": video.name, "model": args.video_model,
+                 **recording(REPO / args.video_model, table_, video.name, args.max_frames, video=True)})
+    earlier = RESULTS_FILE.is_file() and json.loads(RESULTS_FILE.read_text()).get("recordings", {})
+    results = {**(earlier or {}), **results}
+    results = dict(sorted(results.items(), key=lambda item: PARTS_ORDER[item[1]["data"]]))
+    report = {"warm_up_seconds": WARM_UP, "max_frames": args.max_frames, "table": table(list(results.values())),
+              "recordings": results}
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     write_results("scene_adaptation", report)
