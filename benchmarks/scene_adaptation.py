@@ -153,11 +153,25 @@ def main() -> None:
     earlier = RESULTS_FILE.is_file() and json.loads(RESULTS_FILE.read_text()).get("recordings", {})
     results = {**(earlier or {}), **results}
     results = dict(sorted(results.items(), key=lambda item: PARTS_ORDER[item[1]["data"]]))
-    report = {"warm_up_seconds": WARM_UP, "max_frames": args.max_frames, "table": table(list(results.values())),
-              "recordings": results}
+    report = {"warm_up_seconds": WARM_UP, "max_frames": args.max_frames, "summary": summary(list(results.values())),
+              "table": table(list(results.values())), "recordings": results}
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     write_results("scene_adaptation", report)
+
+
+def summary(results: list[dict]) -> dict:
+    """The acceptance's figures over all recordings: the largest ratio on / off of the first 60 s's ADE and
+    of error / CV after 60 s (any horizon), and the largest error / CV after 60 s with the adaptation on
+    on the SDD places the model never saw."""
+    first = [r["ADE first 60 s, on"] / r["ADE first 60 s, off"] for r in results if r["ADE first 60 s, on"]]
+    later = [r["error/cv after warm-up, on"][h] / r["error/cv after warm-up, off"][h]
+             for r in results for h in HORIZONS if r["error/cv after warm-up, on"][h] is not None]
+    unseen = {h: max(r["error/cv after warm-up, on"][h] for r in results if r.get("unseen")) for h in HORIZONS
+              if any(r.get("unseen") for r in results)}
+    return {"recordings": len(results), "largest_first_60_s_ade_on_over_off": round(max(first), 4),
+            "largest_after_60_s_on_over_off": round(max(later), 4), "unseen_sdd_largest_error_over_cv_on": unseen,
+            "unseen_sdd_recordings": sum(bool(r.get("unseen")) for r in results)}
 
 
 def table(results: list[dict]) -> list[list[str]]:
