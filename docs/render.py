@@ -17,6 +17,8 @@ U+2212 for minus, as the pages print it). The forms:
 - ``{{table name/path}}`` on a line of its own: a list of rows (header row first) as a Markdown table.
 - ``{{rows name/path: | {key} | {sub/path|.2f} | ... |}}`` on a line of its own: one table row per entry
   of a dict (or item of a list), ``{key}`` its key (or index), ``{sub/path|spec}`` a value inside it.
+- ``{{cpu name}}``: the CPU that measured results file ``name`` (its ``machine`` up to the first comma
+  outside parentheses), e.g. ``2 x AMD EPYC``.
 - ``{{ckpt:weights/forecaster.pt:meta/val_ade|.3f}}``: a value of a shipped checkpoint's training notes;
   ``{{info weights/forecaster.pt}}`` on a line of its own: what ``trajpipe info`` prints for it.
 
@@ -51,6 +53,7 @@ TEMPLATES = DOCS / "src"
 REQUIRED = ("date", "command", "machine", "load_average")
 REFERENCE = re.compile(r"\{\{(?P<ref>.+?)\}\}")
 ALIAS = re.compile(r"^<!-- let (?P<name>[\w-]+) = (?P<path>.+?) -->\n", re.M)
+CPU = re.compile(r"(?:[^,(]|\([^)]*\))+")  # up to the first comma outside parentheses
 ROW_FIELD = re.compile(r"\{(?P<ref>[^{}]+)\}")
 MINUS = "\u2212"
 
@@ -148,6 +151,8 @@ def figure(results: dict[str, dict], ref: str) -> str:
     spec = spec.strip()
     if ref.startswith("table "):
         return show(lookup(results, ref.removeprefix("table ").strip()))
+    if ref.startswith("cpu "):
+        return CPU.match(lookup(results, ref.removeprefix("cpu ").strip() + "/machine"))[0]
     if ref.startswith("spread "):
         stats = lookup(results, ref.removeprefix("spread ").strip())
         return f"{show(stats['median'], spec)} ({show(stats['min'], spec)}–{show(stats['max'], spec)})"

@@ -45,7 +45,7 @@ def test_each_page_is_its_template_rendered(template, results):
 
 @pytest.mark.parametrize("page", READER_PAGES, ids=lambda p: p.name)
 def test_no_page_a_reader_opens_holds_references(page):
-    text = page.read_text()
+    text = re.sub(r"`[^`\n]*`", "", page.read_text())  # docs/development.md shows the syntax in code spans
     assert not re.search(r"<!-- (r:|/r|let )", text) and not render.REFERENCE.search(text), page.name
 
 
@@ -93,6 +93,8 @@ def test_the_forms_of_a_reference():
         "| a | b |\n| --- | --- |\n| 1 | 2 |"
     assert render.figure(results, "spread t/runs/x/s|.2f") == "2.00 (1.50–2.25)"
     assert render.figure(results, "rows t/runs: | {key} | {fps|.1f} | {s/max} |") == "| x | 1.2 | 2.25 |"
+    machines = {"a": {"machine": "2 x AMD EPYC (AVX2, no AVX-512), x86_64, Python 3.11.7"}, "b": {"machine": "x86_64"}}
+    assert render.figure(machines, "cpu a") == "2 x AMD EPYC (AVX2, no AVX-512)" and render.figure(machines, "cpu b") == "x86_64"
     page, errors = render.render("{{t/runs/y/fps}}\n", results)
     assert page.startswith("[no figure: KeyError") and errors[0][:2] == (1, "t/runs/y/fps")
 
