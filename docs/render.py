@@ -17,6 +17,10 @@ U+2212 for minus, as the pages print it). The forms:
 - ``{{table name/path}}`` on a line of its own: a list of rows (header row first) as a Markdown table.
 - ``{{rows name/path: | {key} | {sub/path|.2f} | ... |}}`` on a line of its own: one table row per entry
   of a dict (or item of a list), ``{key}`` its key (or index), ``{sub/path|spec}`` a value inside it.
+- ``{{each eth hotel univ of name/path: {*/ade|.3f} / {*/fde|.3f}}}``: table cells, one per key, ``*`` in a
+  field ``{sub/path|spec}`` standing for the key, the fields inside ``name/path``; joined by `` | ``.
+- ``{{where name/rows key=value ...: {field|spec} {key=value field|spec} ...}}``: fields of the first row of
+  a list whose values match (every value compared as text); a field's own ``key=value`` overrides one.
 - ``{{cpu name}}``: the CPU that measured results file ``name`` (its ``machine`` up to the first comma
   outside parentheses), e.g. ``2 x AMD EPYC``.
 - ``{{ckpt:weights/forecaster.pt:meta/val_ade|.3f}}``: a value of a shipped checkpoint's training notes;
@@ -51,7 +55,7 @@ REPO = DOCS.parent
 RESULTS = DOCS / "results"
 TEMPLATES = DOCS / "src"
 REQUIRED = ("date", "command", "machine", "load_average")
-REFERENCE = re.compile(r"\{\{(?P<ref>.+?)\}\}")
+REFERENCE = re.compile(r"\{\{(?P<ref>(?:[^{}\n]|\{[^{}\n]*\})+)\}\}")  # single braces inside: fields
 ALIAS = re.compile(r"^<!-- let (?P<name>[\w-]+) = (?P<path>.+?) -->\n", re.M)
 CPU = re.compile(r"(?:[^,(]|\([^)]*\))+")  # up to the first comma outside parentheses
 ROW_FIELD = re.compile(r"\{(?P<ref>[^{}]+)\}")
@@ -141,12 +145,51 @@ def table_rows(results: dict[str, dict], ref: str) -> str:
     return "\n".join(row_text(key, entry) for key, entry in items)
 
 
+def cells(results: dict[str, dict], ref: str) -> str:
+    """``each KEY KEY ... of name/path: CELL``: ``CELL`` once per key, ``*`` in its fields standing for the
+    key, joined as table cells."""
+    keys, _, rest = ref.partition(" of ")
+    path, _, cell = rest.partition(":")
+    inside = {"entry": lookup(results, path.strip())}
+
+    def one(key: str) -> str:
+        def field(match: re.Match) -> str:
+            sub, _, spec = match["ref"].replace("*", key).partition("|")
+            return show(lookup(inside, f"entry/{sub}"), spec)
+
+        return ROW_FIELD.sub(field, cell.strip())
+
+    return " | ".join(one(key) for key in keys.split())
+
+
+def matching_fields(results: dict[str, dict], ref: str) -> str:
+    """``where name/rows key=value ...: TEXT``: ``TEXT`` with each field ``{[key=value ...] field|spec}`` the
+    ``field`` of the first row of ``name/rows`` whose values match the conditions (the field's own
+    conditions override the shared ones)."""
+    head, _, text = ref.partition(":")
+    path, *shared = head.split()
+    rows = lookup(results, path)
+
+    def field(match: re.Match) -> str:
+        words, _, spec = match["ref"].partition("|")
+        *own, key = words.split()
+        where = dict(pair.split("=", 1) for pair in [*shared, *own])
+        row = next(row for row in rows if all(str(row.get(k)) == v for k, v in where.items()))
+        return show(row[key], spec)
+
+    return ROW_FIELD.sub(field, text.strip())
+
+
 def figure(results: dict[str, dict], ref: str) -> str:
     """The text a reference renders to."""
     if ref.startswith("info "):
         return checkpoint_info_block(ref.removeprefix("info ").strip())
     if ref.startswith("rows "):
         return table_rows(results, ref.removeprefix("rows "))
+    if ref.startswith("where "):
+        return matching_fields(results, ref.removeprefix("where "))
+    if ref.startswith("each "):
+        return cells(results, ref.removeprefix("each "))
     ref, _, spec = ref.partition("|")
     spec = spec.strip()
     if ref.startswith("table "):

@@ -93,6 +93,13 @@ def test_the_forms_of_a_reference():
         "| a | b |\n| --- | --- |\n| 1 | 2 |"
     assert render.figure(results, "spread t/runs/x/s|.2f") == "2.00 (1.50–2.25)"
     assert render.figure(results, "rows t/runs: | {key} | {fps|.1f} | {s/max} |") == "| x | 1.2 | 2.25 |"
+    scenes = {"e": {"m": {"eth": {"ade": 0.51, "fde": 1.0}, "hotel": {"ade": 0.25, "fde": 0.5}}}}
+    assert render.figure(scenes, "each eth hotel of e/m: {*/ade|.2f} / {*/fde|.1f}") == "0.51 / 1.0 | 0.25 / 0.5"
+    rows = {"c": {"rows": [{"f": "lstm", "clip": "pan", "px": 48.1}, {"f": "cv", "clip": "pan", "px": 60.04},
+                           {"f": "lstm", "clip": "zoom", "px": 51.0}]}}
+    assert render.figure(rows, "where c/rows f=lstm clip=pan: {px|.1f} against {f=cv px|.0f}") == "48.1 against 60"
+    page, errors = render.render("<!-- let e = e/m -->\n{{e/hotel/fde}}\n", scenes)
+    assert page == "0.5\n" and not errors  # an alias stands for its path; its line is not on the page
     machines = {"a": {"machine": "2 x AMD EPYC (AVX2, no AVX-512), x86_64, Python 3.11.7"}, "b": {"machine": "x86_64"}}
     assert render.figure(machines, "cpu a") == "2 x AMD EPYC (AVX2, no AVX-512)" and render.figure(machines, "cpu b") == "x86_64"
     page, errors = render.render("{{t/runs/y/fps}}\n", results)
