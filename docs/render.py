@@ -15,8 +15,6 @@ U+2212 for minus, as the pages print it). The forms:
   ``find("name/rows", key=value, ...)`` for the first row of a list with those values.
 - ``{{spread name/path|.1f}}``: a ``{"median", "min", "max"}`` figure as ``median (min–max)``.
 - ``{{table name/path}}`` on a line of its own: a list of rows (header row first) as a Markdown table.
-- ``{{rows name/path: | {key} | {sub/path|.2f} | ... |}}`` on a line of its own: one table row per entry
-  of a dict (or item of a list), ``{key}`` its key (or index), ``{sub/path|spec}`` a value inside it.
 - ``{{each eth hotel univ of name/path: {*/ade|.3f} / {*/fde|.3f}}}``: table cells, one per key, ``*`` in a
   field ``{sub/path|spec}`` standing for the key, the fields inside ``name/path``; joined by `` | ``.
 - ``{{where name/rows key=value ...: {field|spec} {key=value field|spec} ...}}``: fields of the first row of
@@ -27,7 +25,7 @@ U+2212 for minus, as the pages print it). The forms:
   ``{{info weights/forecaster.pt}}`` on a line of its own: what ``trajpipe info`` prints for it.
 
 A line ``<!-- let NAME = name/path -->`` in a template makes ``NAME/...`` short for ``name/path/...`` in the
-references below it (it is not copied to the page). ``docs/src/README.md`` renders into ``README.md``,
+template's references (the line is not copied to the page). ``docs/src/README.md`` renders into ``README.md``,
 ``docs/src/NAME.md`` into ``docs/NAME.md``; pages without figures have no template. The rendered page
 holds no references, only the figures.
 
@@ -128,23 +126,6 @@ def checkpoint_notes(path: str) -> dict:
     return {"meta": torch.load(REPO / path, map_location="cpu", weights_only=False)["meta"]}
 
 
-def table_rows(results: dict[str, dict], ref: str) -> str:
-    """``rows name/path: ROW``: ``ROW`` once per entry of the dict (or list) at ``name/path``, ``{key}``
-    its key, ``{sub/path|spec}`` a value inside the entry."""
-    path, _, row = ref.partition(":")
-    entries = lookup(results, path.strip())
-    items = entries.items() if isinstance(entries, dict) else enumerate(entries)
-
-    def row_text(key, entry) -> str:
-        def field(match: re.Match) -> str:
-            sub, _, spec = match["ref"].partition("|")
-            return str(key) if sub == "key" else show(lookup({"entry": entry}, f"entry/{sub}"), spec)
-
-        return ROW_FIELD.sub(field, row.strip())
-
-    return "\n".join(row_text(key, entry) for key, entry in items)
-
-
 def cells(results: dict[str, dict], ref: str) -> str:
     """``each KEY KEY ... of name/path: CELL``: ``CELL`` once per key, ``*`` in its fields standing for the
     key, joined as table cells."""
@@ -184,8 +165,6 @@ def figure(results: dict[str, dict], ref: str) -> str:
     """The text a reference renders to."""
     if ref.startswith("info "):
         return checkpoint_info_block(ref.removeprefix("info ").strip())
-    if ref.startswith("rows "):
-        return table_rows(results, ref.removeprefix("rows "))
     if ref.startswith("where "):
         return matching_fields(results, ref.removeprefix("where "))
     if ref.startswith("each "):

@@ -92,7 +92,6 @@ def test_the_forms_of_a_reference():
     assert render.show(-11.34, "+.1f") == "\u221211.3" and render.figure(results, "table t/rows") == \
         "| a | b |\n| --- | --- |\n| 1 | 2 |"
     assert render.figure(results, "spread t/runs/x/s|.2f") == "2.00 (1.50–2.25)"
-    assert render.figure(results, "rows t/runs: | {key} | {fps|.1f} | {s/max} |") == "| x | 1.2 | 2.25 |"
     scenes = {"e": {"m": {"eth": {"ade": 0.51, "fde": 1.0}, "hotel": {"ade": 0.25, "fde": 0.5}}}}
     assert render.figure(scenes, "each eth hotel of e/m: {*/ade|.2f} / {*/fde|.1f}") == "0.51 / 1.0 | 0.25 / 0.5"
     rows = {"c": {"rows": [{"f": "lstm", "clip": "pan", "px": 48.1}, {"f": "cv", "clip": "pan", "px": 60.04},
