@@ -205,16 +205,15 @@ def render(template: str, results: dict[str, dict]) -> tuple[str, list[tuple[int
     except (KeyError, IndexError, ValueError) as exc:
         known = results
         errors.append((1, "let", f"{type(exc).__name__} {exc}"))
-    body = ALIAS.sub("", template)
 
     def replace(match: re.Match) -> str:
         try:
             return figure(known, match["ref"])
         except (KeyError, IndexError, ValueError, TypeError, NameError, SyntaxError, StopIteration) as exc:
-            errors.append((body.count("\n", 0, match.start()) + 1, match["ref"], f"{type(exc).__name__} {exc}"))
+            errors.append((template.count("\n", 0, match.start()) + 1, match["ref"], f"{type(exc).__name__} {exc}"))
             return f"[no figure: {type(exc).__name__} {exc}]"
 
-    return REFERENCE.sub(replace, body), errors
+    return ALIAS.sub("", REFERENCE.sub(replace, template)), errors  # line numbers: the template's
 
 
 def differences(page: str, rendered: str, name: str) -> list[str]:
@@ -223,9 +222,9 @@ def differences(page: str, rendered: str, name: str) -> list[str]:
     matcher = difflib.SequenceMatcher(None, page.splitlines(), rendered.splitlines(), autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "equal":
-            shown = "\n    ".join(page.splitlines()[i1:i2]) or "(nothing)"
+            says = "\n    ".join(page.splitlines()[i1:i2]) or "(nothing)"
             wanted = "\n    ".join(rendered.splitlines()[j1:j2]) or "(nothing)"
-            out.append(f"{name}:{i1 + 1}: the page says\n    {shown}\n  its template and results give\n    {wanted}")
+            out.append(f"{name}:{i1 + 1}: the page says\n    {says}\n  its template and results give\n    {wanted}")
     return out
 
 

@@ -101,8 +101,8 @@ def test_the_forms_of_a_reference():
     assert page == "0.5\n" and not errors  # an alias stands for its path; its line is not on the page
     machines = {"a": {"machine": "2 x AMD EPYC (AVX2, no AVX-512), x86_64, Python 3.11.7"}, "b": {"machine": "x86_64"}}
     assert render.figure(machines, "cpu a") == "2 x AMD EPYC (AVX2, no AVX-512)" and render.figure(machines, "cpu b") == "x86_64"
-    page, errors = render.render("{{t/runs/y/fps}}\n", results)
-    assert page.startswith("[no figure: KeyError") and errors[0][:2] == (1, "t/runs/y/fps")
+    page, errors = render.render("<!-- let x = t/runs/x -->\n{{x/fps|.2f}}\n{{t/runs/y/fps}}\n", results)
+    assert page.startswith("1.23\n[no figure: KeyError") and errors[0][:2] == (3, "t/runs/y/fps")  # the template's line
 
 
 def test_a_benchmark_writes_what_the_renderer_reads(tmp_path, monkeypatch):
