@@ -88,7 +88,7 @@ class Pipeline:
         self.forecaster = forecaster_from_config(cfg) if forecaster is None else forecaster
         self._owns_detector = detector is None
         self.detector = create_detector(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes,
-                                        cfg.device, cfg.detector_runtime) if detector is None else detector
+                                        cfg.device, cfg.detector_runtime, cfg.detector_threads) if detector is None else detector
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
         self.camera_motion = camera_motion_from_config(cfg)
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose

@@ -79,9 +79,9 @@ def stage_runtimes(runtime: str, weights: str, imgsz: int | None, device: str | 
 
 def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
                     imgsz: int | None = None, classes: list[str] | None = None, device: str | None = None,
-                    runtime: str = "auto"):
+                    runtime: str = "auto", threads: int | None = None):
     """The detector + tracker for these settings (the config keys of the same names; ``runtime`` is
-    ``detector_runtime``).
+    ``detector_runtime``, ``threads`` ``detector_threads``).
 
     ``auto`` runs the network in trajpipe's own detector stage on the runtime measured fastest on this
     machine (LiteRT at 1 .. cores threads, OpenVINO where it is installed: :mod:`~trajpipe.video.runtime_choice`)
@@ -97,7 +97,7 @@ def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: 
     if runtime != "ultralytics":
         runtimes, reason = stage_runtimes(runtime, weights, imgsz, device)
         if runtimes:
-            return NetworkTracker(weights, tracker, conf, iou, classes, tuple(runtimes))
+            return NetworkTracker(weights, tracker, conf, iou, classes, tuple(runtimes), threads)
         if runtime != "auto":
             raise TrajpipeError(f"detector_runtime={runtime}: {reason}")
     return YoloTracker(weights, tracker, conf, iou, imgsz, classes, device)

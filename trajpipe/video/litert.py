@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import TrajpipeError, first_line
 from .native_log import quiet_runtime_log
-from .network import YoloNetwork
+from .network import YoloNetwork, package_version
 
 
 def litert_available() -> bool:
@@ -21,16 +21,6 @@ def litert_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def litert_version() -> str:
-    """The installed ``ai-edge-litert`` version ("?" where its metadata is missing)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("ai-edge-litert")
-    except PackageNotFoundError:
-        return "?"
 
 
 class LiteRtNetwork(YoloNetwork):
@@ -52,7 +42,7 @@ class LiteRtNetwork(YoloNetwork):
         super().__init__(weights, conf, iou, class_ids)
         from ai_edge_litert.interpreter import Interpreter
 
-        self.version, self.threads = litert_version(), int(threads)
+        self.version, self.threads = package_version("ai-edge-litert"), int(threads)
         try:
             with quiet_runtime_log():  # LiteRT announces its XNNPACK delegate on stderr
                 self._interpreter = Interpreter(str(weights), num_threads=self.threads)

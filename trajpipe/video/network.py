@@ -100,6 +100,17 @@ class YoloNetwork:
         """Release the runtime's resources (nothing by default)."""
 
 
+def package_version(distribution: str) -> str:
+    """The installed version of a runtime's package, read from its metadata without importing it ("?"
+    where the metadata is missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
+
+
 def network_weights(weights: str) -> bool:
     """Whether ``weights`` is a file trajpipe's own detector stage reads (a ``.tflite`` or ``.onnx`` file)."""
     return Path(weights).suffix.lower() in SUFFIXES and Path(weights).is_file()

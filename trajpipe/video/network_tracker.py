@@ -11,8 +11,9 @@ import numpy as np
 from ..core.detections import Detections
 from ..errors import TrajpipeError, first_line
 from ..tracking.kalman_warp import follow_camera_motion
-from .network import YoloNetwork, class_ids, model_names
-from .runtime_choice import (RuntimeTable, Timing, cache_key, cpu_summary, describe_choice, load_average, time_networks,
+from .network import YoloNetwork, class_ids, model_names, package_version
+from ..provenance import cpu_summary
+from .runtime_choice import (RuntimeTable, Timing, cache_key, describe_choice, load_average, time_networks,
                              usable_cores)
 
 # detector_runtime values this stage runs (auto chooses among the candidates both give)
@@ -20,26 +21,20 @@ STAGE_RUNTIMES = ("auto", "litert", "openvino")
 
 
 def runtime_versions(runtimes: list[str]) -> dict[str, str]:
-    """The installed version of each runtime in ``runtimes`` (part of the cache key)."""
-    versions = {}
-    if "litert" in runtimes:
-        from .litert import litert_version
-
-        versions["litert"] = litert_version()
-    if "openvino" in runtimes:
-        import openvino
-
-        versions["openvino"] = openvino.__version__
-    return versions
+    """The installed version of each runtime in ``runtimes`` (part of the cache key), from the packages'
+    metadata: nothing is imported."""
+    packages = {"litert": "ai-edge-litert", "openvino": "openvino"}
+    return {runtime: package_version(packages[runtime]) for runtime in runtimes}
 
 
-def candidates(runtimes: list[str], cores: int) -> list[tuple[str, int | None]]:
-    """(runtime, threads) to time: LiteRT at 1 .. ``cores`` threads, OpenVINO with its own thread count."""
+def candidates(runtimes: list[str], cores: int, threads: int | None = None) -> list[tuple[str, int | None]]:
+    """(runtime, threads) to time: LiteRT at 1 .. ``cores`` threads, OpenVINO with its own thread count;
+    only ``threads`` threads where that is given (``detector_threads``)."""
     found: list[tuple[str, int | None]] = []
     if "litert" in runtimes:
-        found += [("litert", n) for n in range(1, cores + 1)]
+        found += [("litert", n) for n in ([threads] if threads else range(1, cores + 1))]
     if "openvino" in runtimes:
-        found.append(("openvino", None))
+        found.append(("openvino", threads))
     return found
 
 
@@ -64,13 +59,13 @@ def calibration_frame() -> np.ndarray:
     return cv2.imread(str(packaged_file("calibration_frame.jpg")))
 
 
-def calibrate(runtimes: list[str], weights: str, conf: float, iou: float, ids: list[int] | None,
+def calibrate(options: list[tuple[str, int | None]], weights: str, conf: float, iou: float, ids: list[int] | None,
               key: str) -> tuple[RuntimeTable, dict[str, YoloNetwork]]:
     """Time every candidate on the calibration frame; return the table and the loaded networks (the
     chosen one is used as it is, not loaded again)."""
     started, load = time.perf_counter(), load_average()
     built = [(runtime, threads, build_network(runtime, threads, weights, conf, iou, ids))
-             for runtime, threads in candidates(runtimes, usable_cores())]
+             for runtime, threads in options]
     measured = time_networks([network for _, _, network in built], calibration_frame())
     timings = [Timing(runtime, threads, round(wall_ms, 2), round(cpu_ms, 2))
                for (runtime, threads, _), (wall_ms, cpu_ms) in zip(built, measured)]
@@ -94,10 +89,12 @@ class NetworkTracker:
         classes: class names to keep (None: all).
         runtimes: the runtimes to choose among (``litert``, ``openvino``): more than one candidate is
             timed the first time these weights run on this machine.
+        threads: the runtimes' thread count (None: LiteRT's is measured, OpenVINO chooses its own).
     """
 
     def __init__(self, weights: str, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
-                 classes: list[str] | None = None, runtimes: tuple[str, ...] = ("litert", "openvino")):
+                 classes: list[str] | None = None, runtimes: tuple[str, ...] = ("litert", "openvino"),
+                 threads: int | None = None):
         from ..tracking.tracker import BoxTracker, resolve_tracker
 
         self.weights, self.conf, self.iou = weights, conf, iou
@@ -108,15 +105,15 @@ class NetworkTracker:
         self.network: YoloNetwork | None = None
         self.live: bool | None = None  # what the network was chosen for (None: not yet)
         self._spare: dict[str, YoloNetwork] = {}  # calibrated candidates not (yet) used
-        runtimes = list(runtimes)
-        if len(candidates(runtimes, usable_cores())) == 1:  # nothing to choose: no timing, no cache
+        options = candidates(list(runtimes), usable_cores(), threads)
+        if len(options) == 1:  # nothing to choose: no timing, no cache
             self.table = None
-            self._use(Timing(*candidates(runtimes, usable_cores())[0], float("nan"), float("nan")))
+            self._use(Timing(*options[0], float("nan"), float("nan")))
             return
-        key = cache_key(weights, runtime_versions(runtimes))
+        key = cache_key(weights, {**runtime_versions(list(runtimes)), "candidates": str(options)})
         self.table = RuntimeTable.load(key)
         if self.table is None:
-            self.table, self._spare = calibrate(runtimes, weights, conf, iou, self.class_ids, key)
+            self.table, self._spare = calibrate(options, weights, conf, iou, self.class_ids, key)
         if self.table.choose(live=True) == self.table.choose(live=False):
             self.prefer(live=True)  # both uses agree: load it now, before the first frame
 
@@ -220,7 +217,7 @@ def runtime_report(weights: str) -> list[str]:
     options = candidates(runtimes, usable_cores())
     if len(options) == 1:
         return [f"detector runtime: {options[0][0]} (the only candidate here)"]
-    table = RuntimeTable.load(cache_key(weights, runtime_versions(runtimes)))
+    table = RuntimeTable.load(cache_key(weights, {**runtime_versions(runtimes), "candidates": str(options)}))
     if table is None:
         names = ", ".join(Timing(r, t, 0, 0).name for r, t in options)
         return [f"detector runtime: not measured on this machine yet; the first run times {names} (about 2 s) "

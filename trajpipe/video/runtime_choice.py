@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..provenance import cpu_identity
+
 CACHE_VERSION = 1
 CALIBRATION_RUNS = 2  # timed runs per candidate, after one untimed warm-up (the first run sets the runtime up)
 # The CPU a frame of everything but the network (tracker, histories, forecasts, drawing, encoding) as a
@@ -89,31 +91,6 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
-
-
-def cpu_identity() -> str:
-    """The CPU model and its instruction-set flags (what makes one CPU of a kind faster than another)."""
-    model, flags = "", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and not model:
-                model = value.strip()
-            elif key.strip() in ("flags", "Features") and not flags:
-                flags = " ".join(sorted(value.split()))
-    except OSError:
-        import platform
-
-        model = platform.processor() or platform.machine()
-    return f"{model} | {flags}"
-
-
-def cpu_summary() -> str:
-    """The CPU model and its vector extensions, short enough for a line of output."""
-    model, _, flags = cpu_identity().partition(" | ")
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "neon", "asimd")
-    extensions = [f for f in wanted if f in flags.split()]
-    return f"{model or 'unknown CPU'} ({', '.join(extensions) or 'no AVX2'})"
 
 
 def file_hash(path: str) -> str:

@@ -141,7 +141,9 @@ def test_the_network_follows_the_kind_of_source(fake_runtimes, tmp_path, monkeyp
     """A table where the fastest for files and for live sources differ: the network is switched when a
     stream says which it is, and the calibrated candidates are reused, not loaded again."""
     weights = weights_file(tmp_path, b"w")
-    key = network_tracker.cache_key(weights, network_tracker.runtime_versions(["litert", "openvino"]))
+    options = network_tracker.candidates(["litert", "openvino"], 2)
+    key = network_tracker.cache_key(weights, {**network_tracker.runtime_versions(["litert", "openvino"]),
+                                              "candidates": str(options)})
     RuntimeTable(key, ZEN4, 0.0, 1.0, rest_cpu_ms=60.0).save()
     tracker = network_tracker.NetworkTracker(weights)
     assert tracker.network is None  # the uses disagree: nothing loaded until one is known
@@ -149,3 +151,10 @@ def test_the_network_follows_the_kind_of_source(fake_runtimes, tmp_path, monkeyp
     assert (tracker.runtime, tracker.network.threads) == ("LiteRT", 1)
     tracker.prefer(live=True)
     assert (tracker.runtime, tracker.network.threads) == ("LiteRT", 2)
+
+
+def test_a_thread_count_given_is_the_only_one_timed():
+    assert network_tracker.candidates(["litert", "openvino"], 4) == [
+        ("litert", 1), ("litert", 2), ("litert", 3), ("litert", 4), ("openvino", None)]
+    assert network_tracker.candidates(["litert", "openvino"], 4, threads=2) == [("litert", 2), ("openvino", 2)]
+    assert network_tracker.candidates(["litert"], 4, threads=3) == [("litert", 3)]
