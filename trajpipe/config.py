@@ -43,9 +43,13 @@ class Config:
     imgsz: int | None = _key(None, "detector input size; null: the model's own", "a multiple of 32 | null")
     device: str | None = _key(None, "detector device as Ultralytics spells it; null: Ultralytics' choice",
                               "cpu | 0 | cuda:0 | mps | ... | null")
-    detector_runtime: str = _key("auto", "what runs the detector network; auto: OpenVINO where it is installed and "
-                                 "reads the weights (.tflite, .onnx) and imgsz/device ask for nothing else, else Ultralytics",
-                                 "auto | openvino | ultralytics")
+    detector_runtime: str = _key("auto", "what runs the detector network; auto: the runtime measured fastest on this "
+                                 "machine (LiteRT at 1..cores threads, OpenVINO where installed; timed once, cached) for "
+                                 ".tflite/.onnx weights when imgsz/device ask for nothing else, else Ultralytics",
+                                 "auto | litert | openvino | ultralytics")
+    detector_threads: int | None = _key(None, "the detector runtime's thread count (litert, openvino); null: measured "
+                                        "with the runtime (auto, litert) or the runtime's own (openvino)",
+                                        "1 or more | null")
     classes: list[str] = _key(DEFAULT_CLASSES, "COCO class names to keep", "names, comma-separated | [] (keeps all)")
     forecaster: str = _key("lstm", "the forecaster", "lstm | cv | a checkpoint path (.pt, .onnx)")
     forecaster_weights: str = _key("weights/forecaster.pt", "the checkpoint forecaster=lstm uses", "a .pt path")
@@ -134,6 +138,10 @@ class Config:
             raise bad("forecast_modes", "must be between 0 and 20")
         if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
             raise bad("imgsz", "must be a positive multiple of 32")
+        if self.detector_runtime not in ("auto", "litert", "openvino", "ultralytics"):
+            raise bad("detector_runtime", "must be auto, litert, openvino or ultralytics")
+        if self.detector_threads is not None and self.detector_threads < 1:
+            raise bad("detector_threads", "must be >= 1 (or null)")
         for key in ("min_track_age", "history_seconds", "lost_track_ttl", "trail_seconds", "outage_grace"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0 seconds")

@@ -41,6 +41,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
+DEFAULT_CHECKPOINT = "weights/forecaster.pt"
 DEFAULT_OUTPUT_DIR = Path("runs")  # created when a run is about to write there, never before
 # How a detector file is run, by its suffix, where the detector does not say (it may: ``describe()``).
 def _default_output(source: str, suffix: str) -> str:
@@ -94,7 +95,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"trajpipe: live view at {live.url}", file=sys.stderr, flush=True)
         publishers = _publishers(config, stack)  # bound before the models load, as the live view
         pipeline = stack.enter_context(Pipeline(config))
+        prefer = getattr(pipeline.detector, "prefer", None)  # the runtime measured best for this kind of source
+        if prefer is not None:
+            prefer(live=is_live(args.source))
         print(f"trajpipe: detector {describe_detector(pipeline.detector)}", file=sys.stderr, flush=True)
+        choice = getattr(pipeline.detector, "choice", lambda: None)()
+        if choice:
+            print(f"trajpipe: detector runtime {choice}", file=sys.stderr, flush=True)
         if to_default_dir:
             DEFAULT_OUTPUT_DIR.mkdir(exist_ok=True)
         if live is not None and pipeline.ground is not None:
@@ -142,6 +149,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"file: {resolve(args.checkpoint)}")  # outside the repository: the packaged checkpoint's path
     for key, value in info.items():
         print(f"{key}: {value}")
+    if args.model is not None or args.checkpoint == DEFAULT_CHECKPOINT:  # the detector of a default run, too
+        from ..video.detector import resolve_weights
+        from ..video.network_tracker import runtime_report
+
+        weights = resolve_weights(args.model)
+        print(f"detector weights: {weights}")
+        for line in runtime_report(weights):
+            print(line)
     return 0
 
 
@@ -250,8 +265,11 @@ def _add_info(sub) -> None:
         description="Print a forecaster file's format, architecture, time grid, modes and neighbours, and the "
                     "trajpipe version, training data and date it was trained with.",
     )
-    info.add_argument("checkpoint", nargs="?", default="weights/forecaster.pt",
-                      help="a .pt checkpoint or .onnx export (default: weights/forecaster.pt, the one the package ships)")
+    info.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT,
+                      help="a .pt checkpoint or .onnx export (default: weights/forecaster.pt, the one the package "
+                           "ships; then the default detector's runtime on this machine is shown too)")
+    info.add_argument("--model", help="detector weights whose runtime choice on this machine to show (from the "
+                                      "cache: nothing is timed)")
     info.set_defaults(func=cmd_info)
 
 
