@@ -53,7 +53,10 @@ _worker: VideoWorker | None = None  # the local engine's worker of this process
 
 def _start_local_worker(config: Config) -> None:
     global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    # Ctrl-C and SIGTERM (sent to the whole process group or cgroup by a job scheduler) are the main
+    # process's to handle: it writes the summary, then kills the workers (SIGKILL).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _worker = VideoWorker(config)
 
 
@@ -93,12 +96,12 @@ class LocalEngine:
     def close(self, kill: bool) -> None:
         if self.pool is None:
             return
-        if kill:  # Ctrl-C: stop the videos in progress now (their outputs stay hidden temporaries)
-            if hasattr(self.pool, "terminate_workers"):  # Python >= 3.14
-                self.pool.terminate_workers()
-            else:
+        if kill:  # SIGINT or SIGTERM: stop the videos in progress now (their outputs stay hidden temporaries)
+            if hasattr(self.pool, "kill_workers"):  # Python >= 3.14
+                self.pool.kill_workers()
+            else:  # SIGKILL: the workers ignore SIGTERM
                 for process in list((getattr(self.pool, "_processes", None) or {}).values()):
-                    process.terminate()
+                    process.kill()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
 

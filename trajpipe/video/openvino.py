@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrajpipeError, first_line
+from ..errors import TrajpipeError, library_reason
 
 SUFFIXES = (".tflite", ".onnx")  # files OpenVINO reads directly
 
@@ -59,7 +59,7 @@ class OpenVinoNetwork:
             self._core = ov.Core()
             self._model = self._core.read_model(weights)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own for unreadable files
-            raise TrajpipeError(f"cannot load model weights {weights}: OpenVINO: {first_line(exc)}") from exc
+            raise TrajpipeError(f"cannot load model weights {weights}: OpenVINO: {library_reason(exc)}") from exc
         shape = [int(d) for d in self._model.input(0).get_shape()]
         self.nhwc = shape[-1] == 3  # TFLite exports take NHWC, ONNX exports NCHW
         self.imgsz = (shape[1], shape[2]) if self.nhwc else (shape[2], shape[3])
@@ -91,7 +91,7 @@ class OpenVinoNetwork:
         try:
             self._compiled.set_result(self._core.compile_model(self._model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}))
         except Exception as exc:  # noqa: BLE001 (handed to whoever waits for the network)
-            self._compiled.set_exception(TrajpipeError(f"cannot load model weights {self.weights}: OpenVINO: {first_line(exc)}"))
+            self._compiled.set_exception(TrajpipeError(f"cannot load model weights {self.weights}: OpenVINO: {library_reason(exc)}"))
 
     def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Boxes of one BGR frame after NMS (each calling thread has its own inference request; the
