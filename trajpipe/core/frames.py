@@ -190,9 +190,12 @@ class GroundPlane(Projective):
     def beyond_horizon(self, pixel) -> bool:
         """Whether the (2,) ``pixel`` lies beyond the horizon (no ground point), warning once per plane
         with a :class:`~trajpipe.errors.TrajpipeWarning`; False where ``front`` is unknown."""
-        if self.front is None:
+        if not np.isfinite(pixel).all():  # a robot's world point the camera cannot see (FrameMap.front)
+            beyond = True
+        elif self.front is None:
             return False
-        beyond = bool(self.apply(pixel)[1] * self.front <= 1e-9)  # on the horizon itself: at infinity
+        else:
+            beyond = bool(self.apply(pixel)[1] * self.front <= 1e-9)  # on the horizon itself: at infinity
         if beyond and not self.warned:
             object.__setattr__(self, "warned", True)
             warnings.warn(TrajpipeWarning(
@@ -273,7 +276,8 @@ class FrameMap:
         to_world = Projective(pose_matrix(pose)) @ ground
         w = np.asarray(seen, np.float64) @ to_world.matrix[2, :2] + to_world.matrix[2, 2]
         w = w[np.isfinite(w)]  # a detection with bad numbers (dropped by the histories) must not flip the sign
-        return cls(to_world, metric=True, front=-1.0 if len(w) and np.median(w) < 0 else 1.0, ground=ground)
+        front = ground.front or (-1.0 if len(w) and np.median(w) < 0 else 1.0)  # the pose keeps w: its last row is 0 0 1
+        return cls(to_world, metric=True, front=front, ground=ground)
 
     def pixels_to_history(self, points) -> np.ndarray:
         """(..., 2) pixels of this frame -> (..., 2) history coordinates."""
@@ -298,12 +302,12 @@ class FrameMap:
 
     def point_world(self, history_point: np.ndarray) -> np.ndarray | None:
         """(2,) ground/world point of a track at ``history_point``, or None without a ground plane."""
-        if self.metric:
-            return np.array(history_point, np.float64)
         if self.ground is None:
-            return None
+            return np.array(history_point, np.float64) if self.metric else None
         pixel = self.history_to_pixels(history_point)
-        return None if self.ground.beyond_horizon(pixel) else self.ground.to_ground(pixel)
+        if self.ground.beyond_horizon(pixel):
+            return None
+        return np.array(history_point, np.float64) if self.metric else self.ground.to_ground(pixel)
 
     def present(self, forecast: Forecast) -> Forecast:
         """A forecast made in history coordinates, as the user gets it: in this frame's pixels (where
@@ -316,7 +320,8 @@ class FrameMap:
                 modes = dataclasses.replace(modes, sigma=self.sigma_to_pixels(forecast.modes.sigma, forecast.modes.points),
                                             points_world=forecast.modes.points if self.metric else None)
             shown = dataclasses.replace(shown, sigma=self.sigma_to_pixels(forecast.sigma, forecast.points), modes=modes)
-            if self.metric:  # made in world metres: those are the ground-plane values
+            start = forecast.points[0] if forecast.start is None else forecast.start
+            if self.metric and not self.ground.beyond_horizon(self.history_to_pixels(start)):  # made in world metres
                 sigma = forecast.sigma
                 return dataclasses.replace(
                     shown, points_world=forecast.points, start_world=forecast.start, sigma_world=sigma,
