@@ -106,3 +106,10 @@ def test_a_robot_s_person_beyond_the_horizon_has_no_world_point():
     np.testing.assert_allclose(frame.point_world(near), [3.0, -0.023], atol=1e-3)
     with pytest.warns(TrajpipeWarning):
         assert frame.point_world(far) is None
+
+
+def test_the_command_line_shows_our_warnings_in_one_line():
+    from trajpipe.app.cli import _format_warning
+
+    assert _format_warning(TrajpipeWarning("beyond the horizon"), TrajpipeWarning, "x.py", 3) == "trajpipe: warning: beyond the horizon\n"
+    assert "UserWarning" in _format_warning(UserWarning("theirs"), UserWarning, "x.py", 3)

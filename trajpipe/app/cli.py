@@ -8,6 +8,7 @@ import re
 import signal
 import sys
 import traceback
+import warnings
 from contextlib import ExitStack
 from dataclasses import fields
 from pathlib import Path
@@ -16,7 +17,7 @@ import yaml
 
 from ..version import __version__
 from ..config import Config, load_config, parse_overrides
-from ..errors import Interrupted, TrajpipeError, first_line
+from ..errors import Interrupted, TrajpipeError, TrajpipeWarning, first_line
 from ..resources import resolve
 
 
@@ -289,7 +290,18 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
     return args
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Our warnings as one line, as our errors are (other libraries' keep Python's form)."""
+    if issubclass(category, TrajpipeWarning):
+        return f"trajpipe: warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = _format_warning
     parser = build_parser()
     args = parse_args(parser, argv)
     if not args.debug:  # FFmpeg's and OpenCV's own warnings would bury our one-line errors
