@@ -59,7 +59,6 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
     Raises:
         TrajpipeError: bad arguments or config (nothing run); a failing video is only ``failed``.
         Interrupted: SIGINT or SIGTERM stopped the batch (its ``signum`` says which).
-
     """
     _check_engine(engine, workers, address, gpus_per_worker)
     config = with_absolute_paths((config or Config()).merged(overrides))
