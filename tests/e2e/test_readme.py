@@ -28,10 +28,11 @@ BLOCKS = [(page.relative_to(REPO).as_posix(), i, code)
 
 # What an example's text promises, and what its run must then show: (namespace after the run, its output).
 PROMISES = {
-    "closest_approach(": ("a closest approach", lambda names, out: "when" in names),
+    "when, metres = track.forecast.closest_approach": ("a closest approach", lambda names, out: "when" in names),
+    "when, distance = nearest.forecast.closest_approach": ("a closest approach", lambda names, out: "when" in names),
     "read_records(": ("an MCAP forecast", lambda names, out: names.get("frames_with_forecasts", 0) > 0),
     "track.forecast.points_world[-1]": ("a forecast in metres", lambda names, out: out.strip() != ""),
-    "track.forecast.times": ("a forecast", lambda names, out: "times" in names),
+    "times, points = track.forecast.times": ("a forecast", lambda names, out: "times" in names),
     "old enough to forecast": ("a forecast drawn", lambda names, out: any(t.forecast is not None for t in names["result"].tracks)),
 }
 BATCH_CLIP_FRAMES = 12
