@@ -98,7 +98,7 @@ def _datasets(args, scene: str | None):
                             f"{window} without a gap, in the training part and in the validation part (at least two "
                             "such tracks in a recording shorter than two windows)") from None
     return tr, va, (f"{len(files)} files{extra_desc}; validation: the last {args.val_fraction:.0%} of each recording, "
-                    f"or of its tracks where it is shorter than a {window} window in each part"), extra_files
+                    f"or of its tracks where either part would be shorter than one window of {window}"), extra_files
 
 
 def cmd_train(args: argparse.Namespace) -> int:
