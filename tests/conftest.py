@@ -47,6 +47,24 @@ def private_runtime_cache(tmp_path_factory):
         os.environ["TRAJPIPE_CACHE_DIR"] = before
 
 
+def cut_clip(source: Path, target: Path, frames: int) -> None:
+    """The first ``frames`` frames of the video ``source`` written to ``target`` (MPEG-4, same frame rate)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    writer = None
+    for _ in range(frames):
+        ok, image = capture.read()
+        assert ok
+        if writer is None:
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, image.shape[1::-1])
+        writer.write(image)
+    writer.release()
+    capture.release()
+
+
 def pytest_collection_modifyitems(items):
     """Everything under tests/e2e/ is end to end (real detector, videos, subprocesses): ``-m "not e2e"`` skips it."""
     for item in items:

@@ -206,9 +206,9 @@ def _coerce(key: str, value: Any) -> Any:
     if isinstance(value, str) and kind == "str | None":
         # Taken as written, except YAML's nulls: YAML would read a token "yes" as true and "1:30" as 90.
         return None if value.strip() in ("", "~", "null", "Null", "NULL") else value
-    if isinstance(value, str) and kind != "str":
-        value = yaml.safe_load(value) if value.strip() else None
     try:
+        if isinstance(value, str) and kind != "str":  # YAML, as in a --config file: "[[1, 2], [3, 4]]", "0.3"
+            value = yaml.safe_load(value) if value.strip() else None
         if value is None:
             if "None" in kind:
                 return None
@@ -234,7 +234,7 @@ def _coerce(key: str, value: Any) -> Any:
                 raise ValueError
             return float(value)
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, yaml.YAMLError):  # a malformed YAML value says which key, not the parser's line
         expected = kind.replace(" | None", " or null")
         raise TrajpipeError(f"invalid value for {key}={value!r}: expected {expected}") from None
 

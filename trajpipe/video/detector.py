@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.detections import Detections
-from ..errors import TrajpipeError, first_line
+from ..errors import TrajpipeError, first_line, library_reason
 from ..resources import source_checkout
 from ..tracking.kalman_warp import follow_camera_motion
 from ..tracking.tracker import resolve_tracker
@@ -89,8 +89,10 @@ def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: 
     something else; otherwise Ultralytics runs it (its ``.pt`` weights, GPUs, ``imgsz``). ``litert`` and
     ``openvino`` insist, with an error where they cannot.
     """
+    from .device import check_device
     from .network_tracker import NetworkTracker
 
+    check_device(device)  # before anything loads
     if runtime not in RUNTIMES:
         raise TrajpipeError(f"detector_runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     weights = resolve_weights(model)
@@ -140,8 +142,9 @@ class YoloTracker:
             self.model = YOLO(load_path, task="detect")
             with quiet_runtime_log():  # reading the names sets the runtime up, which announces its CPU delegate
                 self.names: dict[int, str] = dict(self.model.names)
-        except Exception as exc:  # Ultralytics raises many types for unreadable weights
-            raise TrajpipeError(f"cannot load model weights {self.weights}: {first_line(exc)}") from exc
+        except Exception as exc:  # Ultralytics raises many types for unreadable weights; it names the private copy
+            reason = library_reason(exc).replace(load_path, str(self.weights))
+            raise TrajpipeError(f"cannot load model weights {self.weights}: {reason}") from exc
         self.class_ids = class_ids(self.names, classes)
         self.predict_args = dict(conf=conf, iou=iou, classes=self.class_ids, verbose=False, persist=True,
                                  tracker=self.tracker)

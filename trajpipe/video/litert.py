@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TrajpipeError, first_line
+from ..errors import TrajpipeError, library_reason
 from .native_log import quiet_runtime_log
 from .network import YoloNetwork, package_version
 
@@ -48,7 +48,7 @@ class LiteRtNetwork(YoloNetwork):
                 self._interpreter = Interpreter(str(weights), num_threads=self.threads)
                 self._interpreter.allocate_tensors()
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError with the reason on the first line
-            raise TrajpipeError(f"cannot load model weights {weights}: LiteRT: {first_line(exc)}") from exc
+            raise TrajpipeError(f"cannot load model weights {weights}: LiteRT: {library_reason(exc)}") from exc
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         self._use_input_shape(self._input["shape"])

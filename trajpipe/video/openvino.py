@@ -14,7 +14,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from ..errors import TrajpipeError, first_line
+from ..errors import TrajpipeError, library_reason
 from .network import SUFFIXES, YoloNetwork, network_weights
 
 __all__ = ["OpenVinoNetwork", "openvino_available", "openvino_weights", "SUFFIXES"]
@@ -56,7 +56,7 @@ class OpenVinoNetwork(YoloNetwork):
             self._core = ov.Core()
             self._model = self._core.read_model(weights)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own for unreadable files
-            raise TrajpipeError(f"cannot load model weights {weights}: OpenVINO: {first_line(exc)}") from exc
+            raise TrajpipeError(f"cannot load model weights {weights}: OpenVINO: {library_reason(exc)}") from exc
         self._use_input_shape(self._model.input(0).get_shape())
         self._model = self._with_preprocessing(self._model)
         self._local = threading.local()
@@ -88,7 +88,7 @@ class OpenVinoNetwork(YoloNetwork):
         try:
             self._compiled.set_result(self._core.compile_model(self._model, "CPU", settings))
         except Exception as exc:  # noqa: BLE001 (handed to whoever waits for the network)
-            self._compiled.set_exception(TrajpipeError(f"cannot load model weights {self.weights}: OpenVINO: {first_line(exc)}"))
+            self._compiled.set_exception(TrajpipeError(f"cannot load model weights {self.weights}: OpenVINO: {library_reason(exc)}"))
 
     def _infer(self, letterboxed_bgr: np.ndarray) -> np.ndarray:
         """The compiled network's output (each calling thread has its own inference request; the pipeline
