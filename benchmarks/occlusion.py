@@ -1,6 +1,6 @@
 """People behind a pillar: do their ids survive, and how far off is where trajpipe says they are?
 
-    python benchmarks/occlusion.py [--out docs/occlusion.json]
+    python benchmarks/occlusion.py           # writes docs/results/occlusion.json and docs/occlusion.png
 
 For each video (concourse, whole; market street, its first 600 frames) a grey pillar is painted over
 every frame, full height, ``--width`` pixels wide, where most people cross it (the band that the most
@@ -26,17 +26,16 @@ before each frame is tracked) and reports the share of ids that survive with it.
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from common import write_results  # noqa: E402
 from trajpipe import Forecaster, Pipeline  # noqa: E402
 from trajpipe.core.detections import Detections  # noqa: E402
 from trajpipe.forecast.hidden import continue_forecast  # noqa: E402
@@ -286,7 +285,6 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=80, help="pillar width (pixels)")
     parser.add_argument("--weights", default="weights/yolov8n_int8.tflite")
     parser.add_argument("--forecaster", default="lstm")
-    parser.add_argument("--out", default="docs/occlusion.json")
     parser.add_argument("--picture", default="docs/occlusion.png", help="the concourse frame with the most hidden people")
     args = parser.parse_args()
     videos, everyone, everyone_steered = [], [], []
@@ -297,12 +295,10 @@ def main() -> None:
         videos.append(result)
         everyone += episodes
         everyone_steered += steered
-    report = {"date": date.today().isoformat(), "command": "python " + " ".join(sys.argv),
-              "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-              "pillar_width_px": args.width, "forecaster": args.forecaster, "videos": videos,
-              "all": {**summary(everyone), "ids, the people matched in both runs": survival(everyone_steered)}}
-    print(json.dumps(report["all"]))
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    everything = {**summary(everyone), "ids, the people matched in both runs": survival(everyone_steered)}
+    print(json.dumps(everything))
+    write_results("occlusion", {"pillar_width_px": args.width, "forecaster": args.forecaster, "videos": videos,
+                                "all": everything})
 
 
 if __name__ == "__main__":
