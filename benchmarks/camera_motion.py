@@ -50,92 +50,24 @@ from trajpipe import Forecaster, Pipeline  # noqa: E402
 from trajpipe.core.frames import Projective  # noqa: E402
 from trajpipe.provenance import provenance  # noqa: E402
 from trajpipe.video.motion_models import corner_motion  # noqa: E402
+from camera_clips import CLIPS, DEFORMING, STILL_OF, CachedBoxes, frames  # noqa: E402
 
-VIEW = (640, 360)  # width, height of the moving views
-SCENE = (854, 480)  # the concourse video's frame
 HORIZON = 4.8  # seconds: the forecast step compared
-PERIOD = 13.6  # seconds: the concourse video's length, one zoom / roll / expansion cycle
 
 
-def _rise_and_fall(t: float) -> float:
-    """0 -> 1 -> 0 over PERIOD seconds."""
-    return (1 - math.cos(2 * math.pi * t / PERIOD)) / 2
-
-
-def _translate(x: float, y: float) -> np.ndarray:
-    return np.array([[1, 0, x], [0, 1, y], [0, 0, 1.0]])
-
-
-def view_of(centre, scale: float = 1.0, roll_deg: float = 0.0) -> np.ndarray:
-    """(3, 3) scene -> view transform: the view's centre shows the scene point ``centre``, zoomed by
-    ``scale`` (above 1: things look bigger) and rolled by ``roll_deg``."""
-    c, s = math.cos(math.radians(roll_deg)) * scale, math.sin(math.radians(roll_deg)) * scale
-    return _translate(VIEW[0] / 2, VIEW[1] / 2) @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]]) @ _translate(-centre[0], -centre[1])
-
-
-def pan(t: float) -> np.ndarray:
-    """Integer offsets (exact crops): two sines of different periods, so the window pans both ways and
-    diagonally; speed at most ~48 px/s."""
-    room_x, room_y = SCENE[0] - VIEW[0], SCENE[1] - VIEW[1]
-    x = room_x / 2 + 0.47 * room_x * math.sin(2 * math.pi * t / 16.0)
-    y = room_y / 2 + 0.42 * room_y * math.sin(2 * math.pi * t / 11.0)
-    return _translate(-round(x), -round(y))
-
-
-def zoom(t: float) -> np.ndarray:
-    return view_of((427, 240), 1 + 0.4 * _rise_and_fall(t))
-
-
-def roll(t: float) -> np.ndarray:
-    return view_of((427, 240), 1.0, 8 * math.sin(2 * math.pi * t / PERIOD))
-
-
-def combined(t: float) -> np.ndarray:
-    centre = 427 + 60 * math.sin(2 * math.pi * t / 16.0), 240 + 25 * math.sin(2 * math.pi * t / 11.0)
-    return view_of(centre, 1.15 + 0.25 * _rise_and_fall(t), 8 * math.sin(2 * math.pi * t / PERIOD))
-
-
-def forward(t: float) -> np.ndarray:
-    """Riding forward and back over a ground plane: a point ``y`` below the vanishing point (scene
-    (427, 40), above the view) moves to ``y / (1 - k y)``, x likewise: the scene spreads out from the
-    vanishing point, the more the lower (1.4x at the view's bottom at the cycle's height)."""
-    k = 0.000752 * _rise_and_fall(t)
-    spread = _translate(427, 40) @ np.array([[1, 0, 0], [0, 1, 0], [0, -k, 1.0]]) @ _translate(-427, -40)
-    return view_of((427, 240)) @ spread
-
-
-CLIPS = {"pan": pan, "zoom": zoom, "roll": roll, "combined": combined, "forward": forward}
-DEFORMING = ("zoom", "roll", "combined", "forward")  # where a translation cannot describe the motion
-
-
-def frames(video: str, clip: str, max_frames: int | None):
-    """(timestamp, image, scene -> view transform) of each frame: the whole frame, or the clip's view."""
-    capture = cv2.VideoCapture(video)
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    index = 0
-    while max_frames is None or index < max_frames:
-        ok, image = capture.read()
-        if not ok:
-            break
-        t = index / fps
-        if clip == "static":
-            yield t, image, np.eye(3)
-        else:
-            scene_to_view = CLIPS[clip](t)
-            yield t, cv2.warpPerspective(image, scene_to_view, VIEW, flags=cv2.INTER_LINEAR), scene_to_view
-        index += 1
-    capture.release()
-
-
-def run_arm(video, weights, forecasters: dict, camera_motion: str, clip: str, max_frames) -> dict:
+def run_arm(video, weights, forecasters: dict, camera_motion: str, clip: str, max_frames, cache_dir=None) -> dict:
     """Tracks and forecasts of one clip and camera_motion, in scene coordinates, per forecaster (the
-    same detections and tracks for all: each frame is observed once and finished once per forecaster)."""
+    same detections and tracks for all: each frame is observed once and finished once per forecaster).
+    ``cache_dir``: the network's boxes of the clip's frames are kept there (:class:`CachedBoxes`)."""
     observed: dict[int, list[tuple[float, np.ndarray]]] = {}
     forecasts = {name: [] for name in forecasters}  # (track id, t0, times, points)
     detections = with_forecast = 0
     frame_seconds, compensation, cameras, first_boxes = [], [], [], None
     first = next(iter(forecasters.values()))
+    cache = None if cache_dir is None else CachedBoxes(Path(cache_dir) / f"boxes_{Path(video).stem}_{clip}.npz")
     with Pipeline(model=weights, forecaster=first, camera_motion=camera_motion, classes=["person"]) as pipe:
+        if cache is not None:
+            cache.install(pipe.detector)
         if pipe.camera_motion is not None:
             for owner, name in ((pipe.camera_motion, "update"), (pipe.camera_motion, "exclude"),
                                 (pipe.detector, "follow_camera")):
@@ -159,6 +91,8 @@ def run_arm(video, weights, forecasters: dict, camera_motion: str, clip: str, ma
                     with_forecast += sum(tr.forecast is not None for tr in result.tracks)
                     for track in result.tracks:
                         observed.setdefault(track.id, []).append((t, to_scene(track.history[-1])))
+    if cache is not None:
+        cache.save()
     return {"observed": observed, "forecasts": forecasts, "ids": len(observed),
             "forecast_share": with_forecast / max(detections, 1), "seconds": t, "cameras": cameras,
             "first_boxes": first_boxes, "frame_ms": 1000 * statistics.median(frame_seconds[1:]),
@@ -220,18 +154,24 @@ def drift(video: str, cameras: list, first_boxes: np.ndarray, every: int = 20) -
     return {"max_px": max(r["corner_px"] for r in rows), "last_px": rows[-1]["corner_px"], "frames": rows}
 
 
-def market_street(video: str, weights: str, forecasters: dict) -> dict:
+def market_street(video: str, weights: str, forecasters: dict, cache_dir=None) -> dict:
     """Forecast errors at 2.4 s and 4.8 s with and without compensation on market street (see the
-    module docstring); the windows' count."""
+    module docstring); the windows' count. With ``cache_dir`` the network's boxes are kept there and
+    the run is made again each time (tracker and estimate only); without, its JSON lines are reused."""
     from trajpipe.core.schema import read_jsonl
     from trajpipe.running.loop import run
     from trajpipe.training.data import load_jsonl, track_samples
 
     jsonl = REPO / "runs" / f"camera_motion_{Path(video).stem}_flow.jsonl"
-    if not jsonl.exists():
+    if cache_dir is not None or not jsonl.exists():
         jsonl.parent.mkdir(exist_ok=True)
+        cache = None if cache_dir is None else CachedBoxes(Path(cache_dir) / f"boxes_{Path(video).stem}.npz")
         with Pipeline(model=weights, forecaster="cv", camera_motion="flow") as pipe:
+            if cache is not None:
+                cache.install(pipe.detector)
             run(pipe, video, None, str(jsonl), progress=False)
+        if cache is not None:
+            cache.save()
     stamps, total, first_to_frame, homographies = [], np.eye(3), [], 0
     for record in read_jsonl(jsonl):
         camera = np.asarray(record["camera"], np.float64)
@@ -301,6 +241,8 @@ def main() -> None:
                         help="the arms to run (the static view: none and flow only)")
     parser.add_argument("--merge", nargs="+", default=[], help="JSON files written by earlier runs (e.g. one clip "
                         "each, run side by side): their rows and drift are taken in before the summary")
+    parser.add_argument("--cache", default=None, help="a folder where the network's boxes of each clip are kept "
+                        "(reruns and every camera_motion arm track the same boxes without the network)")
     parser.add_argument("--out", default=str((RESULTS / "camera_motion.json").relative_to(REPO)))
     args = parser.parse_args()
     import torch
@@ -314,9 +256,9 @@ def main() -> None:
         drift_result = earlier.get("drift") or drift_result
     for clip in args.clips:
         for camera_motion in args.camera_motions:
-            if clip == "static" and camera_motion == "translation":
+            if (clip == "static" or clip in STILL_OF.values()) and camera_motion == "translation":
                 continue
-            arm = run_arm(args.video, args.weights, forecasters, camera_motion, clip, args.max_frames)
+            arm = run_arm(args.video, args.weights, forecasters, camera_motion, clip, args.max_frames, args.cache)
             if clip == "static" and camera_motion == "flow":
                 drift_result = drift(args.video, arm["cameras"], arm["first_boxes"])
                 print(f"drift: max {drift_result['max_px']:.2f} px, at the last frame {drift_result['last_px']:.2f} px", flush=True)
@@ -351,7 +293,7 @@ def main() -> None:
               f"{s['flow_over_translation']:.2f}, flow / none = {s['flow_over_none']:.2f}: {'PASS' if s['accepted'] else 'FAIL'}")
     market = None
     if args.market:
-        market = market_street(args.market, args.weights, forecasters)
+        market = market_street(args.market, args.weights, forecasters, args.cache)
         print(f"\n{args.market}: {market['windows_2.4s']} windows for 2.4 s, {market['windows_4.8s']} for 4.8 s; "
               f"{market['homography_frames']} of {market['frames']} frames with a homography")
         print("| forecaster | histories | FDE 2.4 s px | FDE 4.8 s px |\n| --- | --- | --- | --- |")
