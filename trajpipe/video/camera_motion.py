@@ -22,8 +22,6 @@ from .motion_models import MIN_POINTS, MODELS, apply_points, choose_model, corne
 
 FLOW_WIDTH = 320  # pixels: frames are downscaled by an integer factor to between this and twice this width
 MAX_CORNERS, CORNER_QUALITY, CORNER_DISTANCE = 100, 0.002, 8  # Shi-Tomasi corners of a keyframe (downscaled px)
-GROUND_MARGIN = 0.1  # box heights above the highest foot where the ground (the keyframe corners' region) begins
-GROUND_MIN_CORNERS = 40  # fewer corners on the ground than this: the keyframe takes them over the whole frame
 REKEY_SHARE = 0.3  # a keyframe whose corners are found (as inliers) fewer than this share of times is replaced
 STILL_PX = 0.25  # full-size pixels: a transform moving no image corner further is taken as the identity
 STILL_SPEED = 0.3  # full-size pixels a frame at the image corners: slower, the camera counts as still (held for
@@ -72,8 +70,6 @@ class CameraMotion:
         self._key_to_current = _IDENTITY  # (3, 3) keyframe pixels -> current pixels (full size)
         self._reference_to_key = _IDENTITY
         self._boxes = np.empty((0, 4))  # the last frame's tracked boxes (full-size pixels), grown
-        self._ground_top = 0.0  # full-size row where the ground under the last frame's objects begins
-        self._key_region = None  # (width, height) downscaled of the part of the frame the keyframe's corners are in
         self._still_frames = 0  # consecutive frames that moved less than STILL_SPEED
         self._last_warp = np.eye(3)  # the last frame's motion (previous -> current), to predict this one's
         self._frames_since_check = 0
@@ -164,7 +160,7 @@ class CameraMotion:
         # (unless the keyframe's transform is already a more general one, which a simpler one would jolt)
         simple = self.models[:2]
         models = simple if self._still_frames >= STILL_AFTER and self.model in simple else self.models
-        fit = choose_model(self._key_points[keep], found[keep], size, models, region=self._key_region)
+        fit = choose_model(self._key_points[keep], found[keep], size, models)
         if fit is None:  # lost (a cut, a blur, the view covered): keep the last estimate, start a new keyframe
             return self._make_key()
         self.model = fit.model
@@ -198,8 +194,6 @@ class CameraMotion:
         boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
         grow = margin * (boxes[:, 2:] - boxes[:, :2])
         self._boxes = np.hstack([boxes[:, :2] - grow, boxes[:, 2:] + grow])
-        heights = boxes[:, 3] - boxes[:, 1]
-        self._ground_top = float(boxes[:, 3].min() - GROUND_MARGIN * np.median(heights)) if len(boxes) else 0.0
         if self._image is not None and self._key_points is None:
             self._take_key_corners()
 
@@ -208,29 +202,15 @@ class CameraMotion:
         self._key_count = 0 if self._key_points is None else len(self._key_points)
 
     def _corners(self, grey: np.ndarray) -> np.ndarray | None:
-        """(N, 2) Shi-Tomasi corners (downscaled pixels) of ``grey`` outside the last boxes, on the
-        ground where there are enough: below the highest foot of the last boxes. People walk on the
-        ground, and where the camera moves forward through a scene at many depths (a street) the
-        facades move otherwise than the ground (parallax): the ground's transform is what moves them."""
+        """(N, 2) Shi-Tomasi corners (downscaled pixels) of ``grey`` outside the last boxes."""
         import cv2
 
         mask = np.full(grey.shape, 255, np.uint8)
         to_small = np.linalg.inv(self._scale)
         for x1, y1, x2, y2 in np.round(self._boxes * to_small[0, 0] + to_small[0, 2]).astype(int).clip(0).tolist():
             mask[y1:y2 + 1, x1:x2 + 1] = 0
-        top = int(np.clip(round(self._ground_top * to_small[1, 1] + to_small[1, 2]), 0, grey.shape[0] - 1))
-        corners = None
-        if top > 0:
-            ground = mask.copy()
-            ground[:top] = 0
-            corners = cv2.goodFeaturesToTrack(grey, maxCorners=MAX_CORNERS, qualityLevel=CORNER_QUALITY,
-                                              minDistance=CORNER_DISTANCE, mask=ground, blockSize=3)
-        if corners is not None and len(corners) >= GROUND_MIN_CORNERS:
-            self._key_region = (grey.shape[1], grey.shape[0] - top)
-        else:
-            self._key_region = None
-            corners = cv2.goodFeaturesToTrack(grey, maxCorners=MAX_CORNERS, qualityLevel=CORNER_QUALITY,
-                                              minDistance=CORNER_DISTANCE, mask=mask, blockSize=3)
+        corners = cv2.goodFeaturesToTrack(grey, maxCorners=MAX_CORNERS, qualityLevel=CORNER_QUALITY,
+                                          minDistance=CORNER_DISTANCE, mask=mask, blockSize=3)
         return None if corners is None else corners.reshape(-1, 2).astype(np.float64)
 
     def _in_boxes(self, points: np.ndarray) -> np.ndarray:

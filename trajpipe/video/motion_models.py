@@ -60,17 +60,16 @@ def residuals(matrix: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.n
     return np.linalg.norm(apply_points(matrix, before) - after, axis=1)
 
 
-def well_conditioned(model: str, matrix: np.ndarray, points: np.ndarray, size: tuple[int, int],
-                     region: tuple[float, float] | None = None) -> bool:
-    """Whether the (N, 2) inlier ``points`` pin ``model`` down over the (width, height) ``region`` they
-    were taken from (default: the whole (width, height) frame ``size``): enough of them, spread over it
-    (an affine or a homography fitted to one corner of it extrapolates wildly), and a transform that
-    keeps the frame's orientation and does not fold it (the frame's corners stay in front of the camera)."""
+def well_conditioned(model: str, matrix: np.ndarray, points: np.ndarray, size: tuple[int, int]) -> bool:
+    """Whether the (N, 2) inlier ``points`` pin ``model`` down over the whole (width, height) frame:
+    enough of them, spread over the frame (an affine or a homography fitted to one corner of the
+    frame extrapolates wildly), and a transform that keeps the frame's orientation and does not
+    fold it (the frame's corners stay in front of the camera)."""
     if len(points) < MIN_POINTS or not np.isfinite(matrix).all():
         return False
     if model in ("translation", "similarity"):
         return True
-    spread = points.std(axis=0) / np.asarray(size if region is None else region, np.float64)
+    spread = points.std(axis=0) / np.asarray(size, np.float64)
     if (spread < 0.15).any():  # a uniform spread over the frame gives 0.29
         return False
     corners = np.array([[0.0, 0.0], [size[0], 0.0], [0.0, size[1]], [size[0], size[1]]])
@@ -79,20 +78,18 @@ def well_conditioned(model: str, matrix: np.ndarray, points: np.ndarray, size: t
 
 
 def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], models=MODELS,
-                 inlier_px: float = INLIER_PX, region: tuple[float, float] | None = None) -> Fit | None:
+                 inlier_px: float = INLIER_PX) -> Fit | None:
     """The simplest model that the evidence supports, fitted to the (N, 2) keyframe points
     ``before`` found at ``after`` in a frame of (width, height) downscaled pixels; None without a fit.
-    ``region``: the (width, height) of the part of the frame the points were taken from (the ground
-    below the people's feet), over which they must spread; default the whole frame.
 
     One RANSAC fit of the most general model in ``models`` (OpenCV, threshold ``inlier_px``) splits
     the points into the background's consensus and the rest (objects moving on their own, lost
     points). Every model is then fitted to those inliers by least squares, and a simpler one is
     kept unless the next more general one brings its residual (RMS, pixels) clearly down: below
     1/1.25 of it (noise alone lowers it by a few percent for the few extra parameters; a zoom of
-    1 % leaves a translation off by over a pixel at the frame's edges), and not below ``NOISE_PX`` (what
-    the flow's own error leaves: a homography would fit that noise and extrapolate it over the frame
-    beyond the points' region). Fits that the points do not
+    1 % leaves a translation off by over a pixel at the frame's edges), and only above ``NOISE_PX`` (what
+    the flow's own error leaves: a more general model would fit that noise, and a still camera's
+    estimate would jitter between models). Fits that the points do not
     pin down (:func:`well_conditioned`) are skipped: a simpler model is the fallback. The returned
     inliers are all the points within ``inlier_px`` of the chosen fit.
     """
@@ -118,7 +115,7 @@ def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], m
     chosen = None
     for model in models:
         matrix = least_squares(model, inside, arrived)
-        if not well_conditioned(model, matrix, inside, size, region):
+        if not well_conditioned(model, matrix, inside, size):
             continue
         rms = math.sqrt(np.mean(residuals(matrix, inside, arrived) ** 2))
         if chosen is None or (chosen[2] > NOISE_PX and rms < chosen[2] / 1.25):
@@ -131,7 +128,7 @@ def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], m
     close = residuals(matrix, before, after) < inlier_px / 2
     if close.sum() >= MIN_POINTS:
         refined = least_squares(model, before[close], after[close])
-        matrix = refined if well_conditioned(model, refined, before[close], size, region) else matrix
+        matrix = refined if well_conditioned(model, refined, before[close], size) else matrix
     # the inliers of the chosen model among all the points: what the keyframe still has in view
     return Fit(model, matrix / matrix[2, 2], residuals(matrix, before, after) < inlier_px)
 
