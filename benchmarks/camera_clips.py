@@ -3,7 +3,8 @@ boxes of their frames cached on disk (the network's boxes do not depend on ``cam
 arm of a clip, and every rerun, tracks the same boxes without running the network again).
 
 A clip is a function of time (seconds) -> (3, 3) scene -> view transform of the ``VIEW``-sized view of
-the concourse video (``SCENE``). ``STILL_OF`` names, for a clip, the clip of the same view held still.
+the concourse video (``SCENE``). ``STILL_OF`` names, for a clip, clips of views held still: its own first
+view, and the middle of the scene.
 """
 
 from __future__ import annotations
@@ -106,10 +107,16 @@ def held(clip, at: float = 0.0):
     return still
 
 
+def centre(t: float) -> np.ndarray:
+    """The view of the middle of the scene (whole-pixel offsets), where the pans pass and the zoom centres."""
+    return _translate(-((SCENE[0] - VIEW[0]) // 2), -((SCENE[1] - VIEW[1]) // 2))
+
+
 CLIPS = {"pan": pan, "zoom": zoom, "roll": roll, "combined": combined, "forward": forward, "easing_pan": easing_pan,
-         "easing_pan_still": held(easing_pan), "combined_still": held(combined)}
+         "easing_pan_still": held(easing_pan), "combined_still": held(combined), "centre_still": centre}
 DEFORMING = ("zoom", "roll", "combined", "forward")  # where a translation cannot describe the motion
-STILL_OF = {"easing_pan": "easing_pan_still", "combined": "combined_still"}  # clip -> the same view held still
+# clip -> views held still: the clip's own first view, and the middle of the scene that it moves around
+STILL_OF = {"easing_pan": ("easing_pan_still", "centre_still"), "combined": ("combined_still", "centre_still")}
 
 
 def frames(video: str, clip: str, max_frames: int | None):
