@@ -4,7 +4,7 @@ arm of a clip, and every rerun, tracks the same boxes without running the networ
 
 A clip is a function of time (seconds) -> (3, 3) scene -> view transform of the ``VIEW``-sized view of
 the concourse video (``SCENE``). ``STILL_OF`` names, for a clip, clips of views held still: its own first
-view, and the middle of the scene.
+view, the middle of the scene, and (the easing pan) its far end.
 """
 
 from __future__ import annotations
@@ -113,10 +113,13 @@ def centre(t: float) -> np.ndarray:
 
 
 CLIPS = {"pan": pan, "zoom": zoom, "roll": roll, "combined": combined, "forward": forward, "easing_pan": easing_pan,
-         "easing_pan_still": held(easing_pan), "combined_still": held(combined), "centre_still": centre}
+         "easing_pan_still": held(easing_pan), "combined_still": held(combined), "centre_still": centre,
+         "easing_pan_end_still": held(easing_pan, 9.0)}
 DEFORMING = ("zoom", "roll", "combined", "forward")  # where a translation cannot describe the motion
-# clip -> views held still: the clip's own first view, and the middle of the scene that it moves around
-STILL_OF = {"easing_pan": ("easing_pan_still", "centre_still"), "combined": ("combined_still", "centre_still")}
+# clip -> views held still: the clip's own first view, the middle of the scene that it moves around, the
+# easing pan's far end (where it rests from 8.9 s)
+STILL_OF = {"easing_pan": ("easing_pan_still", "centre_still", "easing_pan_end_still"),
+            "combined": ("combined_still", "centre_still")}
 
 
 def frames(video: str, clip: str, max_frames: int | None):
