@@ -2,7 +2,7 @@
 truth is known; the drift of the estimate on the concourse; forecasts on market street.
 
     python benchmarks/camera_motion.py [--video videos/concourse.mp4] [--forecasters lstm cv]
-        [--clips static pan zoom roll combined forward easing_pan easing_pan_still combined_still]
+        [--clips static pan zoom roll combined forward easing_pan easing_pan_still combined_still ...]
         [--market videos/market_street_1906.mp4] [--cache runs/boxes]
 
 Synthetic clips (``camera_clips.CLIPS``): a 640x360 view of the concourse video (854x480) moved by a
@@ -11,8 +11,9 @@ diagonally), a zoom in and out (scale 1.0 -> 1.4 -> 1.0), a roll of +-8 degrees,
 together, a forward-motion-like expansion (a homography that spreads the scene out from a vanishing
 point above the view, 1.4x at the view's bottom at its height, then back), and an easing pan (whole-
 pixel crop offsets: still for 1 s, then creeping in from rest to ~2 px a frame, across the room
-diagonally, still again, and back); ``easing_pan_still`` and ``combined_still`` are the views of
-those two at t = 0 held still. trajpipe runs on the static video (``none`` and ``flow``) and on each
+diagonally, still again, and back); views held still to compare them with: ``easing_pan_still``
+and ``combined_still`` (those two clips' views at t = 0), ``centre_still`` (the scene's middle) and
+``easing_pan_end_still`` (the easing pan's far end). trajpipe runs on the static video (``none`` and ``flow``) and on each
 clip with ``camera_motion`` none, translation (the pan-only model) and flow (the default). Every
 forecast is compared with where the same track was found 4.8 s later, both taken to scene
 coordinates through the known transform of their time: a forecast is "where the object will be in

@@ -4,8 +4,8 @@
     python benchmarks/camera_motion_cost.py [--video videos/concourse.mp4] [--repeats 6] [--arms flow none]
 
 Each repetition runs every arm once, in turn, the order reversed every other repetition (A B, B A, ...),
-over the whole video, writing the annotated MP4 and the JSON lines (to a temporary folder, deleted at once), with two pipelines built and warmed
-up before timing. Prints each repetition's FPS, then the medians and the median of the ratios to the
+over the whole video, writing the annotated MP4 and the JSON lines (to a temporary folder, deleted at
+once), with two pipelines built and warmed up before timing. Prints each repetition's FPS, then the medians and the median of the ratios to the
 last arm taken within each repetition; the same for the CPU time the process spent a frame (all its
 threads), which a machine shared with other jobs disturbs far less than the frame rate. Also the mean
 time a frame spent in the motion estimate, the tracker warp and the histories' remapping (``flow``
