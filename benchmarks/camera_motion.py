@@ -252,8 +252,8 @@ def road_alignment(video: str, cameras: list, boxes: list, gap: int = 15, top: f
 
 def view_to_view(cameras: list, start: int, end: int) -> np.ndarray:
     """(3, 3) frame ``start``'s pixels -> frame ``end``'s, from the per-frame (3, 3) ``cameras`` (previous
-    frame -> this one) between them only: over a whole ride forward the product from the first frame
-    becomes too degenerate to invert accurately."""
+    frame -> this one) between them only, not through the product from the first frame (which a long ride
+    forward could make ill-conditioned; on market street both give the same errors)."""
     total = np.eye(3)
     for camera in cameras[min(start, end) + 1:max(start, end) + 1]:
         total = camera @ total
