@@ -139,6 +139,10 @@ class OpenVinoTracker:
         """Ids of the tracks the tracker has lost but still looks for (its ``lost_stracks``)."""
         return [int(t.track_id) for t in self.box_tracker.tracker.lost_stracks]
 
+    def trackers(self) -> list:
+        """The Ultralytics tracker behind the ids (for :mod:`trajpipe.tracking.reassociate`)."""
+        return [self.box_tracker.tracker]
+
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
         self.box_tracker.reset()
@@ -254,6 +258,11 @@ class YoloTracker:
         if not trackers:
             return []
         return [int(track.track_id) for track in trackers[0].lost_stracks]
+
+    def trackers(self) -> list:
+        """The Ultralytics trackers behind the ids (none before the first frame; for
+        :mod:`trajpipe.tracking.reassociate`)."""
+        return list(getattr(self.model.predictor, "trackers", None) or ())
 
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
