@@ -39,7 +39,9 @@ VIDEOS = (("videos/concourse.mp4", None), ("videos/market_street_1906.mp4", 600)
 SHAPES = {"pillar": 80, "band": 90, "sliding box": 120}
 INSIDE = 0.7  # share of a painted box inside a clear one for the two to be the same person
 REFIND_SECONDS = 1.0
-METHODS = ("trajpipe", "trajpipe, reassociate off", "OC-SORT")
+# method -> (reassociate, colour gate): the colour histograms are compared (and recorded) in the default
+# arm without refusing anything, so that the cue's worth can be read off the wrong and right merges
+METHODS = {"trajpipe": (True, 1.0), "trajpipe, reassociate off": (False, None), "OC-SORT": None}
 
 
 class CachedTracker:
@@ -70,17 +72,30 @@ class CachedTracker:
         self.box_tracker.reset()
 
 
-def run_trajpipe(video, max_frames, occluder, boxes, reassociate: bool, forecaster: str):
-    """({id: box} of the visible tracks per frame, forecast share, re-associations, seconds)."""
-    out, boxed, forecast = [], 0, 0
-    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, reassociate=reassociate) as pipe:
+def run_trajpipe(video, max_frames, occluder, boxes, reassociate: bool, forecaster: str, looks_gate=None):
+    """({id: box} of the visible tracks per frame, figures of the run, re-associations). Hidden tracks
+    are kept (``keep_hidden_tracks``) to count how many of them come back; the figures: forecast share
+    of the visible boxes, seconds, hidden spells and those that ended with the person seen again.
+    ``looks_gate``: the re-association's colour gate (1.0: colours compared and recorded, never refused)."""
+    out, boxed, forecast, hidden_since, spells, back = [], 0, 0, {}, 0, 0
+    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, reassociate=reassociate,
+                  keep_hidden_tracks=True) as pipe:
+        if reassociate:
+            pipe._reassociator.looks_gate = looks_gate
         for index, timestamp, image in frames(video, max_frames, occluder):
             result = pipe.process(image, timestamp, index)
-            out.append({t.id: np.asarray(t.box) for t in result.tracks if t.visible})
-            boxed += len(result.tracks)
-            forecast += sum(t.forecast is not None for t in result.tracks)
+            visible = [t for t in result.tracks if t.visible]
+            out.append({t.id: np.asarray(t.box) for t in visible})
+            boxed += len(visible)
+            forecast += sum(t.forecast is not None for t in visible)
+            hidden = {t.id for t in result.tracks if not t.visible}
+            spells += len(hidden - set(hidden_since))
+            back += sum(1 for i in hidden_since if i not in hidden and i in out[-1])
+            hidden_since = {i: hidden_since.get(i, index) for i in hidden}
         events = [] if pipe._reassociator is None else pipe._reassociator.events
-    return out, forecast / max(boxed, 1), events, timestamp
+    figures = {"forecast_share": forecast / max(boxed, 1), "seconds": timestamp, "hidden_spells": spells,
+               "hidden_seen_again": back}
+    return out, figures, events
 
 
 def run_ocsort(boxes: list[np.ndarray], fps: float, lost_seconds: float) -> list[dict]:
@@ -153,9 +168,9 @@ def kept(clear: list[dict], painted: list[dict], passes, fps: float) -> tuple[in
     return people, survived
 
 
-def wrong_merges(clear: list[dict], painted: list[dict], events, timestamps: np.ndarray) -> tuple[int, int]:
-    """(re-associations whose two ends were both found in the clear run, of them the wrong ones)."""
-    checked = wrong = 0
+def wrong_merges(clear: list[dict], painted: list[dict], events, timestamps: np.ndarray) -> list[tuple[bool, float]]:
+    """(wrong, colour distance) of each re-association whose two ends were both found in the clear run."""
+    checked = []
     for event in events:
         f1 = int(np.argmin(np.abs(timestamps - event.timestamp)))
         f0 = next((f for f in range(f1 - 1, -1, -1) if event.track_id in painted[f]), None)
@@ -165,9 +180,8 @@ def wrong_merges(clear: list[dict], painted: list[dict], events, timestamps: np.
         new_person = same_person(clear[f1], painted[f1][event.track_id], reverse=True)
         if lost_person is None or new_person is None:
             continue
-        checked += 1
-        wrong += lost_person != new_person
-    return checked, wrong
+        checked.append((bool(lost_person != new_person), round(event.looks, 3)))
+    return checked
 
 
 def idf1(clear: list[dict], painted: list[dict]) -> float:
@@ -176,9 +190,12 @@ def idf1(clear: list[dict], painted: list[dict]) -> float:
 
     accumulator = mm.MOTAccumulator(auto_id=True)
     for truth, hypothesis in zip(clear, painted):
-        xywh = [np.array([[b[0], b[1], b[2] - b[0], b[3] - b[1]] for b in boxes.values()]).reshape(-1, 4)
-                for boxes in (truth, hypothesis)]
-        accumulator.update(list(truth), list(hypothesis), mm.distances.iou_matrix(*xywh, max_iou=0.5))
+        # motmetrics' own iou_matrix calls np.asfarray, gone in numpy 2: the same distances (1 - IoU, NaN
+        # beyond the threshold) from the boxes as they are
+        distances = np.array([[1.0 - overlap(a, b)[0] for b in hypothesis.values()] for a in truth.values()])
+        distances = distances.reshape(len(truth), len(hypothesis))
+        distances[distances > 0.5] = np.nan
+        accumulator.update(list(truth), list(hypothesis), distances)
     return float(mm.metrics.create().compute(accumulator, metrics=["idf1"])["idf1"].iloc[0])
 
 
@@ -188,33 +205,67 @@ def measure_video(video: str, max_frames: int | None, weights: str, forecaster: 
     _, timestamps, first = zip(*((i, t, img if i == 0 else None) for i, t, img in frames(video, max_frames)))
     timestamps, shape = np.array(timestamps), first[0].shape
     fps = (len(timestamps) - 1) / (timestamps[-1] - timestamps[0])
-    truth, rows = {}, []
+    truth, rows, longest = {}, [], None
     for method in METHODS:
         if method == "OC-SORT":
             truth[method] = run_ocsort(clear_boxes, fps, 2.0)
             continue
-        tracks, share, _, seconds = run_trajpipe(video, max_frames, None, clear_boxes, method == "trajpipe", forecaster)
+        tracks, figures, _ = run_trajpipe(video, max_frames, None, clear_boxes, METHODS[method][0], forecaster,
+                                          METHODS[method][1])
         truth[method] = tracks
         ids = {i for frame in tracks for i in frame}
         rows.append({"video": Path(video).name, "occluder": "none", "method": method,
-                     "ids_per_minute": round(60 * len(ids) / seconds, 2), "forecast_share": round(share, 4)})
+                     "ids_per_minute": round(60 * len(ids) / figures["seconds"], 2),
+                     "forecast_share": round(figures["forecast_share"], 4), "hidden_spells": figures["hidden_spells"],
+                     "hidden_seen_again": figures["hidden_seen_again"]})
+        print(json.dumps(rows[-1]), flush=True)
     for kind, size in SHAPES.items():
         occluder = choose(kind, size, clear_boxes, shape)
         boxes = detections(video, max_frames, occluder, weights)
         for method in METHODS:
-            events = []
+            events, figures = [], {}
             if method == "OC-SORT":
                 painted = run_ocsort(boxes, fps, 2.0)
             else:
-                painted, _, events, _ = run_trajpipe(video, max_frames, occluder, boxes, method == "trajpipe", forecaster)
+                painted, figures, events = run_trajpipe(video, max_frames, occluder, boxes, METHODS[method][0],
+                                                        forecaster, METHODS[method][1])
+                figures = {k: figures[k] for k in ("hidden_spells", "hidden_seen_again")}
+            if kind == "pillar" and events:
+                longest = (occluder, boxes, max(events, key=lambda e: e.hidden_for))
             people, survived = kept(truth[method], painted, crossings(truth[method], occluder), fps)
-            checked, wrong = wrong_merges(truth[method], painted, events, timestamps)
+            checked = wrong_merges(truth[method], painted, events, timestamps)
             rows.append({"video": Path(video).name, "occluder": kind, "rect_first": occluder.start.__repr__(),
                          "rect_last": occluder.end.__repr__(), "method": method, "people": people, "kept": survived,
-                         "reassociations": len(events), "reassociations_checked": checked, "wrong_merges": wrong,
-                         "idf1": round(idf1(truth[method], painted), 4)})
+                         "reassociations": len(events), "reassociations_checked": len(checked),
+                         "wrong_merges": sum(w for w, _ in checked),
+                         "colour_distance_wrong": [d for w, d in checked if w],
+                         "colour_distance_right": [d for w, d in checked if not w],
+                         "idf1": round(idf1(truth[method], painted), 4), **figures})
             print(json.dumps(rows[-1]), flush=True)
-    return rows
+    return rows, longest
+
+
+def picture(path: Path, video: str, max_frames, occluder, boxes, forecaster: str, event) -> None:
+    """Two frames side by side, drawn by the default overlay: a person half-way through their time behind
+    ``occluder`` (dashed: where their forecast puts them) and just after they come out (``event``: their
+    re-association), the same id on both."""
+    import cv2
+    from trajpipe.draw.overlay import Overlay
+
+    wanted = (event.timestamp - event.hidden_for / 2, event.timestamp + 0.2)
+    panels = []
+    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, keep_hidden_tracks=True, draw_hud=False) as pipe:
+        overlay = Overlay.from_config(pipe.config)
+        for index, timestamp, image in frames(video, max_frames, occluder):
+            result = pipe.process(image, timestamp, index)
+            if len(panels) < 2 and timestamp >= wanted[len(panels)]:
+                mine = [t for t in result.tracks if t.id == event.track_id]
+                drawn = overlay.draw(image.copy(), result)
+                label = ("hidden %.1f s: dashed, where its forecast puts it" % mine[0].hidden_for if mine and not
+                         mine[0].visible else f"out again: still id {event.track_id}")
+                cv2.putText(drawn, label, (10, drawn.shape[0] - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+                panels.append(drawn)
+    cv2.imwrite(str(path), np.hstack(panels))
 
 
 def totals(rows: list[dict]) -> dict:
@@ -238,8 +289,15 @@ def main() -> None:
     parser.add_argument("--weights", default="weights/yolov8n_int8.tflite")
     parser.add_argument("--forecaster", default="lstm")
     parser.add_argument("--results", default="occlusion", help="docs/results/NAME.json to write")
+    parser.add_argument("--picture", default="docs/occlusion.png",
+                        help="where to draw the concourse's longest re-association behind the pillar")
     args = parser.parse_args()
-    rows = [row for video, max_frames in VIDEOS for row in measure_video(video, max_frames, args.weights, args.forecaster)]
+    rows = []
+    for video, max_frames in VIDEOS:
+        video_rows, longest = measure_video(video, max_frames, args.weights, args.forecaster)
+        rows += video_rows
+        if args.picture and longest is not None and video == VIDEOS[0][0]:
+            picture(Path(args.picture), video, max_frames, *longest, args.forecaster)
     summary = totals(rows)
     print(json.dumps(summary, indent=1))
     write_results(args.results, {"rows": rows, "totals": summary, "shapes_px": SHAPES})

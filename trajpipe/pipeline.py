@@ -150,7 +150,7 @@ class Pipeline:
         if self._reassociator is not None and rebased is None:  # (remembered forecasts move in _finish)
             trackers = getattr(self.detector, "trackers", None)  # a detector of the caller's may not say
             detections = self._reassociator.apply(detections, timestamp, self.histories, frame_map.pixels_to_history,
-                                                  trackers() if trackers is not None else ())
+                                                  trackers() if trackers is not None else (), frame_bgr)
         seen = self.histories.update(timestamp, detections, frame_map)
         if None in seen:  # detections with bad numbers were dropped: they are not this frame's tracks
             detections = detections.select([i for i, h in enumerate(seen) if h is not None])

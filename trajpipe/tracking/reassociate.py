@@ -28,6 +28,32 @@ from ..core.results import Forecast
 GATE = 9.21  # squared Mahalanobis distance: chi-square, 2 degrees of freedom, 99 %
 SIGMA_FLOOR = 0.25  # box heights: the detector's own scatter of a bottom centre, added to the forecast's sigma
 HEIGHT_RATIO = 1.5  # a new box at most this much taller or shorter than the lost person's last one
+HUE_BINS, SATURATION_BINS = 12, 4  # the colour histogram of a box (appearance cue)
+
+
+def colour_histogram(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+    """The normalised hue-saturation histogram (HUE_BINS x SATURATION_BINS) of the middle of ``box``
+    (x1, y1, x2, y2 pixels) in the BGR ``image``: the torso, not the background beside the legs;
+    None when it is off the image or empty."""
+    import cv2
+
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    rows = slice(max(int(y1 + 0.15 * h), 0), max(int(y1 + 0.6 * h), 0))
+    columns = slice(max(int(x1 + 0.25 * w), 0), max(int(x2 - 0.25 * w), 0))
+    crop = image[rows, columns]
+    if crop.size == 0:
+        return None
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    histogram = cv2.calcHist([hsv], [0, 1], None, [HUE_BINS, SATURATION_BINS], [0, 180, 0, 256])
+    return cv2.normalize(histogram, None, 1.0, 0.0, cv2.NORM_L1)
+
+
+def looks_apart(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Bhattacharyya distance of two colour histograms, 0 (same) to 1; NaN when either is missing."""
+    import cv2
+
+    return float("nan") if a is None or b is None else float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
 
 
 def forecast_at(forecast: Forecast, elapsed: float) -> tuple[np.ndarray, np.ndarray]:
@@ -44,13 +70,15 @@ def forecast_at(forecast: Forecast, elapsed: float) -> tuple[np.ndarray, np.ndar
 @dataclass(frozen=True)
 class Reassociation:
     """One re-association: at ``timestamp`` the tracker's new ``tracker_id`` became ``track_id``, a person
-    lost ``hidden_for`` seconds; ``distance`` is the squared Mahalanobis distance to their forecast."""
+    lost ``hidden_for`` seconds; ``distance`` is the squared Mahalanobis distance to their forecast,
+    ``looks`` the colour histograms' distance (NaN when not compared)."""
 
     timestamp: float
     tracker_id: int
     track_id: int
     hidden_for: float
     distance: float
+    looks: float = float("nan")
 
 
 class Reassociator:
@@ -60,10 +88,13 @@ class Reassociator:
 
     Args:
         lost_track_ttl: seconds a lost person is looked for (the histories' lifetime too).
+        looks_gate: compare the boxes' colour histograms and match only below this Bhattacharyya
+            distance (None: colour is not looked at; 1.0: compared and recorded, never refused).
     """
 
-    def __init__(self, lost_track_ttl: float):
-        self.lost_track_ttl = lost_track_ttl
+    def __init__(self, lost_track_ttl: float, looks_gate: float | None = None):
+        self.lost_track_ttl, self.looks_gate = lost_track_ttl, looks_gate
+        self._looks: dict[int, np.ndarray | None] = {}  # reported id -> colour histogram of its last sighting
         self.alias: dict[int, int] = {}  # tracker id -> reported id, for the re-associated tracks only
         self.events: list[Reassociation] = []
         self._forecasts: dict[int, Forecast] = {}  # reported id -> forecast of its last forecast frame
@@ -82,7 +113,8 @@ class Reassociator:
         """The ids trajpipe reports for these tracker ids."""
         return [self.alias.get(int(i), int(i)) for i in tracker_ids]
 
-    def apply(self, detections: Detections, timestamp: float, histories, to_history, trackers=()) -> Detections:
+    def apply(self, detections: Detections, timestamp: float, histories, to_history, trackers=(),
+              image: np.ndarray | None = None) -> Detections:
         """This frame's tracked boxes under the reported ids, new tracks matched to lost people first.
 
         Args:
@@ -93,26 +125,34 @@ class Reassociator:
             to_history: maps (N, 2) pixels to history coordinates (the frame's ``pixels_to_history``).
             trackers: the Ultralytics trackers behind the ids (their lost lifetime is set, and a lost
                 track taken over by a new one is dropped so that the tracker cannot bring it back too).
+            image: the BGR frame (read only with ``looks_gate``).
 
         Returns:
             ``detections`` with ``tracker_id`` replaced by the reported ids.
         """
         self._set_lifetime(timestamp, trackers)
         ids = np.array(self.reported(detections.tracker_id), np.int64)
+        looks = None
+        if self.looks_gate is not None and image is not None:
+            looks = [colour_histogram(image, box) for box in detections.xyxy]
         new = [k for k, i in enumerate(ids) if int(i) not in histories.tracks]
         if new:
             lost = [h for track_id, h in histories.tracks.items() if track_id not in set(ids.tolist())]
-            for row, history, distance in self._match(detections, new, lost, timestamp, to_history):
+            for row, history, distance in self._match(detections, new, lost, timestamp, to_history, looks):
                 tracker_id = int(detections.tracker_id[row])
                 self.alias[tracker_id] = ids[row] = history.track_id
                 self._forget_in_trackers(trackers, history.track_id)
+                apart = looks_apart(looks[row], self._looks.get(history.track_id)) if looks else float("nan")
                 self.events.append(Reassociation(timestamp, tracker_id, history.track_id,
-                                                 timestamp - history.last_seen, distance))
+                                                 timestamp - history.last_seen, distance, apart))
+        if looks is not None:
+            self._looks.update(zip(ids.tolist(), looks))
+            self._looks = {i: h for i, h in self._looks.items() if i in histories.tracks or i in ids}
         with self._lock:
             self._forecasts = {i: f for i, f in self._forecasts.items() if i in histories.tracks or i in ids}
         return Detections(detections.xyxy, detections.confidence, detections.class_id, ids)
 
-    def _match(self, detections: Detections, rows: list[int], lost: list, timestamp: float, to_history):
+    def _match(self, detections: Detections, rows: list[int], lost: list, timestamp: float, to_history, looks=None):
         """(detection row, lost history, squared distance) of the one-to-one matches within the gates."""
         from ultralytics.trackers.utils.matching import linear_assignment
 
@@ -134,6 +174,9 @@ class Reassociator:
             distance = (((anchors - position) / np.sqrt(sigma ** 2 + floor ** 2 + 1e-12)) ** 2).sum(axis=1)
             ratio = heights / last_height if np.isfinite(last_height) else np.ones(len(rows))
             same = (detections.class_id[rows] == history.class_id) & (np.abs(np.log(ratio)) <= np.log(HEIGHT_RATIO))
+            if looks is not None:  # colour too different: someone else
+                same &= np.array([not looks_apart(looks[k], self._looks.get(history.track_id)) > self.looks_gate
+                                  for k in rows])
             cost[same, j] = distance[same]
         matches, _, _ = linear_assignment(np.where(np.isfinite(cost), cost, GATE + 1.0), GATE)
         return [(rows[k], lost[j], float(cost[k, j])) for k, j in matches]
@@ -159,4 +202,4 @@ class Reassociator:
 
     def reset(self) -> None:
         """Forget every alias and forecast (the tracker restarts its ids)."""
-        self.__init__(self.lost_track_ttl)
+        self.__init__(self.lost_track_ttl, self.looks_gate)
