@@ -279,6 +279,31 @@ def totals(rows: list[dict]) -> dict:
                        "reassociations": sum(r["reassociations"] for r in mine), "reassociations_checked": checked,
                        "wrong_merges": wrong, "wrong_share": round(wrong / checked, 3) if checked else None,
                        "idf1_mean": round(float(np.mean([r["idf1"] for r in mine])), 4)}
+    # what a colour gate would have refused among the default arm's checked re-associations
+    wrong = [d for r in rows if r["method"] == "trajpipe" for d in r.get("colour_distance_wrong", [])]
+    right = [d for r in rows if r["method"] == "trajpipe" for d in r.get("colour_distance_right", [])]
+    out["colour gate"] = {str(gate): {"wrong_refused": sum(d > gate for d in wrong), "wrong": len(wrong),
+                                      "right_refused": sum(d > gate for d in right), "right": len(right)}
+                          for gate in (0.3, 0.4, 0.5, 0.6, 0.7)}
+    return out
+
+
+def table(rows: list[dict], summary: dict) -> list[list[str]]:
+    """The pages' table: per video and occluder, then in all, each method's ids kept, wrong merges, IDF1."""
+    header = ["video", "occluder"] + [f"{what}: {m}" for what in ("ids kept", "IDF1") for m in METHODS]
+    header.insert(2 + len(METHODS), "wrong merges: trajpipe")
+    out = [header]
+    places = [(r["video"], r["occluder"]) for r in rows if r["method"] == "trajpipe" and r["occluder"] != "none"]
+    for video, occluder in places + [("all", "all")]:
+        if video == "all":
+            cells = {m: {**summary[m], "idf1": summary[m]["idf1_mean"]} for m in METHODS}
+        else:
+            cells = {r["method"]: r for r in rows if r["video"] == video and r["occluder"] == occluder}
+        kept_cells = [f"{cells[m]['kept']} of {cells[m]['people']}" for m in METHODS]
+        wrong = cells["trajpipe"]
+        line = [video, occluder, *kept_cells, f"{wrong['wrong_merges']} of {wrong['reassociations_checked']}",
+                *[f"{cells[m]['idf1']:.3f}" for m in METHODS]]
+        out.append(line)
     return out
 
 
@@ -300,7 +325,7 @@ def main() -> None:
             picture(Path(args.picture), video, max_frames, *longest, args.forecaster)
     summary = totals(rows)
     print(json.dumps(summary, indent=1))
-    write_results(args.results, {"rows": rows, "totals": summary, "shapes_px": SHAPES})
+    write_results(args.results, {"rows": rows, "totals": summary, "shapes_px": SHAPES, "table": table(rows, summary)})
 
 
 if __name__ == "__main__":

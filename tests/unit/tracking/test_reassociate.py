@@ -63,9 +63,11 @@ def run(paths: list[list[np.ndarray]], reassociate: bool) -> list[dict[int, np.n
     frames = [[part for path in paths if (part := visible_part(path[k])) is not None] for k in range(len(paths[0]))]
     out = []
     with Pipeline(detector=SceneDetector(frames), forecaster="cv", camera_motion="none", classes=["person"],
-                  reassociate=reassociate) as pipe:
+                  reassociate=reassociate, keep_hidden_tracks=True) as pipe:
         for k in range(len(frames)):
             result = pipe.process(np.zeros(SHAPE, np.uint8), k / FPS, k)
+            ids = [t.id for t in result.tracks]
+            assert len(ids) == len(set(ids))  # an alias never shows one person twice
             out.append({t.id: t.box for t in result.tracks if t.visible})
     return out
 
