@@ -96,7 +96,7 @@ class Reassociator:
         self.lost_track_ttl, self.looks_gate = lost_track_ttl, looks_gate
         self._looks: dict[int, np.ndarray | None] = {}  # reported id -> colour histogram of its last sighting
         self.alias: dict[int, int] = {}  # tracker id -> reported id, for the re-associated tracks only
-        self.events: list[Reassociation] = []
+        self.events: deque[Reassociation] = deque(maxlen=1000)  # the last ones, for benchmarks and logs
         self._forecasts: dict[int, Forecast] = {}  # reported id -> forecast of its last forecast frame
         self._lock = threading.Lock()  # remember() may run in the forecast thread while apply() runs
         self._intervals: deque[float] = deque(maxlen=31)  # the last frame intervals (s)
@@ -137,7 +137,8 @@ class Reassociator:
             looks = [colour_histogram(image, box) for box in detections.xyxy]
         new = [k for k, i in enumerate(ids) if int(i) not in histories.tracks]
         if new:
-            lost = [h for track_id, h in histories.tracks.items() if track_id not in set(ids.tolist())]
+            seen = set(ids.tolist())
+            lost = [h for track_id, h in histories.tracks.items() if track_id not in seen]
             for row, history, distance in self._match(detections, new, lost, timestamp, to_history, looks):
                 tracker_id = int(detections.tracker_id[row])
                 self.alias[tracker_id] = ids[row] = history.track_id
@@ -147,9 +148,12 @@ class Reassociator:
                                                  timestamp - history.last_seen, distance, apart))
         if looks is not None:
             self._looks.update(zip(ids.tolist(), looks))
-            self._looks = {i: h for i, h in self._looks.items() if i in histories.tracks or i in ids}
+        # what the histories have forgotten (lost over lost_track_ttl), the tracker has dropped as well
+        kept = set(histories.tracks) | set(ids.tolist())
+        self.alias = {i: reported for i, reported in self.alias.items() if reported in kept}
         with self._lock:
-            self._forecasts = {i: f for i, f in self._forecasts.items() if i in histories.tracks or i in ids}
+            self._forecasts = {i: f for i, f in self._forecasts.items() if i in kept}
+        self._looks = {i: h for i, h in self._looks.items() if i in kept}
         return Detections(detections.xyxy, detections.confidence, detections.class_id, ids)
 
     def _match(self, detections: Detections, rows: list[int], lost: list, timestamp: float, to_history, looks=None):
