@@ -7,14 +7,15 @@ first 600 frames): a pillar 80 px wide (full height), a band 90 rows high (full 
 wide, 60 % of the frame high, sliding across the frame over the clip; each where the most tracks of the
 clear video cross it (:mod:`occluders`). trajpipe's own detector stage finds the person boxes of every
 version once (cached under ``runs/occlusion/``, or ``$TRAJPIPE_OCCLUSION_CACHE``); each tracker then
-runs on the same boxes: trajpipe at its defaults with and without ``reassociate``, and OC-SORT (Roboflow's
+runs on the same boxes: trajpipe at its defaults, with re-association on the first frame of a new track
+only, and without ``reassociate``, and OC-SORT (Roboflow's
 ``trackers``, its lost-track buffer the same 2 s). Truth is the same tracker's run on the clear video.
 
 - **people passing behind**: a clear-run track whose box centre enters the occluder and leaves it while
   tracked. Their painted-run id is the one on their box (the painted box lies >= 70 % inside the clear
   one; the best IoU) on the last frame before they enter where there is one (up to 1 s back: the
-  occluder may cut the box); **kept** when the first painted box on them after they leave (within 1 s)
-  carries that id.
+  occluder may cut the box); **kept** when they carry that id 1 s after they leave (the last painted box
+  on them within that second).
 - **wrong merges**: re-associations whose lost person (their last painted box) and new track (its first
   box) are two different clear-run tracks; share of the re-associations both ends of which were found.
 - **IDF1** (``motmetrics``) of the painted run's visible boxes against the clear run's (IoU >= 0.5).
@@ -39,9 +40,11 @@ VIDEOS = (("videos/concourse.mp4", None), ("videos/market_street_1906.mp4", 600)
 SHAPES = {"pillar": 80, "band": 90, "sliding box": 120}
 INSIDE = 0.7  # share of a painted box inside a clear one for the two to be the same person
 REFIND_SECONDS = 1.0
-# method -> (reassociate, colour gate): the colour histograms are compared (and recorded) in the default
-# arm without refusing anything, so that the cue's worth can be read off the wrong and right merges
-METHODS = {"trajpipe": (True, 1.0), "trajpipe, reassociate off": (False, None), "OC-SORT": None}
+# method -> the Reassociator's settings (None: reassociate off). The colour histograms are compared (and
+# recorded) in the default arm without refusing anything, so that the cue's worth can be read off the
+# wrong and right merges.
+METHODS = {"trajpipe": {"looks_gate": 1.0}, "trajpipe, first frame only": {"looks_gate": 1.0, "young_seconds": 0.0},
+           "trajpipe, reassociate off": None, "OC-SORT": "OC-SORT"}
 
 
 class CachedTracker:
@@ -72,16 +75,16 @@ class CachedTracker:
         self.box_tracker.reset()
 
 
-def run_trajpipe(video, max_frames, occluder, boxes, reassociate: bool, forecaster: str, looks_gate=None):
+def run_trajpipe(video, max_frames, occluder, boxes, settings: dict | None, forecaster: str):
     """({id: box} of the visible tracks per frame, figures of the run, re-associations). Hidden tracks
     are kept (``keep_hidden_tracks``) to count how many of them come back; the figures: forecast share
     of the visible boxes, seconds, hidden spells and those that ended with the person seen again.
-    ``looks_gate``: the re-association's colour gate (1.0: colours compared and recorded, never refused)."""
+    ``settings``: the Reassociator's attributes to set (None: re-association off)."""
     out, boxed, forecast, hidden_since, spells, back = [], 0, 0, {}, 0, 0
-    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, reassociate=reassociate,
+    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, reassociate=settings is not None,
                   keep_hidden_tracks=True) as pipe:
-        if reassociate:
-            pipe._reassociator.looks_gate = looks_gate
+        for name, value in (settings or {}).items():
+            setattr(pipe._reassociator, name, value)
         for index, timestamp, image in frames(video, max_frames, occluder):
             result = pipe.process(image, timestamp, index)
             visible = [t for t in result.tracks if t.visible]
@@ -162,7 +165,8 @@ def kept(clear: list[dict], painted: list[dict], passes, fps: float) -> tuple[in
         if first is None:
             continue
         people += 1
-        refound = next((same_person(painted[f], clear[f][track_id]) for f in range(after, min(after + window, len(clear)))
+        refound = next((same_person(painted[f], clear[f][track_id]) for f in range(min(after + window, len(clear)) - 1,
+                                                                                    after - 1, -1)
                         if track_id in clear[f] and same_person(painted[f], clear[f][track_id]) is not None), None)
         survived += refound == first
     return people, survived
@@ -210,8 +214,7 @@ def measure_video(video: str, max_frames: int | None, weights: str, forecaster: 
         if method == "OC-SORT":
             truth[method] = run_ocsort(clear_boxes, fps, 2.0)
             continue
-        tracks, figures, _ = run_trajpipe(video, max_frames, None, clear_boxes, METHODS[method][0], forecaster,
-                                          METHODS[method][1])
+        tracks, figures, _ = run_trajpipe(video, max_frames, None, clear_boxes, METHODS[method], forecaster)
         truth[method] = tracks
         ids = {i for frame in tracks for i in frame}
         rows.append({"video": Path(video).name, "occluder": "none", "method": method,
@@ -227,15 +230,15 @@ def measure_video(video: str, max_frames: int | None, weights: str, forecaster: 
             if method == "OC-SORT":
                 painted = run_ocsort(boxes, fps, 2.0)
             else:
-                painted, figures, events = run_trajpipe(video, max_frames, occluder, boxes, METHODS[method][0],
-                                                        forecaster, METHODS[method][1])
+                painted, figures, events = run_trajpipe(video, max_frames, occluder, boxes, METHODS[method],
+                                                        forecaster)
                 figures = {k: figures[k] for k in ("hidden_spells", "hidden_seen_again")}
-            if kind == "pillar" and events:
+            if kind == "pillar" and events and method == "trajpipe":
                 longest = (occluder, boxes, max(events, key=lambda e: e.hidden_for))
             people, survived = kept(truth[method], painted, crossings(truth[method], occluder), fps)
             checked = wrong_merges(truth[method], painted, events, timestamps)
-            rows.append({"video": Path(video).name, "occluder": kind, "rect_first": occluder.start.__repr__(),
-                         "rect_last": occluder.end.__repr__(), "method": method, "people": people, "kept": survived,
+            rows.append({"video": Path(video).name, "occluder": kind, "rect_first": list(occluder.start),
+                         "rect_last": list(occluder.end), "method": method, "people": people, "kept": survived,
                          "reassociations": len(events), "reassociations_checked": len(checked),
                          "wrong_merges": sum(w for w, _ in checked),
                          "colour_distance_wrong": [d for w, d in checked if w],

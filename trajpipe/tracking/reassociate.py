@@ -28,6 +28,10 @@ from ..core.results import Forecast
 GATE = 9.21  # squared Mahalanobis distance: chi-square, 2 degrees of freedom, 99 %
 SIGMA_FLOOR = 0.25  # box heights: the detector's own scatter of a bottom centre, added to the forecast's sigma
 HEIGHT_RATIO = 1.5  # a new box at most this much taller or shorter than the lost person's last one
+# A track the tracker started this long ago (s) may still be a lost person coming out: its first boxes
+# are often cut by the occluder (too short, their bottom centre off), so it is matched on later frames
+# too, and its samples join the lost person's history.
+YOUNG_SECONDS = 1.0
 HUE_BINS, SATURATION_BINS = 12, 4  # the colour histogram of a box (appearance cue)
 
 
@@ -90,10 +94,12 @@ class Reassociator:
         lost_track_ttl: seconds a lost person is looked for (the histories' lifetime too).
         looks_gate: compare the boxes' colour histograms and match only below this Bhattacharyya
             distance (None: colour is not looked at; 1.0: compared and recorded, never refused).
+        young_seconds: tracks the tracker started at most this long ago may still be matched (0: on
+            their first frame only).
     """
 
-    def __init__(self, lost_track_ttl: float, looks_gate: float | None = None):
-        self.lost_track_ttl, self.looks_gate = lost_track_ttl, looks_gate
+    def __init__(self, lost_track_ttl: float, looks_gate: float | None = None, young_seconds: float = YOUNG_SECONDS):
+        self.lost_track_ttl, self.looks_gate, self.young_seconds = lost_track_ttl, looks_gate, young_seconds
         self._looks: dict[int, np.ndarray | None] = {}  # reported id -> colour histogram of its last sighting
         self.alias: dict[int, int] = {}  # tracker id -> reported id, for the re-associated tracks only
         self.events: deque[Reassociation] = deque(maxlen=1000)  # the last ones, for benchmarks and logs
@@ -135,12 +141,15 @@ class Reassociator:
         looks = None
         if self.looks_gate is not None and image is not None:
             looks = [colour_histogram(image, box) for box in detections.xyxy]
-        new = [k for k, i in enumerate(ids) if int(i) not in histories.tracks]
+        new = [k for k, i in enumerate(ids) if self._young(int(i), histories, timestamp)]
         if new:
             seen = set(ids.tolist())
             lost = [h for track_id, h in histories.tracks.items() if track_id not in seen]
-            for row, history, distance in self._match(detections, new, lost, timestamp, to_history, looks):
-                tracker_id = int(detections.tracker_id[row])
+            for row, history, distance in self._match(detections, new, lost, timestamp, to_history, looks, histories):
+                tracker_id, young = int(detections.tracker_id[row]), int(ids[row])
+                if young in histories.tracks:  # seen on earlier frames under the new id: one history now
+                    histories.merge(young, history.track_id)
+                self.alias = {i: history.track_id if r == young else r for i, r in self.alias.items()}
                 self.alias[tracker_id] = ids[row] = history.track_id
                 self._forget_in_trackers(trackers, history.track_id)
                 apart = looks_apart(looks[row], self._looks.get(history.track_id)) if looks else float("nan")
@@ -156,8 +165,18 @@ class Reassociator:
         self._looks = {i: h for i, h in self._looks.items() if i in kept}
         return Detections(detections.xyxy, detections.confidence, detections.class_id, ids)
 
-    def _match(self, detections: Detections, rows: list[int], lost: list, timestamp: float, to_history, looks=None):
-        """(detection row, lost history, squared distance) of the one-to-one matches within the gates."""
+    def _young(self, track_id: int, histories, timestamp: float) -> bool:
+        """Whether ``track_id`` may still be someone lost: new on this frame, or started at most
+        ``young_seconds`` ago and never re-associated."""
+        history = histories.tracks.get(track_id)
+        if history is None:
+            return True
+        return history.first_seen >= timestamp - self.young_seconds and track_id not in self.alias.values()
+
+    def _match(self, detections: Detections, rows: list[int], lost: list, timestamp: float, to_history, looks=None,
+               histories=None):
+        """(detection row, lost history, squared distance) of the one-to-one matches within the gates: a
+        lost person last seen before the new track's first sighting."""
         from ultralytics.trackers.utils.matching import linear_assignment
 
         with self._lock:
@@ -181,9 +200,16 @@ class Reassociator:
             if looks is not None:  # colour too different: someone else
                 same &= np.array([not looks_apart(looks[k], self._looks.get(history.track_id)) > self.looks_gate
                                   for k in rows])
+            started = np.array([self._first_seen(detections.tracker_id[k], histories, timestamp) for k in rows])
+            same &= started > history.last_seen  # never two people seen at once
             cost[same, j] = distance[same]
         matches, _, _ = linear_assignment(np.where(np.isfinite(cost), cost, GATE + 1.0), GATE)
         return [(rows[k], lost[j], float(cost[k, j])) for k, j in matches]
+
+    def _first_seen(self, tracker_id: int, histories, timestamp: float) -> float:
+        """When the track reported for ``tracker_id`` was first seen (now for a new one)."""
+        history = histories.tracks.get(self.alias.get(int(tracker_id), int(tracker_id)))
+        return timestamp if history is None else history.first_seen
 
     def _set_lifetime(self, timestamp: float, trackers) -> None:
         """The trackers keep a lost track ``lost_track_ttl`` seconds at the median of the last frame
