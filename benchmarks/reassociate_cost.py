@@ -8,7 +8,8 @@ Each repetition runs both arms once, in turn (on, off, on, off, ...), over the w
 pipelines built and warmed up before timing. Prints each repetition's FPS and CPU ms a frame (all the
 process's threads), then their medians and the medians of the on/off ratios taken within each
 repetition, with the load average; also the mean time a frame spent in the re-association itself
-(timed inside the ``on`` arm). Writes ``docs/results/reassociate_cost.json``.
+(timed inside the ``on`` arm). Writes ``docs/results/reassociate_cost.json`` (``--results NAME``: another
+name, e.g. one per video).
 
 Acceptance (issue 31): re-association costs at most 3 % of throughput.
 """
@@ -30,6 +31,7 @@ def main() -> None:
     parser = pipeline_parser(__doc__, "videos/concourse.mp4")
     parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--max-frames", type=int, default=None)
+    parser.add_argument("--results", default="reassociate_cost", help="docs/results/NAME.json to write")
     args = parser.parse_args()
 
     pipes = {arm: Pipeline(model=args.weights, forecaster=args.forecaster, reassociate=on) for arm, on in ARMS.items()}
@@ -59,7 +61,7 @@ def main() -> None:
     print(f"load average at the end {os.getloadavg()[0]:.1f}; FPS on {statistics.median(fps['on']):.2f}, off "
           f"{statistics.median(fps['off']):.2f}; on/off FPS ratio {fps_ratio}, CPU ratio {cpu_ratio}; "
           f"re-association {apply_ms} ms a frame")
-    write_results("reassociate_cost", {
+    write_results(args.results, {
         "video": args.video, "repeats": args.repeats, "max_frames": args.max_frames,
         "fps": {arm: stats(fps[arm], 2) for arm in ARMS}, "fps_ratio": fps_ratio, "cpu_ratio": cpu_ratio,
         "reassociate_ms_per_frame": apply_ms})
