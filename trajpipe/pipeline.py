@@ -215,7 +215,7 @@ class Pipeline:
                 point_world=frame_map.point_world(history.points[-1]),
             ))
         if self._reassociator is not None:
-            self._reassociator.remember([i for i, _, _ in obs.histories], forecasts)
+            self._reassociator.remember(obs.histories, forecasts)
         if self._hidden is not None:
             tracks += self._hidden_states(obs, forecasts)
         latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at

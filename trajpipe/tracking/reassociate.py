@@ -32,6 +32,8 @@ HEIGHT_RATIO = 1.5  # a new box at most this much taller or shorter than the los
 # are often cut by the occluder (too short, their bottom centre off), so it is matched on later frames
 # too, and its samples join the lost person's history.
 YOUNG_SECONDS = 1.0
+TYPICAL_SAMPLES = 50  # the last samples a track's usual box height is read from
+WHOLE_SHARE = 0.9  # a box shorter than this share of the usual height is cut (the person half hidden)
 HUE_BINS, SATURATION_BINS = 12, 4  # the colour histogram of a box (appearance cue)
 
 
@@ -58,6 +60,19 @@ def looks_apart(a: np.ndarray | None, b: np.ndarray | None) -> float:
     import cv2
 
     return float("nan") if a is None or b is None else float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
+
+
+def typical_height(samples) -> float:
+    """The median box height of a track's last samples (NaN for bare points)."""
+    boxes = samples.boxes[-TYPICAL_SAMPLES:]
+    return float(np.median(boxes[:, 3] - boxes[:, 1]))
+
+
+def whole(samples) -> bool:
+    """Whether the last box of a track is about as tall as its recent ones (not cut by something in front)."""
+    boxes = samples.boxes[-TYPICAL_SAMPLES:]
+    heights = boxes[:, 3] - boxes[:, 1]
+    return not heights[-1] < WHOLE_SHARE * np.median(heights)
 
 
 def forecast_at(forecast: Forecast, elapsed: float) -> tuple[np.ndarray, np.ndarray]:
@@ -108,11 +123,14 @@ class Reassociator:
         self._intervals: deque[float] = deque(maxlen=31)  # the last frame intervals (s)
         self._last_time: float | None = None
 
-    def remember(self, track_ids, forecasts) -> None:
-        """This frame's forecasts (history coordinates; None for tracks too young) of the tracks ``track_ids``."""
+    def remember(self, tracks, forecasts) -> None:
+        """This frame's forecasts (history coordinates; None for tracks too young) of ``tracks``, (track id,
+        class id, :class:`~trajpipe.tracking.history.Samples`) each. A forecast made while the box is
+        cut short (the person half behind something: its bottom centre stops while they walk on) does
+        not replace the one made when they were last seen whole."""
         with self._lock:
-            for track_id, forecast in zip(track_ids, forecasts):
-                if forecast is not None:
+            for (track_id, _, samples), forecast in zip(tracks, forecasts):
+                if forecast is not None and whole(samples):
                     self._forecasts[track_id] = forecast
 
     def reported(self, tracker_ids) -> list[int]:
@@ -191,8 +209,7 @@ class Reassociator:
         for j, history in enumerate(lost):
             forecast = forecasts[history.track_id]
             position, sigma = forecast_at(forecast, timestamp - forecast.origin)
-            last_box = history.samples().boxes[-1]
-            last_height = last_box[3] - last_box[1]
+            last_height = typical_height(history.samples())
             floor = SIGMA_FLOOR * last_height if np.isfinite(last_height) else 0.0
             distance = (((anchors - position) / np.sqrt(sigma ** 2 + floor ** 2 + 1e-12)) ** 2).sum(axis=1)
             ratio = heights / last_height if np.isfinite(last_height) else np.ones(len(rows))
