@@ -34,6 +34,7 @@ HEIGHT_RATIO = 1.5  # a new box at most this much taller or shorter than the los
 YOUNG_SECONDS = 1.0
 TYPICAL_SAMPLES = 50  # the last samples a track's usual box height is read from
 WHOLE_SHARE = 0.9  # a box shorter than this share of the usual height is cut (the person half hidden)
+WHOLE_WIDTH = 0.75  # or narrower than this share of the usual width
 HUE_BINS, SATURATION_BINS = 12, 4  # the colour histogram of a box (appearance cue)
 
 
@@ -69,10 +70,11 @@ def typical_height(samples) -> float:
 
 
 def whole(samples) -> bool:
-    """Whether the last box of a track is about as tall as its recent ones (not cut by something in front)."""
+    """Whether the last box of a track is about as tall and as wide as its recent ones (not cut by
+    something in front; widths swing more with the stride, hence their lower share)."""
     boxes = samples.boxes[-TYPICAL_SAMPLES:]
-    heights = boxes[:, 3] - boxes[:, 1]
-    return not heights[-1] < WHOLE_SHARE * np.median(heights)
+    sizes = boxes[:, 2:] - boxes[:, :2]  # (T, 2) widths, heights
+    return not (sizes[-1] < np.array([WHOLE_WIDTH, WHOLE_SHARE]) * np.median(sizes, axis=0)).any()
 
 
 def forecast_at(forecast: Forecast, elapsed: float) -> tuple[np.ndarray, np.ndarray]:
