@@ -282,6 +282,11 @@ def totals(rows: list[dict]) -> dict:
                        "reassociations": sum(r["reassociations"] for r in mine), "reassociations_checked": checked,
                        "wrong_merges": wrong, "wrong_share": round(wrong / checked, 3) if checked else None,
                        "idf1_mean": round(float(np.mean([r["idf1"] for r in mine])), 4)}
+        clear = [r for r in rows if r["method"] == method and r["occluder"] == "none"]
+        if clear and "hidden_spells" in clear[0]:  # how many of the hidden tracks on the clear videos are people seen again
+            spells, back = sum(r["hidden_spells"] for r in clear), sum(r["hidden_seen_again"] for r in clear)
+            out[method].update(clear_hidden_spells=spells, clear_hidden_seen_again=back,
+                               clear_hidden_seen_again_share=round(back / max(spells, 1), 3))
     # what a colour gate would have refused among the default arm's checked re-associations
     wrong = [d for r in rows if r["method"] == "trajpipe" for d in r.get("colour_distance_wrong", [])]
     right = [d for r in rows if r["method"] == "trajpipe" for d in r.get("colour_distance_right", [])]
