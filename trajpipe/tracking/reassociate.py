@@ -157,7 +157,7 @@ class Reassociator:
             ``detections`` with ``tracker_id`` replaced by the reported ids.
         """
         self._set_lifetime(timestamp, trackers)
-        ids = np.array(self.reported(detections.tracker_id), np.int64)
+        ids = self._unique_ids(detections.tracker_id)
         looks = None
         if self.looks_gate is not None and image is not None:
             looks = [colour_histogram(image, box) for box in detections.xyxy]
@@ -184,6 +184,19 @@ class Reassociator:
             self._forecasts = {i: f for i, f in self._forecasts.items() if i in kept}
         self._looks = {i: h for i, h in self._looks.items() if i in kept}
         return Detections(detections.xyxy, detections.confidence, detections.class_id, ids)
+
+    def _unique_ids(self, tracker_ids: np.ndarray) -> np.ndarray:
+        """The reported ids of this frame's tracks. Where the tracker found the lost track itself while
+        its person goes on as another track (a detector without ``trackers()``: the lost one could not
+        be dropped), that track reverts to its own id: one id is never two people."""
+        ids = np.array(self.reported(tracker_ids), np.int64)
+        if len(np.unique(ids)) < len(ids):
+            found_again = set(ids[ids == tracker_ids].tolist())
+            for k, (tracker_id, reported) in enumerate(zip(tracker_ids.tolist(), ids.tolist())):
+                if tracker_id != reported and reported in found_again:
+                    ids[k] = tracker_id
+                    self.alias.pop(tracker_id, None)
+        return ids
 
     def _young(self, track_id: int, histories, timestamp: float) -> bool:
         """Whether ``track_id`` may still be someone lost: new on this frame, or started at most

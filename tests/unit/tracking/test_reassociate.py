@@ -117,3 +117,18 @@ def test_a_person_who_comes_out_cut_by_the_occluder_still_gets_their_id():
     before = id_near(frames[60], (path[60][0] + path[60][2]) / 2)
     after = id_near(frames[-1], (path[-1][0] + path[-1][2]) / 2)
     assert before is not None and after == before
+
+
+class WithoutTrackers(SceneDetector):
+    """A detector of the caller's: tracker ids, but no ``trackers()`` to drop a re-associated lost track."""
+
+    trackers = None
+
+
+def test_a_detector_without_trackers_never_shows_one_id_twice():
+    path = walker(100.0, 200.0, 4.0, 110)
+    frames = [[part] if (part := visible_part(box)) is not None else [] for box in path]
+    with Pipeline(detector=WithoutTrackers(frames), forecaster="cv", camera_motion="none", classes=["person"]) as pipe:
+        for k in range(len(frames)):
+            ids = [t.id for t in pipe.process(np.zeros(SHAPE, np.uint8), k / FPS, k).tracks]
+            assert len(ids) == len(set(ids))
