@@ -7,8 +7,8 @@ first 600 frames): a pillar 80 px wide (full height), a band 90 rows high (full 
 wide, 60 % of the frame high, sliding across the frame over the clip; each where the most tracks of the
 clear video cross it (:mod:`occluders`). trajpipe's own detector stage finds the person boxes of every
 version once (cached under ``runs/occlusion/``, or ``$TRAJPIPE_OCCLUSION_CACHE``); each tracker then
-runs on the same boxes: trajpipe at its defaults, with re-association on the first frame of a new track
-only, and without ``reassociate``, and OC-SORT (Roboflow's
+runs on the same boxes: trajpipe at its defaults, with ambiguous re-associations too (two candidates in
+one gate: the assignment decides), without ``reassociate``, and OC-SORT (Roboflow's
 ``trackers``, its lost-track buffer the same 2 s). Truth is the same tracker's run on the clear video.
 
 - **people passing behind**: a clear-run track whose box centre enters the occluder and leaves it while
@@ -43,7 +43,7 @@ REFIND_SECONDS = 1.0
 # method -> the Reassociator's settings (None: reassociate off). The colour histograms are compared (and
 # recorded) in the default arm without refusing anything, so that the cue's worth can be read off the
 # wrong and right merges.
-METHODS = {"trajpipe": {"looks_gate": 1.0}, "trajpipe, first frame only": {"looks_gate": 1.0, "young_seconds": 0.0},
+METHODS = {"trajpipe": {"looks_gate": 1.0}, "trajpipe, ambiguous too": {"looks_gate": 1.0, "unambiguous": False},
            "trajpipe, reassociate off": None, "OC-SORT": "OC-SORT"}
 
 
@@ -330,7 +330,8 @@ def main() -> None:
         video_rows, longest = measure_video(video, max_frames, args.weights, args.forecaster)
         rows += video_rows
         if args.picture and longest is not None and video == VIDEOS[0][0]:
-            picture(Path(args.picture), video, max_frames, *longest, args.forecaster)
+            occluder, boxes, event = longest
+            picture(Path(args.picture), video, max_frames, occluder, boxes, args.forecaster, event)
     summary = totals(rows)
     print(json.dumps(summary, indent=1))
     write_results(args.results, {"rows": rows, "totals": summary, "shapes_px": SHAPES, "table": table(rows, summary)})

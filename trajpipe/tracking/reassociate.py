@@ -28,10 +28,10 @@ from ..core.results import Forecast
 GATE = 9.21  # squared Mahalanobis distance: chi-square, 2 degrees of freedom, 99 %
 SIGMA_FLOOR = 0.25  # box heights: the detector's own scatter of a bottom centre, added to the forecast's sigma
 HEIGHT_RATIO = 1.5  # a new box at most this much taller or shorter than the lost person's last one
-# A track the tracker started this long ago (s) may still be a lost person coming out: its first boxes
-# are often cut by the occluder (too short, their bottom centre off), so it is matched on later frames
-# too, and its samples join the lost person's history.
-YOUNG_SECONDS = 1.0
+# How long (s) after the tracker started a track it may still be matched to a lost person (its first
+# boxes are often cut by the occluder; its samples would join the lost person's history). 0: on its
+# first frame only. 1 s let more wrong merges in on the concourse (benchmarks/occlusion.py).
+YOUNG_SECONDS = 0.0
 TYPICAL_SAMPLES = 50  # the last samples a track's usual box height is read from
 WHOLE_SHARE = 0.9  # a box shorter than this share of the usual height is cut (the person half hidden)
 WHOLE_WIDTH = 0.75  # or narrower than this share of the usual width
@@ -113,10 +113,14 @@ class Reassociator:
             distance (None: colour is not looked at; 1.0: compared and recorded, never refused).
         young_seconds: tracks the tracker started at most this long ago may still be matched (0: on
             their first frame only).
+        unambiguous: match only a new track with one lost person in its gate, who has no other new
+            track in theirs (else the one-to-one assignment decides).
     """
 
-    def __init__(self, lost_track_ttl: float, looks_gate: float | None = None, young_seconds: float = YOUNG_SECONDS):
+    def __init__(self, lost_track_ttl: float, looks_gate: float | None = None, young_seconds: float = YOUNG_SECONDS,
+                 unambiguous: bool = True):
         self.lost_track_ttl, self.looks_gate, self.young_seconds = lost_track_ttl, looks_gate, young_seconds
+        self.unambiguous = unambiguous
         self._looks: dict[int, np.ndarray | None] = {}  # reported id -> colour histogram of its last sighting
         self.alias: dict[int, int] = {}  # tracker id -> reported id, for the re-associated tracks only
         self.events: deque[Reassociation] = deque(maxlen=1000)  # the last ones, for benchmarks and logs
@@ -235,6 +239,9 @@ class Reassociator:
             started = np.array([self._first_seen(detections.tracker_id[k], histories, timestamp) for k in rows])
             same &= started > history.last_seen  # never two people seen at once
             cost[same, j] = distance[same]
+        if self.unambiguous:  # in a crowd, two candidates in one gate are as likely to be a swap as not
+            gated = cost <= GATE
+            cost[~(gated & (gated.sum(axis=1, keepdims=True) == 1) & (gated.sum(axis=0, keepdims=True) == 1))] = np.inf
         matches, _, _ = linear_assignment(np.where(np.isfinite(cost), cost, GATE + 1.0), GATE)
         return [(rows[k], lost[j], float(cost[k, j])) for k, j in matches]
 
@@ -264,4 +271,4 @@ class Reassociator:
 
     def reset(self) -> None:
         """Forget every alias and forecast (the tracker restarts its ids)."""
-        self.__init__(self.lost_track_ttl, self.looks_gate)
+        self.__init__(self.lost_track_ttl, self.looks_gate, self.young_seconds, self.unambiguous)
