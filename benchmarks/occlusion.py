@@ -7,8 +7,7 @@ first 600 frames): a pillar 80 px wide (full height), a band 90 rows high (full 
 wide, 60 % of the frame high, sliding across the frame over the clip; each where the most tracks of the
 clear video cross it (:mod:`occluders`). trajpipe's own detector stage finds the person boxes of every
 version once (cached under ``runs/occlusion/``, or ``$TRAJPIPE_OCCLUSION_CACHE``); each tracker then
-runs on the same boxes: trajpipe at its defaults, with ambiguous re-associations too (two candidates in
-one gate: the assignment decides), without ``reassociate``, and OC-SORT (Roboflow's
+runs on the same boxes: trajpipe at its defaults, without ``reassociate``, and OC-SORT (Roboflow's
 ``trackers``, its lost-track buffer the same 2 s). Truth is the same tracker's run on the clear video.
 
 - **people passing behind**: a clear-run track whose box centre enters the occluder and leaves it while
@@ -43,8 +42,7 @@ REFIND_SECONDS = 1.0
 # method -> the Reassociator's settings (None: reassociate off). The colour histograms are compared (and
 # recorded) in the default arm without refusing anything, so that the cue's worth can be read off the
 # wrong and right merges.
-METHODS = {"trajpipe": {"looks_gate": 1.0}, "trajpipe, ambiguous too": {"looks_gate": 1.0, "unambiguous": False},
-           "trajpipe, reassociate off": None, "OC-SORT": "OC-SORT"}
+METHODS = {"trajpipe": {"looks_gate": 1.0}, "trajpipe, reassociate off": None, "OC-SORT": "OC-SORT"}
 
 
 class CachedTracker:
