@@ -324,15 +324,16 @@ def main() -> None:
                         help="where to draw the concourse's longest re-association behind the pillar")
     args = parser.parse_args()
     rows = []
-    for video, max_frames in VIDEOS:
+    for video, max_frames in VIDEOS:  # the results file is written after each video: a partial run still counts
         video_rows, longest = measure_video(video, max_frames, args.weights, args.forecaster)
         rows += video_rows
+        summary = totals(rows)
+        write_results(args.results, {"videos": sorted({r["video"] for r in rows}), "rows": rows, "totals": summary,
+                                     "shapes_px": SHAPES, "table": table(rows, summary)})
         if args.picture and longest is not None and video == VIDEOS[0][0]:
             occluder, boxes, event = longest
             picture(Path(args.picture), video, max_frames, occluder, boxes, args.forecaster, event)
-    summary = totals(rows)
     print(json.dumps(summary, indent=1))
-    write_results(args.results, {"rows": rows, "totals": summary, "shapes_px": SHAPES, "table": table(rows, summary)})
 
 
 if __name__ == "__main__":
