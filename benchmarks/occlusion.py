@@ -7,7 +7,7 @@ first 600 frames): a pillar 80 px wide (full height), a band 90 rows high (full 
 wide, 60 % of the frame high, sliding across the frame over the clip; each where the most tracks of the
 clear video cross it (:mod:`occluders`). trajpipe's own detector stage finds the person boxes of every
 version once (cached under ``runs/occlusion/``, or ``$TRAJPIPE_OCCLUSION_CACHE``); each tracker then
-runs on the same boxes: trajpipe at its defaults, without ``reassociate``, and OC-SORT (Roboflow's
+runs on the same boxes: trajpipe with ``reassociate=true`` (arm "trajpipe"), without it, and OC-SORT (Roboflow's
 ``trackers``, its lost-track buffer the same 2 s). Truth is the same tracker's run on the clear video.
 
 - **people passing behind**: a clear-run track whose box centre enters the occluder and leaves it while
@@ -255,7 +255,8 @@ def picture(path: Path, video: str, max_frames, occluder, boxes, forecaster: str
 
     wanted = (event.timestamp - event.hidden_for / 2, event.timestamp + 0.2)
     panels = []
-    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, keep_hidden_tracks=True, draw_hud=False) as pipe:
+    with Pipeline(detector=CachedTracker(boxes), forecaster=forecaster, keep_hidden_tracks=True, reassociate=True,
+                  draw_hud=False) as pipe:
         overlay = Overlay.from_config(pipe.config)
         for index, timestamp, image in frames(video, max_frames, occluder):
             result = pipe.process(image, timestamp, index)

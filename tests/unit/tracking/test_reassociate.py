@@ -135,7 +135,8 @@ class WithoutTrackers(SceneDetector):
 def test_a_detector_without_trackers_never_shows_one_id_twice():
     path = walker(100.0, 200.0, 4.0, 110)
     frames = [[part] if (part := visible_part(box)) is not None else [] for box in path]
-    with Pipeline(detector=WithoutTrackers(frames), forecaster="cv", camera_motion="none", classes=["person"]) as pipe:
+    with Pipeline(detector=WithoutTrackers(frames), forecaster="cv", camera_motion="none", classes=["person"],
+                  reassociate=True) as pipe:
         for k in range(len(frames)):
             ids = [t.id for t in pipe.process(np.zeros(SHAPE, np.uint8), k / FPS, k).tracks]
             assert len(ids) == len(set(ids))
