@@ -1,6 +1,6 @@
 """People behind occluders: do they keep their id when they come out, and is it ever someone else's?
 
-    python benchmarks/occlusion.py [--results occlusion]
+    python benchmarks/occlusion.py [--results occlusion_occluders]
 
 Occluders of three shapes are painted onto copies of the concourse (whole) and of market street (its
 first 600 frames): a pillar 80 px wide (full height), a band 90 rows high (full width) and a box 120 px
@@ -320,7 +320,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", default="weights/yolov8n_int8.tflite")
     parser.add_argument("--forecaster", default="lstm")
-    parser.add_argument("--results", default="occlusion", help="docs/results/NAME.json to write")
+    parser.add_argument("--results", default="occlusion_occluders", help="docs/results/NAME.json to write")
     parser.add_argument("--picture", default="docs/occlusion.png",
                         help="where to draw the concourse's longest re-association behind the pillar")
     args = parser.parse_args()
