@@ -31,6 +31,23 @@ def write_results(name: str, figures: dict, merge: tuple[str, ...] = ()) -> Path
     return path
 
 
+def run_process(command: list[str], cwd: Path | str = REPO, env: dict | None = None) -> tuple[float, float, str]:
+    """Run ``command`` to its end: (wall-clock seconds, CPU seconds of the process and its children, user +
+    system, as the kernel accounted them, its stderr). A failing command stops the benchmark with its stderr."""
+    import os
+    import subprocess
+
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n{stderr[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, stderr
+
+
 def stats(values: list[float], digits: int = 3) -> dict:
     """``{"median", "min", "max"}`` of ``values``, rounded as the pages print them."""
     import statistics

@@ -11,7 +11,7 @@ arm makes ``ultralytics.YOLO.to`` a no-op before calling the peer's own CLI, not
 
 Both arms read the same video and the same 640 int8 TFLite weights and write an annotated MP4; trajpipe
 also writes its JSON lines. Arms are interleaved (peer, trajpipe, peer, ...) and the medians of the
-whole-process frame rates (frames / wall-clock seconds) are reported, with the ratio trajpipe / peer.
+whole-process frame rates (frames / wall-clock seconds) and CPU seconds a frame are reported, with the ratio trajpipe / peer.
 Market street: its first --market-frames frames, cut once into runs/ as MJPG so both decode the same.
 Writes docs/results/peer.json (then `python docs/render.py` updates the pages).
 """
@@ -26,12 +26,11 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 
-from common import REPO, cut_clip, write_results  # noqa: E402
+from common import REPO, cut_clip, run_process, write_results  # noqa: E402
 
 PEER = "trajectory-forecast==26.0.1"
 PEER_RUN = ("import sys, ultralytics\n"
@@ -57,15 +56,6 @@ def peer_python(venv: Path) -> Path:
 def first_frames(video: Path, frames: int, out: Path) -> Path:
     """The first ``frames`` frames of ``video`` as an MJPG AVI (cut once)."""
     return out if out.is_file() else cut_clip(video, out, frames, fourcc="MJPG")
-
-
-def wall_seconds(command: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode:
-        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-2000:]}")
-    return seconds
 
 
 def main() -> None:
@@ -94,13 +84,18 @@ def main() -> None:
                 "trajpipe": [trajpipe, "run", str(video), "--model", weights, "--output-video", str(tmp / "tp.mp4"),
                              "--output-jsonl", str(tmp / "tp.jsonl"), "--quiet"],
             }
-            fps = {arm: [] for arm in arms}
+            fps, cpu_ms = {arm: [] for arm in arms}, {arm: [] for arm in arms}
             for repeat in range(args.repeats):
                 for arm, command in arms.items():
-                    fps[arm].append(frames / wall_seconds(command, REPO))
-                    print(f"{name} #{repeat + 1} {arm}: {fps[arm][-1]:.2f} FPS", flush=True)
+                    wall, cpu, _ = run_process(command)
+                    fps[arm].append(frames / wall)
+                    cpu_ms[arm].append(cpu * 1000 / frames)
+                    print(f"{name} #{repeat + 1} {arm}: {fps[arm][-1]:.2f} FPS, {cpu_ms[arm][-1]:.0f} ms CPU a frame",
+                          flush=True)
             medians = {arm: statistics.median(values) for arm, values in fps.items()}
             results[name] = {"frames": frames, "fps": fps, "median_fps": medians,
+                             "cpu_ms_per_frame": cpu_ms,
+                             "median_cpu_ms_per_frame": {arm: statistics.median(v) for arm, v in cpu_ms.items()},
                              "ratio": medians["trajpipe"] / medians["peer"]}
             print(f"{name}: peer {medians['peer']:.2f} FPS, trajpipe {medians['trajpipe']:.2f} FPS, "
                   f"ratio {results[name]['ratio']:.3f}", flush=True)

@@ -1,6 +1,6 @@
 """Scene adaptation (``adapt_to_scene``) on scenes the model never saw: error / CV with and without it.
 
-    python benchmarks/scene_adaptation.py [--out docs/scene_adaptation.json]
+    python benchmarks/scene_adaptation.py [--max-frames N]   # writes docs/results/scene_adaptation.json
 
 Each recording is played as a stream through the stateful API (``Forecaster.update`` for every person
 of an annotated frame, then ``forecast_all``), once with the adaptation on and once off, each on its
@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from common import write_results  # noqa: E402
 from trajpipe import Forecaster  # noqa: E402
 from trajpipe.training.data import eth_ucy_files, load_eth_ucy  # noqa: E402
 
@@ -89,7 +88,6 @@ def recording(model: Path, path: Path, max_frames: int | None = None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="docs/scene_adaptation.json")
     parser.add_argument("--max-frames", type=int, default=None, help="only the first annotated frames of each recording")
     args = parser.parse_args()
     results = []
@@ -105,10 +103,8 @@ def main() -> None:
         results.append({"data": "trajnet_sdd", "scene": name, "model": "weights/eth_ucy/v1/eth.pt",
                         **recording(model, DATA / "trajnet_sdd" / f"{name}.txt", args.max_frames)})
         print(json.dumps(results[-1]), flush=True)
-    report = {"date": date.today().isoformat(), "command": "python " + " ".join(sys.argv),
-              "machine": platform.machine(), "warm_up_seconds": WARM_UP, "max_frames": args.max_frames,
-              "recordings": results}
-    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    write_results("scene_adaptation", {"warm_up_seconds": WARM_UP, "max_frames": args.max_frames,
+                                       "recordings": results})
 
 
 if __name__ == "__main__":

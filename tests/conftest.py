@@ -1,3 +1,4 @@
+import os
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,37 @@ def detector_weights(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("weights") / path.name
     shutil.copyfile(path, copy)
     return copy
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_runtime_cache(tmp_path_factory):
+    """The detector runtimes are timed once per test session into a cache of its own, never the user's
+    (subprocesses inherit it): results do not depend on what an earlier run left."""
+    before = os.environ.get("TRAJPIPE_CACHE_DIR")
+    os.environ["TRAJPIPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("trajpipe-cache"))
+    yield
+    if before is None:
+        os.environ.pop("TRAJPIPE_CACHE_DIR", None)
+    else:
+        os.environ["TRAJPIPE_CACHE_DIR"] = before
+
+
+def cut_clip(source: Path, target: Path, frames: int) -> None:
+    """The first ``frames`` frames of the video ``source`` written to ``target`` (MPEG-4, same frame rate)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    writer = None
+    for _ in range(frames):
+        ok, image = capture.read()
+        assert ok
+        if writer is None:
+            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, image.shape[1::-1])
+        writer.write(image)
+    writer.release()
+    capture.release()
 
 
 def pytest_collection_modifyitems(items):

@@ -43,9 +43,13 @@ class Config:
     imgsz: int | None = _key(None, "detector input size; null: the model's own", "a multiple of 32 | null")
     device: str | None = _key(None, "detector device as Ultralytics spells it; null: Ultralytics' choice",
                               "cpu | 0 | cuda:0 | mps | ... | null")
-    detector_runtime: str = _key("auto", "what runs the detector network; auto: OpenVINO where it is installed and "
-                                 "reads the weights (.tflite, .onnx) and imgsz/device ask for nothing else, else Ultralytics",
-                                 "auto | openvino | ultralytics")
+    detector_runtime: str = _key("auto", "what runs the detector network; auto: the runtime measured fastest on this "
+                                 "machine (LiteRT at 1..cores threads, OpenVINO where installed; timed once, cached) for "
+                                 ".tflite/.onnx weights when imgsz/device ask for nothing else, else Ultralytics",
+                                 "auto | litert | openvino | ultralytics")
+    detector_threads: int | None = _key(None, "the detector runtime's thread count (litert, openvino); null: measured "
+                                        "with the runtime (auto, litert) or the runtime's own (openvino)",
+                                        "1 or more | null")
     classes: list[str] = _key(DEFAULT_CLASSES, "COCO class names to keep", "names, comma-separated | [] (keeps all)")
     forecaster: str = _key("lstm", "the forecaster", "lstm | cv | a checkpoint path (.pt, .onnx)")
     forecaster_weights: str = _key("weights/forecaster.pt", "the checkpoint forecaster=lstm uses", "a .pt path")
@@ -136,6 +140,10 @@ class Config:
             raise bad("forecast_modes", "must be between 0 and 20")
         if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
             raise bad("imgsz", "must be a positive multiple of 32")
+        if self.detector_runtime not in ("auto", "litert", "openvino", "ultralytics"):
+            raise bad("detector_runtime", "must be auto, litert, openvino or ultralytics")
+        if self.detector_threads is not None and self.detector_threads < 1:
+            raise bad("detector_threads", "must be >= 1 (or null)")
         for key in ("min_track_age", "history_seconds", "lost_track_ttl", "trail_seconds", "outage_grace"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0 seconds")
@@ -200,9 +208,9 @@ def _coerce(key: str, value: Any) -> Any:
     if isinstance(value, str) and kind == "str | None":
         # Taken as written, except YAML's nulls: YAML would read a token "yes" as true and "1:30" as 90.
         return None if value.strip() in ("", "~", "null", "Null", "NULL") else value
-    if isinstance(value, str) and kind != "str":
-        value = yaml.safe_load(value) if value.strip() else None
     try:
+        if isinstance(value, str) and kind != "str":  # YAML, as in a --config file: "[[1, 2], [3, 4]]", "0.3"
+            value = yaml.safe_load(value) if value.strip() else None
         if value is None:
             if "None" in kind:
                 return None
@@ -228,7 +236,7 @@ def _coerce(key: str, value: Any) -> Any:
                 raise ValueError
             return float(value)
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, yaml.YAMLError):  # a malformed YAML value says which key, not the parser's line
         expected = kind.replace(" | None", " or null")
         raise TrajpipeError(f"invalid value for {key}={value!r}: expected {expected}") from None
 

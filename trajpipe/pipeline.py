@@ -89,7 +89,7 @@ class Pipeline:
         self.forecaster = forecaster_from_config(cfg) if forecaster is None else forecaster
         self._owns_detector = detector is None
         self.detector = create_detector(cfg.model, cfg.tracker, cfg.conf, cfg.iou, cfg.imgsz, cfg.classes,
-                                        cfg.device, cfg.detector_runtime) if detector is None else detector
+                                        cfg.device, cfg.detector_runtime, cfg.detector_threads) if detector is None else detector
         self.histories = TrackHistories(cfg.history_seconds, cfg.lost_track_ttl)
         self.camera_motion = camera_motion_from_config(cfg)
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
@@ -285,7 +285,10 @@ class Pipeline:
         with (self.open(source) as frames,
               ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker,
               ThreadPoolExecutor(1, thread_name_prefix="trajpipe-detect") as network):  # one inference at a time
-            pending = None
+            prefer = getattr(self.detector, "prefer", None)  # the runtime measured best for this kind of source
+            if prefer is not None:
+                prefer(live=frames.live)
+            pending, cpu_started, count = None, time.process_time(), 0
             for count, (frame, boxes) in enumerate(self._detect_ahead(frames, network), start=1):
                 if frame.outage > self.config.outage_grace:
                     self.reset()  # the scene has moved on: old tracks would only mislead
@@ -300,6 +303,9 @@ class Pipeline:
                     break
             if pending is not None:
                 yield pending.result()
+            record = getattr(self.detector, "record_rest_cpu", None)
+            if record is not None and not frames.live:  # what the rest of the pipeline costs here, for the next choice
+                record(time.process_time() - cpu_started, count)
 
     def _detect_ahead(self, frames, network: ThreadPoolExecutor) -> Iterator[tuple[Frame, Future | None]]:
         """Each frame with its boxes being found: for a video file and a detector that can detect apart

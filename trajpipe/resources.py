@@ -23,6 +23,10 @@ PACKAGED = {
     "configs/tracker.yaml": "cfg/tracker.yaml",
     "weights/forecaster.pt": "weights/forecaster.pt",
 }
+# files only the package has (no repository name)
+PACKAGE_ONLY = {
+    "calibration_frame.jpg": "cfg/calibration_frame.jpg",  # the real frame detector runtimes are timed on
+}
 
 # A package imported from a zip archive has no files on disk: as_file extracts them to temporary
 # files, which must live as long as the process may read them.
@@ -31,8 +35,8 @@ atexit.register(_extracted.close)
 
 
 def packaged_file(name: str) -> Path:
-    """The shipped file known as ``name`` (a key of :data:`PACKAGED`), as a path on disk."""
-    resource = files("trajpipe").joinpath(PACKAGED[name])
+    """The shipped file known as ``name`` (a key of :data:`PACKAGED` or :data:`PACKAGE_ONLY`), as a path on disk."""
+    resource = files("trajpipe").joinpath(PACKAGED.get(name) or PACKAGE_ONLY[name])
     if isinstance(resource, Path):
         return resource
     return _extracted.enter_context(as_file(resource))

@@ -16,7 +16,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, find_asset
+from conftest import REPO, cut_clip, find_asset
 from trajpipe.running.batch import format_summary, run_batch
 from trajpipe.running.engines import RAY_INSTALL_HINT, ray_actor_options
 from trajpipe.running.jobs import find_videos, output_names
@@ -29,21 +29,6 @@ CLIP_FRAMES = 18
 CONFIG = ["min_track_age=0.4"]  # forecasts within the short clips
 
 
-def cut_clip(source: Path, target: Path, frames: int = CLIP_FRAMES) -> None:
-    capture = cv2.VideoCapture(str(source))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    writer = None
-    for _ in range(frames):
-        ok, image = capture.read()
-        assert ok
-        if writer is None:
-            writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), fps, image.shape[1::-1])
-        writer.write(image)
-    writer.release()
-    capture.release()
-
-
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory, concourse) -> Path:
     """a/clip.mp4 (concourse), b/clip.mp4 (market street): the same file name twice; corrupt.mp4."""
@@ -51,8 +36,8 @@ def clips(tmp_path_factory, concourse) -> Path:
     if market is None:
         pytest.skip("videos/market_street_1906.mp4 not available (run `make assets` where ../shared exists)")
     root = tmp_path_factory.mktemp("clips")
-    cut_clip(concourse, root / "a" / "clip.mp4")
-    cut_clip(market, root / "b" / "clip.mp4")
+    cut_clip(concourse, root / "a" / "clip.mp4", CLIP_FRAMES)
+    cut_clip(market, root / "b" / "clip.mp4", CLIP_FRAMES)
     (root / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video" * 40)
     return root
 
@@ -128,7 +113,7 @@ def test_readme_batch_examples(local_run, clips, capsys):
     blocks = [b for b in re.findall(r"```python\n(.*?)```", docs, re.S) if "runs/batch" in b]
     assert len(blocks) == 2
     for block in blocks:
-        exec(block.replace('"videos/"', repr(str(clips))).replace("runs/batch", str(out)), {})
+        exec(block.replace('"videos/"', repr(str(clips))).replace("runs/batch", str(out)), {"__name__": "__main__"})
     printed = capsys.readouterr().out
     assert printed.count(" skipped 18 ") == 2 and "corrupt.mp4 failed" in printed
     people = duckdb.sql(f"SELECT count(DISTINCT (video, id)) FROM '{out / 'tracks.parquet'}' WHERE class = 'person'").fetchall()[0][0]
@@ -167,25 +152,58 @@ def test_ray_engine_gives_the_local_outputs(local_ray, local_run, clips, detecto
                   model=str(detector_weights))
 
 
-def test_interrupt_keeps_finished_videos_and_leaves_no_half_file(concourse, clips, detector_weights, tmp_path):
-    """Ctrl-C while the long video is processed: the short clip's outputs stay whole, the long
-    video's are nowhere under a final name, no temporary is left, the summary says what happened."""
+@pytest.fixture(scope="module")
+def long_clip(clips, concourse) -> Path:
+    """90 frames of the concourse: long enough to be stopped half-way."""
+    path = clips.parent / "long" / "concourse.mp4"
+    cut_clip(concourse, path, frames=90)
+    return path
+
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    return psutil.Process(pid).children(recursive=True)
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_signal_keeps_finished_videos_stops_the_workers_and_the_rerun_does_the_rest(signum, code, clips, long_clip,
+                                                                                    detector_weights, tmp_path):
+    """Ctrl-C, or SIGTERM as a job scheduler sends it, while the long video is processed: the workers
+    are gone within 5 s, the short clip's outputs stay whole, the long video's are nowhere (no temporary
+    either), the summary marks it interrupted, one line says so; the same command again does the rest."""
     out = tmp_path / "out"
+    argv = [sys.executable, "-m", "trajpipe", "batch", str(clips / "a" / "clip.mp4"), str(long_clip), "--out", str(out),
+            "--workers", "1", "--no-video", "--quiet", "--model", str(detector_weights), "forecaster=cv"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "trajpipe", "batch", str(clips / "a" / "clip.mp4"), str(concourse),
-                             "--out", str(out), "--workers", "1", "--no-video", "--model", str(detector_weights),
-                             "forecaster=cv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     partial = out / ".concourse.partial.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not partial.exists() or partial.read_text().count("\n") < 10):
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    workers = _descendants(proc.pid)
+    assert workers, "no worker process"
+    proc.send_signal(signum)
+    signalled = time.monotonic()
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    for worker in workers:  # the workers go with the batch, not on alone
+        worker.wait(timeout=max(0.1, signalled + 5 - time.monotonic()))
+    assert time.monotonic() - signalled < 5
+    assert proc.returncode == code, err
+    assert len(err.strip().splitlines()) == 1 and f"stopped by {signal.Signals(signum).name}" in err, err
+    assert "summary.json" in err and "1 interrupted" in err
     assert sorted(p.name for p in out.iterdir()) == ["clip.jsonl", "summary.json"]
     assert len((out / "clip.jsonl").read_text().splitlines()) == CLIP_FRAMES
-    statuses = {Path(e["input"]).name: (e["status"], e["error"]) for e in json.loads((out / "summary.json").read_text())["videos"]}
-    assert statuses == {"clip.mp4": ("ok", None), "concourse.mp4": ("failed", "interrupted before it finished")}
+    summary = json.loads((out / "summary.json").read_text())
+    statuses = {Path(e["input"]).name: (e["status"], e["error"]) for e in summary["videos"]}
+    assert statuses == {"clip.mp4": ("ok", None), "concourse.mp4": ("interrupted", "interrupted before it finished")}
+    assert (summary["totals"]["ok"], summary["totals"]["interrupted"]) == (1, 1)
+
+    rerun = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    statuses = {Path(e["input"]).name: e["status"] for e in json.loads((out / "summary.json").read_text())["videos"]}
+    assert statuses == {"clip.mp4": "skipped", "concourse.mp4": "ok"}
+    assert len((out / "concourse.jsonl").read_text().splitlines()) == 90
 
 
 # ------------------------------------------------------------------------------------- fast units

@@ -101,3 +101,77 @@ def test_help_and_input_errors_do_not_load_torch_or_ultralytics():
               "print(code, 'torch' in sys.modules, 'ultralytics' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "2 False False", done.stdout + done.stderr
+
+
+# ------------------------------------------------- the newcomer's bad inputs: named, exit 2, nothing written
+
+
+def assert_nothing_written(directory):
+    assert not [p.name for p in directory.iterdir() if p.suffix in (".jsonl", ".mp4", ".mcap")], list(directory.iterdir())
+
+
+def test_malformed_homography_points_names_the_key(capsys, clip, tmp_path):
+    code, err = run_cli(capsys, clip, "homography_points=[[100,470,2,1.5],[750,470", "--output-jsonl", tmp_path / "o.jsonl")
+    assert_one_line_error(code, err, "invalid value for homography_points=")
+    assert_nothing_written(tmp_path)
+
+
+def test_unwritable_jsonl_output_fails_before_the_models_load(capsys, clip, tmp_path, monkeypatch):
+    import trajpipe.pipeline
+
+    def no_models(*args, **kwargs):
+        raise AssertionError("the models were loaded")
+
+    monkeypatch.setattr(trajpipe.pipeline, "create_detector", no_models)
+    code, err = run_cli(capsys, clip, "--output-jsonl", "/proc/trajpipe.jsonl", "--output-video", "none")
+    assert_one_line_error(code, err, "cannot write JSON-lines output /proc/trajpipe.jsonl")
+    code, err = run_cli(capsys, clip, "--output-video", "/proc/trajpipe.mp4", "--output-jsonl", "none")
+    assert_one_line_error(code, err, "cannot write video output /proc/trajpipe.mp4")
+
+
+def test_bit_flipped_tflite_keeps_openvino_s_reason(capsys, clip, tmp_path, detector_weights):
+    data = bytearray(detector_weights.read_bytes())
+    for i in range(8, 200):  # the FlatBuffer's header and tables: flipped bits
+        data[i] ^= 0x55
+    weights = tmp_path / "flipped.tflite"
+    weights.write_bytes(bytes(data))
+    code, err = run_cli(capsys, clip, "--forecaster", "cv", "--model", weights, "--output-jsonl", tmp_path / "o.jsonl")
+    assert_one_line_error(code, err, f"cannot load model weights {weights}")
+    assert "Exception from src" not in err[0] and not err[0].rstrip().endswith(":")
+    assert "corrupted" in err[0] or "malformed" in err[0] or "failed" in err[0], err[0]
+    assert_nothing_written(tmp_path)
+
+
+def test_text_file_as_pt_names_the_user_s_file(capsys, clip, tmp_path):
+    weights = tmp_path / "model.pt"
+    weights.write_text("this is not a model\n")
+    code, err = run_cli(capsys, clip, "--forecaster", "cv", "--model", weights, "--output-jsonl", tmp_path / "o.jsonl")
+    assert_one_line_error(code, err, f"cannot load model weights {weights}: {weights} is not a loadable checkpoint")
+    assert "ERROR" not in err[0] and "❌" not in err[0] and "trajpipe-weights-" not in err[0]
+    assert weights.read_text() == "this is not a model\n"
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_cuda_device_without_cuda_is_named_before_the_models_load(capsys, clip, tmp_path, monkeypatch):
+    import torch
+    import trajpipe.pipeline
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    monkeypatch.setattr(trajpipe.pipeline, "create_detector", lambda *a, **k: pytest.fail("the detector was loaded"))
+    code, err = run_cli(capsys, clip, "device=cuda:0", "--output-jsonl", tmp_path / "o.jsonl")
+    assert_one_line_error(code, err, "device=cuda:0: no CUDA device on this machine")
+    assert "frame of shape" not in err[0]
+    assert_nothing_written(tmp_path)
+
+
+def test_missing_webcam_is_one_line_before_the_models_load(tmp_path):
+    """A fresh process (the OpenCV line would be on file descriptor 2): our line only, and no model loaded."""
+    script = ("import sys\nfrom trajpipe.app.cli import main\n"
+              f"code = main(['run', '97', '--output-jsonl', {str(tmp_path / 'o.jsonl')!r}])\n"
+              "print(code, 'ultralytics' in sys.modules, 'openvino' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines()[-1] == "2 False False", done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == ["trajpipe: error: cannot open live source 97: no such camera, "
+                                                "or the stream is not reachable"], done.stderr
+    assert_nothing_written(tmp_path)

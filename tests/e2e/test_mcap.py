@@ -201,7 +201,7 @@ def test_bad_mcap_outputs_fail_in_one_line_before_any_model_loads(concourse, tmp
     missing_weights = ["--model", str(tmp_path / "no.tflite")]  # would be the error if the model were loaded first
     cases = [
         (["--output-mcap", str(tmp_path / "missing" / "o.mcap")], "MCAP output directory does not exist"),
-        (["--output-mcap", "/proc/trajpipe.mcap"], "cannot write MCAP /proc/trajpipe.mcap"),
+        (["--output-mcap", "/proc/trajpipe.mcap"], "cannot write MCAP output /proc/trajpipe.mcap"),
         (["--output-mcap", str(tmp_path / "o.mcap"), "mcap_image=anotated"], "invalid value for mcap_image='anotated'"),
         (["--output-mcap", str(tmp_path / "o.txt")], "MCAP output must end in .mcap"),
     ]

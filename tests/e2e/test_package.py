@@ -19,7 +19,8 @@ from trajpipe import __version__
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 DEMO_CLIP = REPO / "videos" / "market_street_1906_10s.mp4"  # committed: always there
-PACKAGED = ["trajpipe/cfg/default.yaml", "trajpipe/cfg/tracker.yaml", "trajpipe/weights/forecaster.pt"]
+PACKAGED = ["trajpipe/cfg/default.yaml", "trajpipe/cfg/tracker.yaml", "trajpipe/cfg/calibration_frame.jpg",
+            "trajpipe/weights/forecaster.pt"]
 # what a build must leave out: the work tree's local state, never part of a clean clone
 NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "runs", "node_modules", "__pycache__", ".pytest_cache", "build",
                                      "dist", "*.egg-info")
@@ -68,7 +69,7 @@ def test_wheel_holds_the_defaults_as_files_and_nothing_from_shared(dist):
     shared = {p.name for p in SHARED.rglob("*") if p.is_file()} if SHARED.is_dir() else set()
     package = [name for name in members if not name.startswith(f"trajpipe-{__version__}.dist-info/")]
     for name in package:
-        assert name.startswith("trajpipe/") and (Path(name).suffix in {".py", ".yaml", ".pt"}
+        assert name.startswith("trajpipe/") and (Path(name).suffix in {".py", ".yaml", ".pt", ".jpg"}
                                                  or name.startswith("trajpipe/serve/static/")), name
         assert Path(name).name not in shared or Path(name).name == "__init__.py", name
     static = sorted(f"trajpipe/serve/static/{p.name}" for p in (REPO / "trajpipe" / "serve" / "static").iterdir())

@@ -47,6 +47,10 @@ def test_info_command(capsys, tmp_path):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "file: weights/forecaster.pt"
     info = dict(line.split(": ", 1) for line in lines[1:])
+    # the default run's detector too: its weights and the runtime measured for them here (or that none was yet)
+    assert info.pop("detector weights") in ("weights/yolov8n_int8.tflite", "yolo26n.pt")  # bundled, or the fallback
+    assert any(key.startswith("detector runtime") for key in info)
+    info = {key: value for key, value in info.items() if not key.startswith("detector runtime")}
     assert info == checkpoint_info("weights/forecaster.pt")
     assert info["grid"].startswith("8 steps in, 12 out, 0.4 s apart")
     # the shipped checkpoint says what it was trained with (see benchmarks/record_checkpoint_meta.py)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 import traceback
+import warnings
 from contextlib import ExitStack
 from dataclasses import fields
 from pathlib import Path
@@ -15,7 +17,7 @@ import yaml
 
 from ..version import __version__
 from ..config import Config, load_config, parse_overrides
-from ..errors import TrajpipeError, first_line
+from ..errors import Interrupted, TrajpipeError, TrajpipeWarning, first_line
 from ..resources import resolve
 
 
@@ -41,8 +43,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
+DEFAULT_CHECKPOINT = "weights/forecaster.pt"
 DEFAULT_OUTPUT_DIR = Path("runs")  # created when a run is about to write there, never before
-# How a detector file is run, by its suffix, where the detector does not say (it may: ``describe()``).
 def _default_output(source: str, suffix: str) -> str:
     return str(DEFAULT_OUTPUT_DIR / f"{Path(str(source)).stem}_trajpipe{suffix}")
 
@@ -51,6 +53,17 @@ def describe_detector(detector) -> str:
     """One line naming the detector weights a run uses and what runs them (the detector's ``describe()``;
     a detector of the caller's own without one: its class name)."""
     return detector.describe() if callable(getattr(detector, "describe", None)) else type(detector).__name__
+
+
+def announce_detector(detector, live: bool) -> None:
+    """The run's first lines: the detector weights and what runs them, on the runtime measured best for
+    this kind of source (``live``), and the figures behind that choice where one was made."""
+    if callable(getattr(detector, "prefer", None)):
+        detector.prefer(live=live)
+    print(f"trajpipe: detector {describe_detector(detector)}", file=sys.stderr, flush=True)
+    choice = detector.choice() if callable(getattr(detector, "choice", None)) else None
+    if choice:
+        print(f"trajpipe: detector runtime {choice}", file=sys.stderr, flush=True)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -66,7 +79,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..pipeline import Pipeline
-    from ..video.sources import is_live, open_source
+    from ..video.device import check_device
+    from ..video.sources import check_camera, is_live, open_source
     from ..running.loop import check_outputs, run
     from .display import Display
 
@@ -76,13 +90,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if to_default_dir:
         output_video = _default_output(args.source, ".mp4")
         output_jsonl = _default_output(args.source, ".jsonl")
-    none = {"", "none"}
-    output_video = None if output_video is None or output_video.lower() in none else output_video
-    output_jsonl = None if output_jsonl is None or output_jsonl.lower() in none else output_jsonl
-    output_mcap = None if output_mcap is None or output_mcap.lower() in none else output_mcap
-    # Check file sources and outputs before paying for model loading.
+    output_video, output_jsonl, output_mcap = (None if path is None or path.lower() in ("", "none") else path
+                                               for path in (output_video, output_jsonl, output_mcap))
+    # Check file sources, cameras, the device and outputs before paying for model loading.
     if not is_live(args.source):
         open_source(args.source).close()
+    check_camera(args.source)
+    check_device(config.device)
     if not to_default_dir or DEFAULT_OUTPUT_DIR.is_dir():  # run() checks the default ones once runs/ exists
         check_outputs(args.source, output_video, output_jsonl, output_mcap)
     with ExitStack() as stack:
@@ -94,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"trajpipe: live view at {live.url}", file=sys.stderr, flush=True)
         publishers = _publishers(config, stack)  # bound before the models load, as the live view
         pipeline = stack.enter_context(Pipeline(config))
-        print(f"trajpipe: detector {describe_detector(pipeline.detector)}", file=sys.stderr, flush=True)
+        announce_detector(pipeline.detector, live=is_live(args.source))
         if to_default_dir:
             DEFAULT_OUTPUT_DIR.mkdir(exist_ok=True)
         if live is not None and pipeline.ground is not None:
@@ -142,6 +156,11 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"file: {resolve(args.checkpoint)}")  # outside the repository: the packaged checkpoint's path
     for key, value in info.items():
         print(f"{key}: {value}")
+    if args.model is not None or args.checkpoint == DEFAULT_CHECKPOINT:  # the detector of a default run, too
+        from ..video.detector import resolve_weights
+        from ..video.network_tracker import runtime_report
+
+        print("\n".join(runtime_report(resolve_weights(args.model))))
     return 0
 
 
@@ -250,8 +269,11 @@ def _add_info(sub) -> None:
         description="Print a forecaster file's format, architecture, time grid, modes and neighbours, and the "
                     "trajpipe version, training data and date it was trained with.",
     )
-    info.add_argument("checkpoint", nargs="?", default="weights/forecaster.pt",
-                      help="a .pt checkpoint or .onnx export (default: weights/forecaster.pt, the one the package ships)")
+    info.add_argument("checkpoint", nargs="?", default=DEFAULT_CHECKPOINT,
+                      help="a .pt checkpoint or .onnx export (default: weights/forecaster.pt, the one the package "
+                           "ships; then the default detector's runtime on this machine is shown too)")
+    info.add_argument("--model", help="detector weights whose runtime choice on this machine to show (from the "
+                                      "cache: nothing is timed)")
     info.set_defaults(func=cmd_info)
 
 
@@ -285,7 +307,18 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argpa
     return args
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Our warnings as one line, as our errors are (other libraries' keep Python's form)."""
+    if issubclass(category, TrajpipeWarning):
+        return f"trajpipe: warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = _format_warning
     parser = build_parser()
     args = parse_args(parser, argv)
     if not args.debug:  # FFmpeg's and OpenCV's own warnings would bury our one-line errors
@@ -298,12 +331,13 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"trajpipe: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # a second Ctrl-C: outputs already finalised or discarded on the way here
-        print("trajpipe: interrupted", file=sys.stderr)
-        if argv is None:  # the program itself: leave now, as asked; the interpreter's teardown could meet
-            sys.stdout.flush(), sys.stderr.flush()  # a native (OpenVINO) thread still winding down, and abort
-            os._exit(130)
-        return 130
+    except KeyboardInterrupt as exc:  # a second Ctrl-C, or a stopped batch: outputs settled on the way here
+        print(f"trajpipe: {exc if isinstance(exc, Interrupted) else 'interrupted'}", file=sys.stderr)
+        code = 128 + getattr(exc, "signum", signal.SIGINT)  # as a shell reports it: 130 (SIGINT), 143 (SIGTERM)
+        if argv is None and not isinstance(exc, Interrupted):  # the program itself, a second Ctrl-C: leave now, as
+            sys.stdout.flush(), sys.stderr.flush()  # asked; the interpreter's teardown could meet a native
+            os._exit(code)  # (OpenVINO) thread winding down and abort. A batch's workers are gone: a normal exit
+        return code
     except Exception as exc:  # an unexpected failure still gets one readable line
         if args.debug:
             traceback.print_exc()

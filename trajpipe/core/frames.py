@@ -23,13 +23,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrajpipeError
+from ..errors import TrajpipeError, TrajpipeWarning
 from ..resources import existing_file
 from .results import Forecast
 
@@ -169,15 +170,39 @@ def fit_homography(src, dst) -> np.ndarray | None:
 
 
 class GroundPlane(Projective):
-    """A 3x3 homography from image pixels to ground-plane coordinates (e.g. metres)."""
+    """A 3x3 homography from image pixels to ground-plane coordinates (e.g. metres).
 
-    def __init__(self, matrix):
+    ``front``: the sign of ``w`` on the ground in view (known from ``homography_points``: the
+    calibration pixels are on it; None for a bare matrix, whose overall sign is arbitrary). Pixels on the
+    other side of the horizon (the sky, or far ground the four points do not describe) have no ground point.
+    """
+
+    def __init__(self, matrix, front: float | None = None):
         matrix = np.asarray(matrix, np.float64)
         if matrix.shape != (3, 3):
             raise TrajpipeError(f"a homography must be a 3x3 matrix, got shape {matrix.shape}")
         if not np.isfinite(matrix).all() or abs(np.linalg.det(matrix)) < 1e-12:
             raise TrajpipeError("the homography matrix is singular or not finite (degenerate points?)")
         super().__init__(matrix)
+        object.__setattr__(self, "front", front)
+        object.__setattr__(self, "warned", False)
+
+    def beyond_horizon(self, pixel) -> bool:
+        """Whether the (2,) ``pixel`` lies beyond the horizon (no ground point), warning once per plane
+        with a :class:`~trajpipe.errors.TrajpipeWarning`; False where ``front`` is unknown."""
+        if not np.isfinite(pixel).all():  # a robot's world point the camera cannot see (FrameMap.front)
+            beyond = True
+        elif self.front is None:
+            return False
+        else:
+            beyond = bool(self.apply(pixel)[1] * self.front <= 1e-9)  # on the horizon itself: at infinity
+        if beyond and not self.warned:
+            object.__setattr__(self, "warned", True)
+            warnings.warn(TrajpipeWarning(
+                f"pixel ({pixel[0]:.0f}, {pixel[1]:.0f}) lies beyond the ground homography's horizon: tracks "
+                "there get no point_world or forecast xy_world (homography_points describe the ground nearer "
+                "the camera)"), stacklevel=2)
+        return beyond
 
     @classmethod
     def from_file(cls, path: str | Path) -> "GroundPlane":
@@ -206,7 +231,8 @@ class GroundPlane(Projective):
         matrix = fit_homography(pairs[:, :2], pairs[:, 2:])
         if matrix is None:
             raise TrajpipeError("homography_points are degenerate (three or more on one line?)")
-        return cls(matrix)
+        w = pairs[:, :2] @ matrix[2, :2] + matrix[2, 2]
+        return cls(matrix, front=1.0 if np.median(w) > 0 else -1.0)
 
     @classmethod
     def from_config(cls, homography: str | None, homography_points) -> "GroundPlane | None":
@@ -250,7 +276,8 @@ class FrameMap:
         to_world = Projective(pose_matrix(pose)) @ ground
         w = np.asarray(seen, np.float64) @ to_world.matrix[2, :2] + to_world.matrix[2, 2]
         w = w[np.isfinite(w)]  # a detection with bad numbers (dropped by the histories) must not flip the sign
-        return cls(to_world, metric=True, front=-1.0 if len(w) and np.median(w) < 0 else 1.0, ground=ground)
+        front = ground.front or (-1.0 if len(w) and np.median(w) < 0 else 1.0)  # the pose keeps w: its last row is 0 0 1
+        return cls(to_world, metric=True, front=front, ground=ground)
 
     def pixels_to_history(self, points) -> np.ndarray:
         """(..., 2) pixels of this frame -> (..., 2) history coordinates."""
@@ -275,11 +302,12 @@ class FrameMap:
 
     def point_world(self, history_point: np.ndarray) -> np.ndarray | None:
         """(2,) ground/world point of a track at ``history_point``, or None without a ground plane."""
-        if self.metric:
-            return np.array(history_point, np.float64)
         if self.ground is None:
+            return np.array(history_point, np.float64) if self.metric else None
+        pixel = self.history_to_pixels(history_point)
+        if self.ground.beyond_horizon(pixel):
             return None
-        return self.ground.to_ground(self.history_to_pixels(history_point))
+        return np.array(history_point, np.float64) if self.metric else self.ground.to_ground(pixel)
 
     def present(self, forecast: Forecast) -> Forecast:
         """A forecast made in history coordinates, as the user gets it: in this frame's pixels (where
@@ -292,7 +320,8 @@ class FrameMap:
                 modes = dataclasses.replace(modes, sigma=self.sigma_to_pixels(forecast.modes.sigma, forecast.modes.points),
                                             points_world=forecast.modes.points if self.metric else None)
             shown = dataclasses.replace(shown, sigma=self.sigma_to_pixels(forecast.sigma, forecast.points), modes=modes)
-            if self.metric:  # made in world metres: those are the ground-plane values
+            start = forecast.points[0] if forecast.start is None else forecast.start
+            if self.metric and not self.ground.beyond_horizon(self.history_to_pixels(start)):  # made in world metres
                 sigma = forecast.sigma
                 return dataclasses.replace(
                     shown, points_world=forecast.points, start_world=forecast.start, sigma_world=sigma,
@@ -305,6 +334,8 @@ class FrameMap:
         has a pixel ``sigma``, ``covariance_world`` (T, 2, 2) and ``sigma_world`` (T, 2), the pixel
         uncertainty carried to the ground through the homography's Jacobian at each forecast point."""
         ground = self.ground
+        if ground.beyond_horizon(forecast.points[0] if forecast.start is None else forecast.start):
+            return forecast  # no ground point to start from: pixels only
         covariance = sigma = None
         if forecast.sigma is not None:
             covariance = ground.covariance(forecast.points, forecast.sigma)

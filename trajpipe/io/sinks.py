@@ -28,7 +28,8 @@ def check_output_path(path: str | Path, inputs: list[Path], kind: str) -> Path:
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        TrajpipeError: its directory is missing, it is a directory, or it is one of ``inputs``.
+        TrajpipeError: its directory is missing, it is a directory, it is one of ``inputs``, or its
+            directory cannot be written.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -38,6 +39,16 @@ def check_output_path(path: str | Path, inputs: list[Path], kind: str) -> Path:
     for source in inputs:
         if path.resolve() == source.resolve() or (path.exists() and source.exists() and path.samefile(source)):
             raise TrajpipeError(f"{kind} output would overwrite its input: {path}")
+    partial = AtomicFile(path).partial  # where the output is written first
+    try:  # the one sure test that it can be written (permissions, read-only or special file systems)
+        with open(partial, "xb"):
+            pass
+    except FileExistsError:  # another run's partial file (or a killed one's): writable enough, leave it be
+        pass
+    except OSError as exc:
+        raise TrajpipeError(f"cannot write {kind} output {path}: {exc.strerror}") from None
+    else:
+        partial.unlink()
     return path
 
 

@@ -8,14 +8,16 @@ Per video ``DIR/<name>.jsonl`` (and ``DIR/<name>.mp4``, ``DIR/<name>.mcap``), wr
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from collections import Counter, deque
 from pathlib import Path
 from typing import Iterator
 
 from ..config import Config
-from ..errors import TrajpipeError, first_line
+from ..errors import Interrupted, TrajpipeError, first_line
 from ..io.mcap import require_robotics
 from ..io.sinks import AtomicFile
 from ..video.sources import VideoFileSource
@@ -31,10 +33,9 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
               workers: int | None = None, video: bool = True, mcap: bool = False, force: bool = False,
               config: Config | None = None,
               gpus_per_worker: float = 0.0, progress: bool = False, **overrides) -> dict:
-    """Process many videos and write ``out/summary.json`` and ``out/tracks.parquet``.
-
-    Ctrl-C stops the workers and raises :class:`KeyboardInterrupt` after writing the summary (finished
-    videos stay; no half-written file is left under a final name).
+    """Process many videos and write ``out/summary.json`` and ``out/tracks.parquet``. SIGINT or SIGTERM
+    stops the workers and raises :class:`~trajpipe.errors.Interrupted` after writing the summary (finished
+    videos stay, the others are ``interrupted`` and leave no file; a rerun does them).
 
     Args:
         inputs: video files, directories (searched recursively) or glob patterns.
@@ -52,14 +53,12 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
 
     Returns:
         The summary: ``{"videos": [one entry per input], "totals": {...}}``, entries with the keys
-        ``input``, ``status`` (ok, failed, skipped), ``frames``, ``seconds``, ``fps``, ``track_ids``,
+        ``input``, ``status`` (ok, failed, skipped, interrupted), ``frames``, ``seconds``, ``fps``, ``track_ids``,
         ``outputs``, ``error``.
 
     Raises:
         TrajpipeError: bad arguments or config (nothing run); a failing video is only ``failed``.
-
-    Example:
-        >>> run_batch(["videos/"], "out", workers=2)["totals"]["ok"]  # doctest: +SKIP
+        Interrupted: SIGINT or SIGTERM stopped the batch (its ``signum`` says which).
     """
     _check_engine(engine, workers, address, gpus_per_worker)
     config = with_absolute_paths((config or Config()).merged(overrides))
@@ -72,21 +71,31 @@ def run_batch(inputs: list[str] | str, out: str | Path, engine: str = "local", a
     out.mkdir(parents=True, exist_ok=True)
     entries, todo, frames_known = _triage(jobs, force)
     started = time.perf_counter()
-    interrupted, runner = False, None
-    if todo:
-        runner = (LocalEngine(config, workers or default_workers()) if engine == "local"
-                  else RayEngine(config, workers, address, gpus_per_worker))
-        runner.workers = min(runner.workers, len(todo))  # no worker loads models for nothing
-        interrupted = _run_jobs(runner, todo, progress, frames_known, entries)
-    seconds = time.perf_counter() - started
-    ordered = [entries[job.jsonl] for job in jobs]
-    # the table of a whole batch only; an interrupted one keeps the last table
-    table_rows = None if interrupted else _write_table(out, jobs, ordered)
-    summary = {"videos": ordered, "totals": _totals(ordered, seconds, engine, runner, table_rows, out)}
-    _write_json(out / "summary.json", summary)
-    if interrupted:
-        raise KeyboardInterrupt
+    with _StopOnSignals() as stop:
+        runner = _engine(engine, config, workers, address, gpus_per_worker, len(todo)) if todo else None
+        if runner is not None and _run_jobs(runner, todo, progress, frames_known, entries) and stop.signum is None:
+            stop.signum = signal.SIGINT  # a KeyboardInterrupt of its own (outside the main thread)
+        stop.armed = False  # a signal from here on waits for the summary
+        ordered = [entries[job.jsonl] for job in jobs]
+        # the table of a whole batch only; an interrupted one keeps the last table
+        table_rows = None if stop.signum else _write_table(out, jobs, ordered)
+        summary = {"videos": ordered, "totals": _totals(ordered, time.perf_counter() - started, engine, runner, table_rows, out)}
+        _write_json(out / "summary.json", summary)
+    if stop.signum:
+        t = summary["totals"]
+        raise Interrupted(f"batch stopped by {signal.Signals(stop.signum).name}: {t['ok'] + t['skipped']} of {t['videos']} "
+                          f"videos done, {t['interrupted']} interrupted (no file of theirs left); {out / 'summary.json'} "
+                          "lists them; the same command again does the rest", stop.signum)
     return summary
+
+
+def _engine(engine: str, config: Config, workers: int | None, address: str | None, gpus_per_worker: float,
+            jobs: int) -> Engine:
+    """The engine that runs ``jobs`` videos, with no more workers than videos (none loads models for nothing)."""
+    runner = (LocalEngine(config, workers or default_workers()) if engine == "local"
+              else RayEngine(config, workers, address, gpus_per_worker))
+    runner.workers = min(runner.workers, jobs)
+    return runner
 
 
 def _check_engine(engine: str, workers: int | None, address: str | None, gpus_per_worker: float) -> None:
@@ -119,8 +128,8 @@ def _triage(jobs: list[VideoJob], force: bool) -> tuple[dict[str, dict], list[Vi
 
 
 def _run_jobs(runner: Engine, todo: list[VideoJob], progress: bool, frames_known: int, entries: dict) -> bool:
-    """Run ``todo`` on ``runner``, its entries into ``entries``; True when Ctrl-C stopped it (the
-    jobs it left get ``failed`` entries and no partial file)."""
+    """Run ``todo`` on ``runner``, its entries into ``entries``; True when SIGINT or SIGTERM stopped it
+    (the workers are killed, the jobs they left get ``interrupted`` entries and no partial file)."""
     finished = interrupted = False
     try:
         for job, entry in _schedule(runner, todo, progress, frames_known):
@@ -133,8 +142,34 @@ def _run_jobs(runner: Engine, todo: list[VideoJob], progress: bool, frames_known
         for job in todo:
             if job.jsonl not in entries:
                 job.discard_partial()
-                entries[job.jsonl] = job.entry("failed", error="interrupted before it finished")
+                entries[job.jsonl] = job.entry("interrupted", error="interrupted before it finished")
     return interrupted
+
+
+class _StopOnSignals:
+    """SIGINT and SIGTERM (how job schedulers stop a job) while installed: the first one raises
+    :class:`Interrupted` in the main thread while the videos run (``armed``), or is only noted once they
+    are done (the summary is written first); later ones are ignored while the workers are stopped."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self.armed = True
+        self.previous: dict = {}
+
+    def __call__(self, signum, _frame):
+        if self.signum is None:
+            self.signum = signum
+            if self.armed:
+                raise Interrupted(signal.Signals(signum).name, signum)
+
+    def __enter__(self) -> "_StopOnSignals":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {sig: signal.signal(sig, self) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
 
 
 def _write_table(out: Path, jobs: list[VideoJob], entries: list[dict]) -> int | None:
@@ -183,6 +218,7 @@ def _totals(entries: list[dict], seconds: float, engine: str, runner, table_rows
     status = Counter(e["status"] for e in entries)
     frames = sum(e["frames"] or 0 for e in entries if e["status"] == "ok")
     return {"videos": len(entries), "ok": status["ok"], "skipped": status["skipped"], "failed": status["failed"],
+            "interrupted": status["interrupted"],
             "frames": frames, "seconds": round(seconds, 3), "fps": round(frames / seconds, 2) if seconds and frames else None,
             "videos_per_minute": round(60 * status["ok"] / seconds, 2) if seconds and status["ok"] else None,
             "engine": engine, "workers": runner.workers if runner else 0,
@@ -204,7 +240,8 @@ def format_summary(summary: dict) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r[:6], widths)) + ("  " + r[6] if r[6] else "") for r in rows]
     t = summary["totals"]
-    line = (f"{t['videos']} videos: {t['ok']} ok, {t['skipped']} skipped, {t['failed']} failed; "
+    line = (f"{t['videos']} videos: {t['ok']} ok, {t['skipped']} skipped, {t['failed']} failed"
+            f"{f', {interrupted} interrupted' if (interrupted := t.get('interrupted')) else ''}; "
             f"{t['frames']} frames in {t['seconds']:.1f} s ({t['engine']} engine, {t['workers']} worker"
             f"{'' if t['workers'] == 1 else 's'})")
     if t["videos_per_minute"]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from .jobs import VideoJob
 from .worker import VideoWorker, WorkerSetupError
 
 RAY_INSTALL_HINT = "--engine ray needs Ray: pip install 'trajpipe[ray]'"
+RESOURCE_TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
 
 
 class Engine(Protocol):
@@ -53,7 +55,10 @@ _worker: VideoWorker | None = None  # the local engine's worker of this process
 
 def _start_local_worker(config: Config) -> None:
     global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    # Ctrl-C and SIGTERM (sent to the whole process group or cgroup by a job scheduler) are the main
+    # process's to handle: it writes the summary, then kills the workers (SIGKILL).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _worker = VideoWorker(config)
 
 
@@ -73,6 +78,12 @@ class LocalEngine:
 
     def submit(self, job: VideoJob) -> None:
         if self.pool is None:
+            # A worker killed on SIGINT/SIGTERM leaves the locks it made (tqdm's, ...) to multiprocessing's
+            # resource tracker, which removes them and says so in a warning of its own at exit: not the
+            # user's business after a stop they asked for. The tracker, started with the pool's first
+            # queue, takes the -W options of this process's sys.warnoptions.
+            if RESOURCE_TRACKER_QUIET not in sys.warnoptions:
+                sys.warnoptions.append(RESOURCE_TRACKER_QUIET)
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_start_local_worker, initargs=(self.config,))
         self.running[self.pool.submit(_process_locally, job)] = (job, self.pool)
@@ -93,12 +104,12 @@ class LocalEngine:
     def close(self, kill: bool) -> None:
         if self.pool is None:
             return
-        if kill:  # Ctrl-C: stop the videos in progress now (their outputs stay hidden temporaries)
-            if hasattr(self.pool, "terminate_workers"):  # Python >= 3.14
-                self.pool.terminate_workers()
-            else:
+        if kill:  # SIGINT or SIGTERM: stop the videos in progress now (their outputs stay hidden temporaries)
+            if hasattr(self.pool, "kill_workers"):  # Python >= 3.14
+                self.pool.kill_workers()
+            else:  # SIGKILL: the workers ignore SIGTERM
                 for process in list((getattr(self.pool, "_processes", None) or {}).values()):
-                    process.terminate()
+                    process.kill()
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.pool = None
 

@@ -41,8 +41,8 @@ class VideoJob:
 
     def entry(self, status: str, frames: int | None = None, seconds: float | None = None,
               track_ids: int | None = None, error: str | None = None) -> dict:
-        """This video's line of ``summary.json``; a failed video lists no outputs (none were written)."""
-        outputs = {} if status == "failed" else {"jsonl": self.jsonl, "video": self.video, "mcap": self.mcap}
+        """This video's line of ``summary.json``; a failed or interrupted video lists no outputs (none were written)."""
+        outputs = {} if status in ("failed", "interrupted") else {"jsonl": self.jsonl, "video": self.video, "mcap": self.mcap}
         return {"input": self.input, "status": status, "frames": frames,
                 "seconds": None if seconds is None else round(seconds, 3),
                 "fps": round(frames / seconds, 2) if frames and seconds else None,

@@ -58,3 +58,12 @@ def _warp_tracks(tracker, tracks: list, warp: np.ndarray) -> None:
         track.mean = m @ track.mean
         track.mean[:2] += warp[:, 2]
         track.covariance = m @ track.covariance @ m.T
+
+
+def follow_camera_motion(trackers, warp: np.ndarray) -> None:
+    """Move the trackers' predicted boxes by the camera's warp (:func:`warp_kalman_states`); it replaces
+    BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
+    for tracker in trackers:
+        if getattr(tracker, "gmc", None) is not None:
+            tracker.gmc.method = None
+        warp_kalman_states(tracker, warp)

@@ -10,6 +10,20 @@ import numpy as np
 
 from ..core.detections import Detections
 from ..errors import TrajpipeError
+from ..resources import resolve
+
+TRACKER_ALIASES = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}
+
+
+def resolve_tracker(spec: str) -> str:
+    """Ultralytics' stock ``bytetrack``/``botsort``, or a tracker YAML (relative paths: from the working
+    directory; ``configs/tracker.yaml`` where it is not there: the one the package ships)."""
+    if spec in TRACKER_ALIASES:
+        return TRACKER_ALIASES[spec]
+    path = resolve(spec)
+    if not path.is_file():
+        raise TrajpipeError(f"tracker must be bytetrack, botsort or an existing tracker YAML, got {spec!r}")
+    return str(path)
 
 
 class BoxTracker:

@@ -85,11 +85,20 @@ def _datasets(args, scene: str | None):
             raise TrajpipeError(f"data not found: {p}")
     if not files:
         raise TrajpipeError(f"no {args.format} files found in {' '.join(args.data)}")
+    if not 0 < args.val_fraction < 1:
+        raise TrajpipeError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
     tables = load_tables(files, args.format, fps=args.fps, dt=args.dt)
-    parts = [split_table(t, args.val_fraction) for t in tables]
-    tr = Windows.concat([make_windows(a, obs, pred) for a, _ in parts] + extra)
-    va = Windows.concat([make_windows(b, obs, pred) for _, b in parts])
-    return tr, va, f"{len(files)} files{extra_desc}, last {args.val_fraction:.0%} of each for validation", extra_files
+    parts = [split_table(t, args.val_fraction, obs + pred) for t in tables]
+    window = f"{(obs + pred) * args.dt:g} s ({obs} observed + {pred} forecast steps of {args.dt:g} s)"
+    try:
+        tr = Windows.concat([make_windows(a, obs, pred) for a, _ in parts] + extra)
+        va = Windows.concat([make_windows(b, obs, pred) for _, b in parts])
+    except TrajpipeError:
+        raise TrajpipeError(f"no complete trajectory windows in {' '.join(args.data)}: training needs tracks seen for "
+                            f"{window} without a gap, in the training part and in the validation part (at least two "
+                            "such tracks in a recording shorter than two windows)") from None
+    return tr, va, (f"{len(files)} files{extra_desc}; validation: the last {args.val_fraction:.0%} of each recording, "
+                    f"or of its tracks where either part would be shorter than one window of {window}"), extra_files
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -239,14 +248,17 @@ def register(subparsers) -> None:
     tr.add_argument("--extra-train", nargs="+", metavar="PATH",
                     help="'frame id x y' files (metres) or directories of them added to every training set, never "
                          f"to validation (default: {DEFAULT_EXTRA_TRAIN}, the Stanford Drone Dataset, where it exists); 'none' for none")
-    tr.add_argument("--format", choices=["eth_ucy", "mot", "jsonl"], default="eth_ucy")
+    tr.add_argument("--format", choices=["eth_ucy", "mot", "jsonl"], default="eth_ucy",
+                    help="eth_ucy: 'frame id x y' files in metres; mot: MOTChallenge gt.txt; jsonl: trajpipe run's JSON lines")
     tr.add_argument("--fps", type=float, help="frame rate of MOTChallenge data")
     tr.add_argument("--scene", nargs="+", help="ETH/UCY scene(s) to leave out (one model each), or 'all'")
     tr.add_argument("--out", required=True, help="checkpoint path; may contain {scene}")
     tr.add_argument("--plot", help="loss-curve PNG (default: next to the checkpoint, *_loss.png)")
     tr.add_argument("--init", metavar="CKPT", help="start from this checkpoint (fine-tuning; its architecture wins)")
     add_train_settings(tr)
-    tr.add_argument("--val-fraction", type=float, default=0.2)
+    tr.add_argument("--val-fraction", type=float, default=0.2,
+                    help="mot and jsonl: the last share of each recording that validates; a recording too short "
+                         "for a whole window in both parts gives this share of its tracks instead")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=cmd_train)
     _add_eval(subparsers)
@@ -265,12 +277,12 @@ def _add_eval(subparsers) -> None:
                                               f"(default: those of {', '.join(DEFAULT_EVAL_DATA)} that exist)")
     ev.add_argument("--model", action="append", metavar="NAME=TEMPLATE",
                     help="checkpoint path template with {scene}; repeatable (replaces the defaults)")
-    ev.add_argument("--scenes", nargs="+", default=list(SCENES))
-    ev.add_argument("--split", default="test", choices=["test", "val"])
+    ev.add_argument("--scenes", nargs="+", default=list(SCENES), help="ETH/UCY scenes to rate (default: all five)")
+    ev.add_argument("--split", default="test", choices=["test", "val"], help="the scenes' test files or their val files")
     ev.add_argument("--out", default="runs/eval", help="directory for eval_eth_ucy.json/.png")
     ev.add_argument("--results", metavar="PATH", help="also the results with date, command, machine and load "
                                                       "(docs/results/eval.json: the figures the documentation shows)")
-    ev.add_argument("--threads", type=int, default=1)
+    ev.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ev.add_argument("--default-model", default="weights/forecaster.pt",
                     help="the default (video) model, also rated against CV per horizon on the test files as annotated "
                          "and with 0.04 m of jitter, and on the detector's tracks of --video; 'none' to skip")

@@ -101,11 +101,29 @@ def make_windows(table: TrackTable, obs_steps: int = OBS_STEPS, pred_steps: int 
     )
 
 
-def split_table(table: TrackTable, val_fraction: float) -> tuple[TrackTable, TrackTable]:
-    """Split a recording in time (first part train, last ``val_fraction`` val) for sources that come
-    without a predefined split (MOT, JSON-lines)."""
+def split_table(table: TrackTable, val_fraction: float, window_steps: int = OBS_STEPS + PRED_STEPS) -> tuple[TrackTable, TrackTable]:
+    """Split a recording for sources that come without a predefined split (MOT, JSON-lines): in time
+    (first part train, last ``val_fraction`` val) where both parts hold a whole window of
+    ``window_steps`` grid steps; a shorter recording (e.g. 13.6 s of video for 8 s windows) by its tracks
+    instead: every ``round(1 / val_fraction)``-th track long enough for a window validates.
+
+    Args:
+        table: one recording.
+        val_fraction: share of it for validation, in (0, 1).
+        window_steps: grid steps of one window (observed + forecast).
+
+    Returns:
+        The training and validation tables.
+    """
     F = table.pos.shape[0]
     cut = int(round(F * (1 - val_fraction)))
-    a = TrackTable(table.name + ":train", table.pos[:cut], table.scale[:cut], table.dt)
-    b = TrackTable(table.name + ":val", table.pos[cut:], table.scale[cut:], table.dt)
-    return a, b
+    if min(cut, F - cut) >= window_steps:
+        return (TrackTable(table.name + ":train", table.pos[:cut], table.scale[:cut], table.dt),
+                TrackTable(table.name + ":val", table.pos[cut:], table.scale[cut:], table.dt))
+    long_enough = np.flatnonzero(np.isfinite(table.pos[..., 0]).sum(axis=0) >= window_steps)
+    every = max(2, int(round(1 / val_fraction)))
+    chosen = long_enough[every - 1::every] if len(long_enough) >= every else long_enough[-1:]
+    val = np.zeros(table.pos.shape[1], bool)
+    val[chosen if len(long_enough) > 1 else []] = True  # a single long track trains
+    return (TrackTable(table.name + ":train", table.pos[:, ~val], table.scale[:, ~val], table.dt),
+            TrackTable(table.name + ":val", table.pos[:, val], table.scale[:, val], table.dt))

@@ -1,6 +1,7 @@
-"""Detection + tracking stage, one frame at a time: the network on OpenVINO feeding Ultralytics' tracker
-(:class:`OpenVinoTracker`) where OpenVINO can run the weights, else Ultralytics' own ``YOLO.track``
-(:class:`YoloTracker`). :func:`create_detector` chooses."""
+"""Detection + tracking stage, one frame at a time: trajpipe's own detector stage (the network on the
+runtime measured fastest here, LiteRT or OpenVINO, feeding Ultralytics' tracker:
+:class:`~trajpipe.video.network_tracker.NetworkTracker`) where it can run the weights, else Ultralytics'
+own ``YOLO.track`` (:class:`YoloTracker`). :func:`create_detector` chooses."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from ..core.detections import Detections
-from ..errors import TrajpipeError, first_line
-from ..resources import resolve, source_checkout
+from ..errors import TrajpipeError, first_line, library_reason
+from ..resources import source_checkout
+from ..tracking.kalman_warp import follow_camera_motion
+from ..tracking.tracker import resolve_tracker
+from .network import class_ids
 from .native_log import quiet_runtime_log
 
 DEFAULT_WEIGHTS = "yolov8n_int8.tflite"
 FALLBACK_WEIGHTS = "yolo26n.pt"  # Ultralytics downloads it on first use
-TRACKER_ALIASES = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}
 
 
 def resolve_weights(spec: str | None) -> str:
@@ -45,131 +48,37 @@ def resolve_weights(spec: str | None) -> str:
     return FALLBACK_WEIGHTS
 
 
-def resolve_tracker(spec: str) -> str:
-    """Ultralytics' stock ``bytetrack``/``botsort``, or a tracker YAML (relative paths: from the working
-    directory; ``configs/tracker.yaml`` where it is not there: the one the package ships)."""
-    if spec in TRACKER_ALIASES:
-        return TRACKER_ALIASES[spec]
-    path = resolve(spec)
-    if not path.is_file():
-        raise TrajpipeError(f"tracker must be bytetrack, botsort or an existing tracker YAML, got {spec!r}")
-    return str(path)
-
-
-RUNTIMES = ("auto", "openvino", "ultralytics")
+RUNTIMES = ("auto", "litert", "openvino", "ultralytics")
 ULTRALYTICS_BACKENDS = {".tflite": "LiteRT", ".pt": "PyTorch", ".onnx": "ONNX Runtime", ".engine": "TensorRT",
                         "_openvino_model": "OpenVINO"}
 
 
 def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
                     imgsz: int | None = None, classes: list[str] | None = None, device: str | None = None,
-                    runtime: str = "auto"):
+                    runtime: str = "auto", threads: int | None = None):
     """The detector + tracker for these settings (the config keys of the same names; ``runtime`` is
-    ``detector_runtime``).
+    ``detector_runtime``, ``threads`` ``detector_threads``).
 
-    ``auto`` runs the network on OpenVINO where it is installed, the weights are a ``.tflite`` or ``.onnx``
-    file and neither ``imgsz`` nor a ``device`` asks for something else; otherwise Ultralytics runs it
-    (its ``.pt`` weights, GPUs, ``imgsz``). ``openvino`` insists, with an error where it cannot.
+    ``auto`` runs the network in trajpipe's own detector stage on the runtime measured fastest on this
+    machine (LiteRT at 1 .. cores threads, OpenVINO where it is installed: :mod:`~trajpipe.video.runtime_choice`)
+    where the weights are a ``.tflite`` or ``.onnx`` file and neither ``imgsz`` nor a ``device`` asks for
+    something else; otherwise Ultralytics runs it (its ``.pt`` weights, GPUs, ``imgsz``). ``litert`` and
+    ``openvino`` insist, with an error where they cannot.
     """
-    from .openvino import openvino_available, openvino_weights
+    from .device import check_device
+    from .network_tracker import NetworkTracker, stage_runtimes
 
+    check_device(device)  # before anything loads
     if runtime not in RUNTIMES:
         raise TrajpipeError(f"detector_runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     weights = resolve_weights(model)
     if runtime != "ultralytics":
-        reason = None
-        if not openvino_available():
-            reason = "openvino is not installed (pip install openvino)"
-        elif not openvino_weights(weights):
-            reason = f"OpenVINO reads .tflite and .onnx files, not {weights}"
-        elif imgsz is not None or device not in (None, "cpu"):
-            reason = "imgsz and device are Ultralytics' settings"
-        if reason is None:
-            return OpenVinoTracker(weights, tracker, conf, iou, classes)
-        if runtime == "openvino":
-            raise TrajpipeError(f"detector_runtime=openvino: {reason}")
+        runtimes, reason = stage_runtimes(runtime, weights, imgsz, device)
+        if runtimes:
+            return NetworkTracker(weights, tracker, conf, iou, classes, tuple(runtimes), threads)
+        if runtime != "auto":
+            raise TrajpipeError(f"detector_runtime={runtime}: {reason}")
     return YoloTracker(weights, tracker, conf, iou, imgsz, classes, device)
-
-
-class OpenVinoTracker:
-    """The network on OpenVINO (:class:`~trajpipe.video.openvino.OpenVinoNetwork`), its boxes tracked by
-    Ultralytics' ByteTrack or BoT-SORT (:class:`~trajpipe.tracking.tracker.BoxTracker`).
-
-    Calling it detects and tracks one frame. For video files, :meth:`detect` may run ahead on the next
-    frames in other threads while :meth:`track` follows the frames in order.
-    """
-
-    runtime = "OpenVINO"
-
-    def __init__(self, weights: str, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
-                 classes: list[str] | None = None):
-        from ..tracking.tracker import BoxTracker
-        from .openvino import OpenVinoNetwork
-
-        self.weights = weights
-        self.network = OpenVinoNetwork(weights, conf, iou)
-        self.names = self.network.names
-        self.network.class_ids = class_ids(self.names, classes)
-        self.tracker = resolve_tracker(tracker)  # the settings' path, as YoloTracker.tracker
-        self.box_tracker = BoxTracker(self.tracker)
-
-    def describe(self) -> str:
-        """The weights and what runs them, for the run's first line."""
-        return f"{self.weights} (OpenVINO {self.network.version}, CPU)"
-
-    def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """(N, 6) boxes of one frame, untracked (thread-safe: see :meth:`OpenVinoNetwork.detect`)."""
-        try:
-            return self.network.detect(frame_bgr)
-        except Exception as exc:
-            raise TrajpipeError(f"detector failed on a frame of shape {frame_bgr.shape}: {first_line(exc)}") from exc
-
-    def track(self, boxes: np.ndarray, frame_bgr: np.ndarray) -> Detections:
-        """Track the boxes :meth:`detect` found in ``frame_bgr`` (frames in order)."""
-        return self.box_tracker.update(boxes, frame_bgr)
-
-    def __call__(self, frame_bgr: np.ndarray) -> Detections:
-        return self.track(self.detect(frame_bgr), frame_bgr)
-
-    def follow_camera(self, warp: np.ndarray) -> None:
-        """As :meth:`YoloTracker.follow_camera`."""
-        _follow_camera([self.box_tracker.tracker], warp)
-
-    def lost_track_ids(self) -> list[int]:
-        """Ids of the tracks the tracker has lost but still looks for (its ``lost_stracks``)."""
-        return [int(t.track_id) for t in self.box_tracker.tracker.lost_stracks]
-
-    def trackers(self) -> list:
-        """The Ultralytics tracker behind the ids (for :mod:`trajpipe.tracking.reassociate`)."""
-        return [self.box_tracker.tracker]
-
-    def reset(self) -> None:
-        """Start tracking afresh: new tracker state and ids."""
-        self.box_tracker.reset()
-
-    def close(self) -> None:
-        """Nothing to release (kept for the detector interface)."""
-
-
-def class_ids(names: dict[int, str], classes: list[str] | None) -> list[int] | None:
-    """The model's indices of the class names ``classes`` (None or empty: every class)."""
-    if not classes:
-        return None
-    by_name = {name: i for i, name in names.items()}
-    unknown = [c for c in classes if c not in by_name]
-    if unknown:
-        raise TrajpipeError(f"unknown class {unknown[0]!r} for this model; it knows: {', '.join(names.values())}")
-    return [by_name[c] for c in classes]
-
-
-def _follow_camera(trackers, warp: np.ndarray) -> None:
-    """Move the trackers' predicted boxes by the camera's warp; it replaces BoT-SORT's own estimate."""
-    from ..tracking.kalman_warp import warp_kalman_states
-
-    for tracker in trackers:
-        if getattr(tracker, "gmc", None) is not None:
-            tracker.gmc.method = None
-        warp_kalman_states(tracker, warp)
 
 
 class YoloTracker:
@@ -209,8 +118,9 @@ class YoloTracker:
             self.model = YOLO(load_path, task="detect")
             with quiet_runtime_log():  # reading the names sets the runtime up, which announces its CPU delegate
                 self.names: dict[int, str] = dict(self.model.names)
-        except Exception as exc:  # Ultralytics raises many types for unreadable weights
-            raise TrajpipeError(f"cannot load model weights {self.weights}: {first_line(exc)}") from exc
+        except Exception as exc:  # Ultralytics raises many types for unreadable weights; it names the private copy
+            reason = library_reason(exc).replace(load_path, str(self.weights))
+            raise TrajpipeError(f"cannot load model weights {self.weights}: {reason}") from exc
         self.class_ids = class_ids(self.names, classes)
         self.predict_args = dict(conf=conf, iou=iou, classes=self.class_ids, verbose=False, persist=True,
                                  tracker=self.tracker)
@@ -249,7 +159,7 @@ class YoloTracker:
         from the previous frame's pixels to the next frame's, before that frame is tracked, so tracks
         survive pans, zooms and rolls (see :func:`~trajpipe.tracking.kalman_warp.warp_kalman_states`). Replaces
         BoT-SORT's own estimate of the same motion (estimated once per frame, not twice)."""
-        _follow_camera(getattr(self.model.predictor, "trackers", None) or (), warp)
+        follow_camera_motion(getattr(self.model.predictor, "trackers", None) or (), warp)
 
     def lost_track_ids(self) -> list[int]:
         """Ids of the tracks the tracker has lost but still keeps (for its ``track_buffer`` frames),

@@ -1,10 +1,8 @@
-"""The detector network on OpenVINO, with Ultralytics' own pre- and post-processing.
+"""The detector network on OpenVINO, with Ultralytics' own pre- and post-processing
+(:class:`~trajpipe.video.network.YoloNetwork`).
 
-Ultralytics runs TFLite weights through LiteRT with one thread on a 2-core machine; OpenVINO reads the
-same ``.tflite`` (or ``.onnx``) file and runs it on both cores (docs/benchmarks.md has the figures). Only
-the network changes: the letterbox, the NMS and the box scaling are Ultralytics' functions, called with the
-arguments its predictor uses, and the boxes go to Ultralytics' own trackers (:mod:`trajpipe.tracking.tracker`).
-
+OpenVINO reads the same ``.tflite`` (or ``.onnx``) file Ultralytics runs through LiteRT. Whether it or
+LiteRT is faster depends on the CPU (docs/benchmarks.md): :mod:`~trajpipe.video.runtime_choice` times both.
 ``Pipeline.stream`` keeps the next frames queued for the network in one thread of their own while the
 current frame is tracked; two inferences at once on one compiled network hung (openvino 2026.4.1).
 """
@@ -13,59 +11,55 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import TrajpipeError, first_line
+from ..errors import TrajpipeError, library_reason
+from .network import SUFFIXES, YoloNetwork, network_weights
 
-SUFFIXES = (".tflite", ".onnx")  # files OpenVINO reads directly
+__all__ = ["OpenVinoNetwork", "openvino_available", "openvino_weights", "SUFFIXES"]
+
+openvino_weights = network_weights  # the files OpenVINO reads directly: .tflite and .onnx
 
 
 def openvino_available() -> bool:
-    """Whether OpenVINO can be imported here (it is a default dependency on x86-64 only)."""
+    """Whether OpenVINO is installed here (a default dependency on x86-64 only). Looked up, not imported:
+    importing it takes over half a second, paid only where it runs the network."""
+    import importlib.util
+
     try:
-        import openvino  # noqa: F401
-    except ImportError:
+        return importlib.util.find_spec("openvino") is not None
+    except (ImportError, ValueError):  # a broken install, or a module blocked in sys.modules
         return False
-    return True
 
 
-class OpenVinoNetwork:
-    """A YOLO detection network from an Ultralytics ``.tflite`` or ``.onnx`` export, on the CPU.
+class OpenVinoNetwork(YoloNetwork):
+    """A YOLO detection network from an Ultralytics ``.tflite`` or ``.onnx`` export, on OpenVINO's CPU plugin.
 
     Args:
-        weights: path of the exported model (its Ultralytics metadata gives class names and the kind of head).
+        weights: path of the exported model.
         conf: confidence threshold of the NMS.
         iou: IoU threshold of the NMS.
         class_ids: COCO class indices to keep; None keeps all.
+        threads: OpenVINO's ``INFERENCE_NUM_THREADS`` (None: its own choice, every core).
     """
 
-    def __init__(self, weights: str, conf: float, iou: float, class_ids: list[int] | None = None):
-        import openvino as ov
-        from ultralytics.data.augment import LetterBox
-        from ultralytics.nn.backends.base import BaseBackend
+    runtime = "OpenVINO"
 
-        self.weights, self.conf, self.iou, self.class_ids = weights, conf, iou, class_ids
-        metadata = BaseBackend.read_metadata(weights)
-        if "names" not in metadata:
-            raise TrajpipeError(f"cannot load model weights {weights}: no Ultralytics metadata (class names) in it; "
-                                "export it with Ultralytics")
-        self.dynamic = False
-        BaseBackend.apply_metadata(self, metadata)  # parses names, stride and end2end as Ultralytics' backends do
-        self.names: dict[int, str] = {int(k): v for k, v in self.names.items()}
-        self.version = ov.__version__.split("-")[0]
+    def __init__(self, weights: str, conf: float, iou: float, class_ids: list[int] | None = None,
+                 threads: int | None = None):
+        super().__init__(weights, conf, iou, class_ids)
+        import openvino as ov
+
+        self.version, self.threads = ov.__version__.split("-")[0], threads
         try:
             self._core = ov.Core()
             self._model = self._core.read_model(weights)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses of its own for unreadable files
-            raise TrajpipeError(f"cannot load model weights {weights}: OpenVINO: {first_line(exc)}") from exc
-        shape = [int(d) for d in self._model.input(0).get_shape()]
-        self.nhwc = shape[-1] == 3  # TFLite exports take NHWC, ONNX exports NCHW
-        self.imgsz = (shape[1], shape[2]) if self.nhwc else (shape[2], shape[3])
+            raise TrajpipeError(f"cannot load model weights {weights}: OpenVINO: {library_reason(exc)}") from exc
+        self._use_input_shape(self._model.input(0).get_shape())
         self._model = self._with_preprocessing(self._model)
         self._local = threading.local()
-        self._letterbox = LetterBox(self.imgsz, auto=False, stride=int(getattr(self, "stride", 32)))
         self._compiled = Future()
         # compiled on another core while the rest of the pipeline is built; waited for at the first frame
         # not a daemon: the interpreter waits for it at exit (OpenVINO aborts the process if a compile is cut off)
@@ -85,51 +79,21 @@ class OpenVinoNetwork:
         return ppp.build()
 
     def _compile(self) -> None:
-        """One network for every frame, on every core (``LATENCY``). Measured on 2 cores: one frame at a
-        time on both cores beat one core per frame in flight, and OpenVINO's multi-stream mode gave wrong
-        outputs for these int8 TFLite files (openvino 2026.4)."""
+        """One network for every frame (``LATENCY``). Measured on 2 cores: one frame at a time on both
+        cores beat one core per frame in flight, and OpenVINO's multi-stream mode gave wrong outputs for
+        these int8 TFLite files (openvino 2026.4)."""
+        settings = {"PERFORMANCE_HINT": "LATENCY"}
+        if self.threads is not None:
+            settings["INFERENCE_NUM_THREADS"] = int(self.threads)
         try:
-            self._compiled.set_result(self._core.compile_model(self._model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}))
+            self._compiled.set_result(self._core.compile_model(self._model, "CPU", settings))
         except Exception as exc:  # noqa: BLE001 (handed to whoever waits for the network)
-            self._compiled.set_exception(TrajpipeError(f"cannot load model weights {self.weights}: OpenVINO: {first_line(exc)}"))
+            self._compiled.set_exception(TrajpipeError(f"cannot load model weights {self.weights}: OpenVINO: {library_reason(exc)}"))
 
-    def detect(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """Boxes of one BGR frame after NMS (each calling thread has its own inference request; the
-        pipeline calls it from one thread at a time).
-
-        Args:
-            frame_bgr: (H, W, 3) uint8 image.
-
-        Returns:
-            (N, 6) float32 array: x1, y1, x2, y2 in the frame's pixels, confidence, class index.
-        """
+    def _infer(self, letterboxed_bgr: np.ndarray) -> np.ndarray:
+        """The compiled network's output (each calling thread has its own inference request; the pipeline
+        calls it from one thread at a time)."""
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self._compiled.result().create_infer_request()
-        letterboxed = self._letterbox(image=frame_bgr)[None]  # (1, H, W, 3) BGR uint8
-        raw = request.infer([letterboxed])[0]
-        return self._decode(np.array(raw, np.float32), frame_bgr.shape)
-
-    def _decode(self, raw: np.ndarray, frame_shape) -> np.ndarray:
-        """Ultralytics' NMS and box scaling on the network's output, after the scaling its LiteRT backend
-        applies first (a TFLite export gives box coordinates as fractions of the input size)."""
-        import torch
-        from ultralytics.utils import nms, ops
-
-        h, w = self.imgsz
-        if self.nhwc and raw.ndim == 3:
-            if self.end2end:  # (1, max_det, 6): x1 y1 x2 y2 conf cls
-                raw[:, :, [0, 2]] *= w
-                raw[:, :, [1, 3]] *= h
-            else:  # (1, 4 + classes, anchors): xywh then class scores
-                raw[:, [0, 2]] *= w
-                raw[:, [1, 3]] *= h
-        boxes = nms.non_max_suppression(torch.from_numpy(raw), self.conf, self.iou, self.class_ids,
-                                        max_det=300, end2end=bool(self.end2end))[0]
-        boxes[:, :4] = ops.scale_boxes((h, w), boxes[:, :4], frame_shape)
-        return boxes.numpy().astype(np.float32, copy=False)
-
-
-def openvino_weights(weights: str) -> bool:
-    """Whether ``weights`` is a file OpenVINO reads directly."""
-    return Path(weights).suffix.lower() in SUFFIXES and Path(weights).is_file()
+        return request.infer([letterboxed_bgr])[0]

@@ -118,7 +118,12 @@ class Outage:
 def open_capture(spec: str | int, read_timeout: float) -> cv2.VideoCapture:
     """An OpenCV capture for a webcam index, a device path or a stream URL."""
     if isinstance(spec, int):
-        return cv2.VideoCapture(spec)
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # a missing camera is our one line, not OpenCV's
+        try:
+            return cv2.VideoCapture(spec)
+        finally:
+            cv2.utils.logging.setLogLevel(previous)
     if spec.startswith(STREAM_SCHEMES):
         ms = int(read_timeout * 1000)
         return cv2.VideoCapture(spec, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
@@ -149,7 +154,7 @@ class LiveSource:
         self._cap = capture_factory(spec, read_timeout)
         if not self._cap.isOpened():
             self._cap.release()
-            raise TrajpipeError(f"cannot open live source {spec!r}: no such camera, or the stream is not reachable")
+            raise _cannot_open(spec)
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
         self.frame_count = 0  # unknown for live sources
         self.captured = self.dropped = 0
@@ -232,6 +237,31 @@ class LiveSource:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _cannot_open(spec: str | int) -> TrajpipeError:
+    return TrajpipeError(f"cannot open live source {spec!r}: no such camera, or the stream is not reachable")
+
+
+def check_camera(source: str | int) -> None:
+    """Fail at once on a webcam index (``0``) or device (``/dev/video0``) that does not open, e.g.
+    before any model loads; stream URLs are left to the run (a stream may come up later).
+
+    Args:
+        source: the run's source as given.
+
+    Raises:
+        TrajpipeError: no such camera.
+    """
+    text = str(source)
+    if not (text.isdigit() or text.startswith("/dev/video")):
+        return
+    spec = int(text) if text.isdigit() else text
+    capture = open_capture(spec, 0.0)
+    opened = capture.isOpened()
+    capture.release()
+    if not opened:
+        raise _cannot_open(spec)
 
 
 def is_live(source) -> bool:

@@ -17,21 +17,10 @@ from .schemas import log_time, require_robotics
 
 def check_mcap_output(path: str | Path, inputs: list[Path]) -> Path:
     """Fail early on an MCAP output that could not be written (before any model loads)."""
-    path = check_output_path(path, inputs, "MCAP")
-    if path.suffix.lower() != ".mcap":
+    if Path(path).suffix.lower() != ".mcap":
         raise TrajpipeError(f"MCAP output must end in .mcap: {path}")
     require_robotics()
-    partial = AtomicFile(path).partial
-    try:  # the one sure test that the file can be written (permissions, read-only or special file systems)
-        with open(partial, "xb"):
-            pass
-    except FileExistsError:  # another run's partial file (or a killed one's): writable enough, leave it be
-        pass
-    except OSError as exc:
-        raise TrajpipeError(f"cannot write MCAP {path}: {exc.strerror}") from None
-    else:
-        partial.unlink()
-    return path
+    return check_output_path(path, inputs, "MCAP")
 
 
 class McapSink:
