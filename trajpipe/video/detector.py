@@ -169,6 +169,11 @@ class YoloTracker:
             return []
         return [int(track.track_id) for track in trackers[0].lost_stracks]
 
+    def trackers(self) -> list:
+        """The Ultralytics trackers behind the ids (none before the first frame; for
+        :mod:`trajpipe.tracking.reassociate`)."""
+        return list(getattr(self.model.predictor, "trackers", None) or ())
+
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
         predictor = self.model.predictor

@@ -208,6 +208,10 @@ class NetworkTracker:
         """Ids of the tracks the tracker has lost but still looks for (its ``lost_stracks``)."""
         return [int(t.track_id) for t in self.box_tracker.tracker.lost_stracks]
 
+    def trackers(self) -> list:
+        """The Ultralytics tracker behind the ids (for :mod:`trajpipe.tracking.reassociate`)."""
+        return [self.box_tracker.tracker]
+
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
         self.box_tracker.reset()
