@@ -1,5 +1,6 @@
 """People behind occluders: do they keep their id when they come out, and is it ever someone else's?
 
+    pip install -e '.[bench]'   # motmetrics and Roboflow's trackers (OC-SORT)
     python benchmarks/occlusion.py [--results occlusion_occluders]
 
 Occluders of three shapes are painted onto copies of the concourse (whole) and of market street (its
