@@ -41,8 +41,7 @@ def network_alone(weights: str, video: str, cores: int, frames: int = 40) -> dic
     """Wall and CPU ms a frame of each candidate's letterbox + network + NMS on real frames."""
     import cv2
 
-    from trajpipe.video.network_tracker import build_network, candidates
-    from trajpipe.video.detector import stage_runtimes
+    from trajpipe.video.network_tracker import build_network, candidates, stage_runtimes
 
     capture = cv2.VideoCapture(video)
     images = [capture.read()[1] for _ in range(frames)]

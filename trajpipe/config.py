@@ -61,6 +61,8 @@ class Config:
                                 "forecasts (docs/model.md)", FLAG)
     keep_hidden_tracks: bool = _key(False, "keep tracks the tracker has lost (visible: false), position and forecast "
                                     "continued from the last sighting (docs/outputs.md)", FLAG)
+    reassociate: bool = _key(False, "a new track inside a lost person's continued forecast takes their id (docs/outputs.md)",
+                             FLAG)
     trail_seconds: float = _key(2.0, "length of the drawn past trail (0: none)", SECONDS)
     draw_boxes: bool = _key(True, "draw boxes with id and class", FLAG)
     draw_hud: bool = _key(True, "draw the frame / FPS / tracks panel", FLAG)

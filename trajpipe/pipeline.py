@@ -20,6 +20,7 @@ from .forecast.hidden import HiddenTracks
 from .forecast.stage import forecast_histories
 from .registry import camera_motion_from_config, forecaster_from_config
 from .tracking.history import Samples, TrackHistories
+from .tracking.reassociate import Reassociator
 from .core.detections import Detections
 from .video.detector import create_detector
 from .video.sources import Frame, LiveSource, VideoFileSource, as_bgr_frame, open_source
@@ -94,6 +95,7 @@ class Pipeline:
         self._with_pose: bool | None = None  # whether this run's frames come with a robot pose
         self._next_index = 0
         self._hidden = HiddenTracks() if cfg.keep_hidden_tracks else None  # touched by _finish only
+        self._reassociator = Reassociator(cfg.lost_track_ttl) if cfg.reassociate else None
         self._adapter = self._new_adapter()
 
     def process(self, frame_bgr: np.ndarray, timestamp: float | None = None, frame_index: int | None = None,
@@ -145,6 +147,10 @@ class Pipeline:
             warp = Projective(warp).compact()
         detections = self.detector(frame_bgr) if boxes is None else self.detector.track(boxes.result(), frame_bgr)
         frame_map = self._frame_map(pose, detections)
+        if self._reassociator is not None and rebased is None:  # (remembered forecasts move in _finish)
+            trackers = getattr(self.detector, "trackers", None)  # a detector of the caller's may not say
+            detections = self._reassociator.apply(detections, timestamp, self.histories, frame_map.pixels_to_history,
+                                                  trackers() if trackers is not None else (), frame_bgr)
         seen = self.histories.update(timestamp, detections, frame_map)
         if None in seen:  # detections with bad numbers were dropped: they are not this frame's tracks
             detections = detections.select([i for i, h in enumerate(seen) if h is not None])
@@ -164,8 +170,9 @@ class Pipeline:
         lost_ids = getattr(self.detector, "lost_track_ids", None)  # a detector of the caller's may not know
         if self._hidden is None or lost_ids is None:
             return []
+        lost_ids = lost_ids() if self._reassociator is None else self._reassociator.reported(lost_ids())
         seen, tracks = {track_id for track_id, _, _ in visible}, self.histories.tracks
-        return [(i, tracks[i].class_id, tracks[i].samples()) for i in lost_ids() if i not in seen and i in tracks]
+        return [(i, tracks[i].class_id, tracks[i].samples()) for i in lost_ids if i not in seen and i in tracks]
 
     def _frame_map(self, pose, detections: Detections) -> FrameMap:
         """This frame's map between pixels, history coordinates and the ground: from the robot's pose,
@@ -207,6 +214,8 @@ class Pipeline:
                 forecast=None if forecast is None else frame_map.present(forecast),
                 point_world=frame_map.point_world(history.points[-1]),
             ))
+        if self._reassociator is not None:
+            self._reassociator.remember(obs.histories, forecasts)
         if self._hidden is not None:
             tracks += self._hidden_states(obs, forecasts)
         latency = None if obs.captured_at is None else time.monotonic() - obs.captured_at
@@ -321,6 +330,8 @@ class Pipeline:
         self._next_index = 0
         if self._hidden is not None:
             self._hidden = HiddenTracks()
+        if self._reassociator is not None:
+            self._reassociator.reset()
         self._adapter = self._new_adapter()  # a new scene
 
     def close(self) -> None:

@@ -19,6 +19,8 @@ def test_people_behind_a_pillar_stay_in_the_results_not_visible(concourse, detec
             assert ok
             image[:, PILLAR] = 128
             result = pipe.process(image, index / 25, index)
+            ids = [track.id for track in result.tracks]
+            assert len(ids) == len(set(ids))  # re-association's aliases never show one person twice
             lost_reported.update(pipe.detector.lost_track_ids())
             for track in result.tracks:
                 if track.visible:

@@ -45,7 +45,6 @@ def _positive_int(text: str) -> int:
 
 DEFAULT_CHECKPOINT = "weights/forecaster.pt"
 DEFAULT_OUTPUT_DIR = Path("runs")  # created when a run is about to write there, never before
-# How a detector file is run, by its suffix, where the detector does not say (it may: ``describe()``).
 def _default_output(source: str, suffix: str) -> str:
     return str(DEFAULT_OUTPUT_DIR / f"{Path(str(source)).stem}_trajpipe{suffix}")
 
@@ -54,6 +53,17 @@ def describe_detector(detector) -> str:
     """One line naming the detector weights a run uses and what runs them (the detector's ``describe()``;
     a detector of the caller's own without one: its class name)."""
     return detector.describe() if callable(getattr(detector, "describe", None)) else type(detector).__name__
+
+
+def announce_detector(detector, live: bool) -> None:
+    """The run's first lines: the detector weights and what runs them, on the runtime measured best for
+    this kind of source (``live``), and the figures behind that choice where one was made."""
+    if callable(getattr(detector, "prefer", None)):
+        detector.prefer(live=live)
+    print(f"trajpipe: detector {describe_detector(detector)}", file=sys.stderr, flush=True)
+    choice = detector.choice() if callable(getattr(detector, "choice", None)) else None
+    if choice:
+        print(f"trajpipe: detector runtime {choice}", file=sys.stderr, flush=True)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -80,10 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if to_default_dir:
         output_video = _default_output(args.source, ".mp4")
         output_jsonl = _default_output(args.source, ".jsonl")
-    none = {"", "none"}
-    output_video = None if output_video is None or output_video.lower() in none else output_video
-    output_jsonl = None if output_jsonl is None or output_jsonl.lower() in none else output_jsonl
-    output_mcap = None if output_mcap is None or output_mcap.lower() in none else output_mcap
+    output_video, output_jsonl, output_mcap = (None if path is None or path.lower() in ("", "none") else path
+                                               for path in (output_video, output_jsonl, output_mcap))
     # Check file sources, cameras, the device and outputs before paying for model loading.
     if not is_live(args.source):
         open_source(args.source).close()
@@ -100,13 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"trajpipe: live view at {live.url}", file=sys.stderr, flush=True)
         publishers = _publishers(config, stack)  # bound before the models load, as the live view
         pipeline = stack.enter_context(Pipeline(config))
-        prefer = getattr(pipeline.detector, "prefer", None)  # the runtime measured best for this kind of source
-        if prefer is not None:
-            prefer(live=is_live(args.source))
-        print(f"trajpipe: detector {describe_detector(pipeline.detector)}", file=sys.stderr, flush=True)
-        choice = getattr(pipeline.detector, "choice", lambda: None)()
-        if choice:
-            print(f"trajpipe: detector runtime {choice}", file=sys.stderr, flush=True)
+        announce_detector(pipeline.detector, live=is_live(args.source))
         if to_default_dir:
             DEFAULT_OUTPUT_DIR.mkdir(exist_ok=True)
         if live is not None and pipeline.ground is not None:
@@ -158,10 +160,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         from ..video.detector import resolve_weights
         from ..video.network_tracker import runtime_report
 
-        weights = resolve_weights(args.model)
-        print(f"detector weights: {weights}")
-        for line in runtime_report(weights):
-            print(line)
+        print("\n".join(runtime_report(resolve_weights(args.model))))
     return 0
 
 

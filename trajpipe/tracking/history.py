@@ -67,6 +67,11 @@ class TrackHistory:
     def last_seen(self) -> float:
         return float(self._rows[self._end - 1, _TIME])
 
+    @property
+    def first_seen(self) -> float:
+        """Time (s) of the oldest sample kept (the track's first, for tracks younger than the history)."""
+        return float(self._rows[self._start, _TIME])
+
     def samples(self) -> Samples:
         """The live samples as a read-only view (never rewritten later: safe to hand to another thread)."""
         live = self._rows[self._start:self._end]
@@ -188,6 +193,14 @@ class TrackHistories:
                           "look still)", TrajpipeWarning, stacklevel=2)
         history.append(t, point, box)
         return history
+
+    def merge(self, track_id: int, into: int) -> None:
+        """Track ``track_id`` is the person ``into`` seen again (re-associated): its samples, all later
+        than ``into``'s, go on ``into``'s history, and ``track_id`` is forgotten."""
+        rows = self.tracks.pop(track_id).samples().rows
+        target = self.tracks[into]
+        for row in rows:
+            target.append(row[0], row[1:3], None if np.isnan(row[3]) else row[3:7])
 
     def forget_lost(self, now: float) -> None:
         """Forget the tracks not seen for more than ``lost_track_ttl`` before ``now``."""

@@ -156,7 +156,11 @@ class CameraMotion:
         found = found.reshape(-1, 2).astype(np.float64)
         keep = status.ravel().astype(bool) & ~self._in_boxes(found @ to_full[:2, :2].T + to_full[:2, 2])
         size = grey.shape[1], grey.shape[0]
-        fit = choose_model(self._key_points[keep], found[keep], size, self.models)
+        # a still camera's check needs only to see whether it moved: the simpler models, the cheaper RANSAC
+        # (unless the keyframe's transform is already a more general one, which a simpler one would jolt)
+        simple = self.models[:2]
+        models = simple if self._still_frames >= STILL_AFTER and self.model in simple else self.models
+        fit = choose_model(self._key_points[keep], found[keep], size, models)
         if fit is None:  # lost (a cut, a blur, the view covered): keep the last estimate, start a new keyframe
             return self._make_key()
         self.model = fit.model

@@ -53,30 +53,6 @@ ULTRALYTICS_BACKENDS = {".tflite": "LiteRT", ".pt": "PyTorch", ".onnx": "ONNX Ru
                         "_openvino_model": "OpenVINO"}
 
 
-def stage_runtimes(runtime: str, weights: str, imgsz: int | None, device: str | None) -> tuple[list[str], str | None]:
-    """The runtimes trajpipe's own detector stage may run ``weights`` on for ``detector_runtime=runtime``,
-    and why none can (None when some can)."""
-    from .litert import litert_available
-    from .network import network_weights
-    from .openvino import openvino_available
-
-    if imgsz is not None or device not in (None, "cpu"):
-        return [], "imgsz and device are Ultralytics' settings"
-    if not network_weights(weights):
-        return [], f"trajpipe's own detector stage reads .tflite and .onnx files, not {weights}"
-    usable = {"litert": litert_available() and weights.lower().endswith(".tflite"), "openvino": openvino_available()}
-    wanted = ["litert", "openvino"] if runtime == "auto" else [runtime]
-    found = [r for r in wanted if usable[r]]
-    if found:
-        return found, None
-    if runtime == "litert":
-        return [], ("LiteRT runs .tflite files only" if litert_available()
-                    else "ai-edge-litert is not installed (pip install 'trajpipe[litert]')")
-    if runtime == "openvino":
-        return [], "openvino is not installed (pip install openvino)"
-    return [], "neither ai-edge-litert nor openvino is installed"
-
-
 def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
                     imgsz: int | None = None, classes: list[str] | None = None, device: str | None = None,
                     runtime: str = "auto", threads: int | None = None):
@@ -90,7 +66,7 @@ def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: 
     ``openvino`` insist, with an error where they cannot.
     """
     from .device import check_device
-    from .network_tracker import NetworkTracker
+    from .network_tracker import NetworkTracker, stage_runtimes
 
     check_device(device)  # before anything loads
     if runtime not in RUNTIMES:
@@ -192,6 +168,11 @@ class YoloTracker:
         if not trackers:
             return []
         return [int(track.track_id) for track in trackers[0].lost_stracks]
+
+    def trackers(self) -> list:
+        """The Ultralytics trackers behind the ids (none before the first frame; for
+        :mod:`trajpipe.tracking.reassociate`)."""
+        return list(getattr(self.model.predictor, "trackers", None) or ())
 
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""

@@ -12,6 +12,7 @@ import numpy as np
 
 INLIER_PX = 1.0  # downscaled pixels: RANSAC inlier threshold of the keyframe -> frame fits
 MODELS = ("translation", "similarity", "affine", "homography")  # simplest first
+NOISE_PX = 0.1  # downscaled pixels: a fit whose RMS residual is below this leaves nothing for a more general model
 MIN_POINTS = 12  # fewer inliers than this: the estimate is not trusted (kept from the last frame)
 
 
@@ -86,7 +87,9 @@ def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], m
     points). Every model is then fitted to those inliers by least squares, and a simpler one is
     kept unless the next more general one brings its residual (RMS, pixels) clearly down: below
     1/1.25 of it (noise alone lowers it by a few percent for the few extra parameters; a zoom of
-    1 % leaves a translation off by over a pixel at the frame's edges). Fits that the points do not
+    1 % leaves a translation off by over a pixel at the frame's edges), and only above ``NOISE_PX`` (what
+    the flow's own error leaves: a more general model would fit that noise, and a still camera's
+    estimate would jitter between models). Fits that the points do not
     pin down (:func:`well_conditioned`) are skipped: a simpler model is the fallback. The returned
     inliers are all the points within ``inlier_px`` of the chosen fit.
     """
@@ -115,7 +118,7 @@ def choose_model(before: np.ndarray, after: np.ndarray, size: tuple[int, int], m
         if not well_conditioned(model, matrix, inside, size):
             continue
         rms = math.sqrt(np.mean(residuals(matrix, inside, arrived) ** 2))
-        if chosen is None or rms < chosen[2] / 1.25:
+        if chosen is None or (chosen[2] > NOISE_PX and rms < chosen[2] / 1.25):
             chosen = (model, matrix, rms)
     if chosen is None:
         return None

@@ -20,6 +20,30 @@ from .runtime_choice import (RuntimeTable, Timing, cache_key, describe_choice, l
 STAGE_RUNTIMES = ("auto", "litert", "openvino")
 
 
+def stage_runtimes(runtime: str, weights: str, imgsz: int | None, device: str | None) -> tuple[list[str], str | None]:
+    """The runtimes trajpipe's own detector stage may run ``weights`` on for ``detector_runtime=runtime``,
+    and why none can (None when some can)."""
+    from .litert import litert_available
+    from .network import network_weights
+    from .openvino import openvino_available
+
+    if imgsz is not None or device not in (None, "cpu"):
+        return [], "imgsz and device are Ultralytics' settings"
+    if not network_weights(weights):
+        return [], f"trajpipe's own detector stage reads .tflite and .onnx files, not {weights}"
+    usable = {"litert": litert_available() and weights.lower().endswith(".tflite"), "openvino": openvino_available()}
+    wanted = ["litert", "openvino"] if runtime == "auto" else [runtime]
+    found = [r for r in wanted if usable[r]]
+    if found:
+        return found, None
+    if runtime == "litert":
+        return [], ("LiteRT runs .tflite files only" if litert_available()
+                    else "ai-edge-litert is not installed (pip install 'trajpipe[litert]')")
+    if runtime == "openvino":
+        return [], "openvino is not installed (pip install openvino)"
+    return [], "neither ai-edge-litert nor openvino is installed"
+
+
 def runtime_versions(runtimes: list[str]) -> dict[str, str]:
     """The installed version of each runtime in ``runtimes`` (part of the cache key), from the packages'
     metadata: nothing is imported."""
@@ -184,6 +208,10 @@ class NetworkTracker:
         """Ids of the tracks the tracker has lost but still looks for (its ``lost_stracks``)."""
         return [int(t.track_id) for t in self.box_tracker.tracker.lost_stracks]
 
+    def trackers(self) -> list:
+        """The Ultralytics tracker behind the ids (for :mod:`trajpipe.tracking.reassociate`)."""
+        return [self.box_tracker.tracker]
+
     def reset(self) -> None:
         """Start tracking afresh: new tracker state and ids."""
         self.box_tracker.reset()
@@ -207,20 +235,18 @@ class NetworkTracker:
 
 
 def runtime_report(weights: str) -> list[str]:
-    """What ``detector_runtime=auto`` runs ``weights`` on here and the figures behind it, from the cache
-    (nothing is timed): lines for ``trajpipe info``."""
-    from .detector import stage_runtimes
-
+    """The weights, and what ``detector_runtime=auto`` runs them on here with the figures behind it, from
+    the cache (nothing is timed): lines for ``trajpipe info``."""
     runtimes, reason = stage_runtimes("auto", weights, None, None)
     if not runtimes:
-        return [f"detector runtime: Ultralytics ({reason})"]
+        return [f"detector weights: {weights}", f"detector runtime: Ultralytics ({reason})"]
     options = candidates(runtimes, usable_cores())
     if len(options) == 1:
-        return [f"detector runtime: {options[0][0]} (the only candidate here)"]
+        return [f"detector weights: {weights}", f"detector runtime: {options[0][0]} (the only candidate here)"]
     table = RuntimeTable.load(cache_key(weights, {**runtime_versions(runtimes), "candidates": str(options)}))
     if table is None:
         names = ", ".join(Timing(r, t, 0, 0).name for r, t in options)
-        return [f"detector runtime: not measured on this machine yet; the first run times {names} (about 2 s) "
-                "and keeps the fastest"]
-    return [f"detector runtime ({use}): {describe_choice(table, table.choose(live), live)}"
-            for use, live in (("video files", False), ("live sources and push mode", True))]
+        return [f"detector weights: {weights}", f"detector runtime: not measured on this machine yet; the first run "
+                f"times {names} (about 2 s) and keeps the fastest"]
+    return [f"detector weights: {weights}"] + [f"detector runtime ({use}): {describe_choice(table, table.choose(live), live)}"
+                                              for use, live in (("video files", False), ("live sources and push mode", True))]

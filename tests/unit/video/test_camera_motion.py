@@ -220,3 +220,19 @@ def test_local_affine_of_a_homography_is_exact_at_its_point_and_follows_it_nearb
         near = point + step
         exact = cv2.perspectiveTransform(near[None, None], warp)[0, 0]
         np.testing.assert_allclose(affine[:, :2] @ near + affine[:, 2], exact, atol=0.02 if any(step) else 1e-9)
+
+
+def test_a_pan_easing_in_from_rest_is_followed_without_loss():
+    """Still for a second (the still-camera mode sets in), then a pan creeping in by whole pixels up to
+    2 px a frame: the transforms handed out, chained, stay on the crop's offset (the first pixel may
+    wait for the still camera's next check, at most STILL_CHECK_EVERY - 1 frames), and nothing of the
+    creeping motion is lost."""
+    scene, motion = textured_scene(), CameraMotion()
+    total, errors = np.eye(3), []
+    for i in range(90):
+        u = max(0, i - FPS) / FPS  # seconds into the pan
+        x = round(50 * (u / 2 - 1.5 / math.pi * math.sin(math.pi * u / 3)))  # sin^2 speed up to 50 px/s over 3 s
+        total = motion.update(np.ascontiguousarray(scene[100:340, 100 + x:420 + x])) @ total
+        errors.append(abs(total[0, 2] + x))
+    late = [i for i, e in enumerate(errors) if e > 0.1]
+    assert x > 40 and max(errors) <= 1.05 and len(late) < STILL_CHECK_EVERY
