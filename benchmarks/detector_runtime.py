@@ -3,8 +3,8 @@
     python benchmarks/detector_runtime.py [--frames 150] [--repeats 3]
 
 Each arm is `trajpipe run videos/concourse.mp4 --max-frames N` at the defaults (annotated MP4 + JSON
-lines), with `detector_runtime` / `detector_threads` forcing one candidate (LiteRT at 1 .. cores
-threads, OpenVINO where installed, Ultralytics' own path), and `auto`, which chooses by the timing table
+lines), with `detector_runtime` naming one candidate in full (LiteRT at 1 .. cores threads, LiteRT on
+several frames at once such as `litert:1x2`, OpenVINO where installed; Ultralytics' own path), and `auto`, which chooses by the timing table
 it measured (the first, untimed run of each arm fills the cache and warms the disk cache). Arms are
 interleaved; auto times its candidates afresh (a cache of its own) in its untimed run; the medians of whole-process frames a second and CPU seconds a frame are reported, and the
 auto arm's FPS against the fastest candidate's. Also: each candidate's network alone (letterbox,
@@ -25,34 +25,39 @@ from pathlib import Path
 from common import REPO, run_process, stats, write_results  # noqa: E402
 
 
-def arms(cores: int) -> dict[str, list[str]]:
-    """Arm name -> the key=value settings that force it."""
-    from trajpipe.video.openvino import openvino_available
+def arms(weights: str, cores: int) -> dict[str, list[str]]:
+    """Arm name -> the key=value settings that force it: every candidate auto chooses among, by name."""
+    from trajpipe.video.network_tracker import candidates, stage_runtimes
+    from trajpipe.video.runtime_choice import Timing
 
     found = {"auto": ["detector_runtime=auto"]}
-    found.update({f"litert:{n}": ["detector_runtime=litert", f"detector_threads={n}"] for n in range(1, cores + 1)})
-    if openvino_available():
-        found["openvino"] = ["detector_runtime=openvino"]
+    for runtime, threads, copies in candidates(stage_runtimes("auto", weights, None, None)[0], cores):
+        name = Timing(runtime, threads, 0, 0, copies).name
+        found[name] = [f"detector_runtime={name}"]
     found["ultralytics"] = ["detector_runtime=ultralytics"]
     return found
 
 
 def network_alone(weights: str, video: str, cores: int, frames: int = 40) -> dict:
-    """Wall and CPU ms a frame of each candidate's letterbox + network + NMS on real frames."""
+    """Wall and CPU ms a frame of each candidate's letterbox + network + NMS on real frames (with several
+    frames at once: as many threads, each frame to the next free one)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import cv2
 
     from trajpipe.video.network_tracker import build_network, candidates, stage_runtimes
+    from trajpipe.video.runtime_choice import Timing
 
     capture = cv2.VideoCapture(video)
     images = [capture.read()[1] for _ in range(frames)]
     table = {}
-    for runtime, threads in candidates(stage_runtimes("auto", weights, None, None)[0], cores):
-        network = build_network(runtime, threads, weights, 0.1, 0.7, None)
-        network.detect(images[0])
-        wall, cpu = time.perf_counter(), time.process_time()
-        for image in images:
-            network.detect(image)
-        name = runtime if threads is None else f"{runtime}:{threads}"
+    for runtime, threads, copies in candidates(stage_runtimes("auto", weights, None, None)[0], cores):
+        network = build_network(runtime, threads, copies, weights, 0.1, 0.7, None)
+        with ThreadPoolExecutor(copies) as pool:
+            list(pool.map(network.detect, images[:copies]))  # every thread's interpreter set up
+            wall, cpu = time.perf_counter(), time.process_time()
+            list(pool.map(network.detect, images))
+        name = Timing(runtime, threads, 0, 0, copies).name
         table[name] = {"wall_ms": round((time.perf_counter() - wall) * 1000 / frames, 1),
                        "cpu_ms": round((time.process_time() - cpu) * 1000 / frames, 1)}
         network.close()
@@ -90,7 +95,7 @@ def main() -> None:
         os.environ["TRAJPIPE_CACHE_DIR"] = f"{tmp}/cache"
         base = [trajpipe, "run", args.video, "--model", args.weights, "--max-frames", str(args.frames),
                 "--output-video", f"{tmp}/out.mp4", "--output-jsonl", f"{tmp}/out.jsonl", "--quiet"]
-        commands = {name: base + settings for name, settings in arms(cores).items()}
+        commands = {name: base + settings for name, settings in arms(args.weights, cores).items()}
         chosen = ""
         for name, command in commands.items():  # untimed: fills auto's cache, warms the disk cache
             stderr = run_process(command)[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class Config:
     detector_runtime: str = _key("auto", "what runs the detector network; auto: the runtime measured fastest on this "
                                  "machine (LiteRT at 1..cores threads, OpenVINO where installed; timed once, cached) for "
                                  ".tflite/.onnx weights when imgsz/device ask for nothing else, else Ultralytics",
-                                 "auto | litert | openvino | ultralytics")
+                                 "auto | litert | openvino | ultralytics | a candidate: litert:2, litert:1x2, ...")
     detector_threads: int | None = _key(None, "the detector runtime's thread count (litert, openvino); null: measured "
                                         "with the runtime (auto, litert) or the runtime's own (openvino)",
                                         "1 or more | null")
@@ -140,8 +141,8 @@ class Config:
             raise bad("forecast_modes", "must be between 0 and 20")
         if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
             raise bad("imgsz", "must be a positive multiple of 32")
-        if self.detector_runtime not in ("auto", "litert", "openvino", "ultralytics"):
-            raise bad("detector_runtime", "must be auto, litert, openvino or ultralytics")
+        if not re.fullmatch(r"auto|ultralytics|litert(:\d+(x\d+)?)?|openvino(:\d+)?", str(self.detector_runtime)):
+            raise bad("detector_runtime", "must be auto, litert, openvino, ultralytics or a candidate such as litert:1x2")
         if self.detector_threads is not None and self.detector_threads < 1:
             raise bad("detector_threads", "must be >= 1 (or null)")
         for key in ("min_track_age", "history_seconds", "lost_track_ttl", "trail_seconds", "outage_grace"):

@@ -23,7 +23,7 @@ from .tracking.history import Samples, TrackHistories
 from .tracking.reassociate import Reassociator
 from .core.detections import Detections
 from .video.detector import create_detector
-from .video.sources import Frame, LiveSource, VideoFileSource, as_bgr_frame, open_source
+from .video.sources import Frame, as_bgr_frame, open_source
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,8 @@ class _Observation:
 
 
 _IDENTITY = np.eye(3)
-# Video files: frames whose boxes are found (one after the other, by one thread) while the current one is
-# tracked. One thread: two inferences at once on one OpenVINO network hung (openvino 2026.4), and one
-# frame at a time on both cores measured as fast as two frames on one core each.
+# Video files: frames queued for the detector's ``parallel`` threads while the current one is tracked
+# (one for OpenVINO: two inferences at once on one compiled network hung; one per LiteRT interpreter).
 DETECT_AHEAD = 2
 
 
@@ -282,14 +281,19 @@ class Pipeline:
         return self._stream(source, max_frames)
 
     def _stream(self, source, max_frames: int | None) -> Iterator[FrameResult]:
-        with (self.open(source) as frames,
-              ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker,
-              ThreadPoolExecutor(1, thread_name_prefix="trajpipe-detect") as network):  # one inference at a time
-            prefer = getattr(self.detector, "prefer", None)  # the runtime measured best for this kind of source
-            if prefer is not None:
-                prefer(live=frames.live)
+        with self.open(source) as frames:
+            if hasattr(self.detector, "prefer"):  # the runtime measured best for this kind of source
+                self.detector.prefer(live=frames.live)
+            yield from self._stream_frames(frames, max_frames)
+
+    def _stream_frames(self, frames, max_frames: int | None) -> Iterator[FrameResult]:
+        """:meth:`stream` on an opened source, with the forecasts' thread and the network's (``parallel``:
+        as many as the detector runs frames at once)."""
+        parallel = getattr(self.detector, "parallel", 1)
+        with (ThreadPoolExecutor(1, thread_name_prefix="trajpipe-forecast") as worker,
+              ThreadPoolExecutor(parallel, thread_name_prefix="trajpipe-detect") as network):
             pending, cpu_started, count = None, time.process_time(), 0
-            for count, (frame, boxes) in enumerate(self._detect_ahead(frames, network), start=1):
+            for count, (frame, boxes) in enumerate(self._detect_ahead(frames, network, parallel), start=1):
                 if frame.outage > self.config.outage_grace:
                     self.reset()  # the scene has moved on: old tracks would only mislead
                 obs = self._observe(frame.image, frame.timestamp, frame.index, frame.captured_at, frame.pose, boxes)
@@ -303,20 +307,21 @@ class Pipeline:
                     break
             if pending is not None:
                 yield pending.result()
-            record = getattr(self.detector, "record_rest_cpu", None)
-            if record is not None and not frames.live:  # what the rest of the pipeline costs here, for the next choice
-                record(time.process_time() - cpu_started, count)
+            if hasattr(self.detector, "record_rest_cpu") and not frames.live:  # for the next runtime choice
+                self.detector.record_rest_cpu(time.process_time() - cpu_started, count)
 
-    def _detect_ahead(self, frames, network: ThreadPoolExecutor) -> Iterator[tuple[Frame, Future | None]]:
+    def _detect_ahead(self, frames, network: ThreadPoolExecutor, parallel: int = 1) -> Iterator[tuple[Frame, Future | None]]:
         """Each frame with its boxes being found: for a video file and a detector that can detect apart
-        from tracking, up to DETECT_AHEAD frames ahead in ``network``'s thread; else None (found when tracked)."""
+        from tracking, up to DETECT_AHEAD + parallel - 1 frames ahead in ``network``'s ``parallel`` threads;
+        else None (found when tracked)."""
         if frames.live or not hasattr(self.detector, "track"):
             yield from ((frame, None) for frame in frames)
             return
         ahead: deque[tuple[Frame, Future]] = deque()
+        queued = DETECT_AHEAD + parallel - 1  # every one of the network's ``parallel`` threads busy, and frames waiting
         for frame in frames:
             ahead.append((frame, network.submit(self.detector.detect, frame.image)))
-            if len(ahead) > DETECT_AHEAD:
+            if len(ahead) > queued:
                 yield ahead.popleft()
         yield from ahead
 
@@ -328,8 +333,7 @@ class Pipeline:
             self.camera_motion.reset()
         self._with_pose = None
         self._next_index = 0
-        if self._hidden is not None:
-            self._hidden = HiddenTracks()
+        self._hidden = HiddenTracks() if self._hidden is not None else None
         if self._reassociator is not None:
             self._reassociator.reset()
         self._adapter = self._new_adapter()  # a new scene

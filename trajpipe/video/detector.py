@@ -6,6 +6,7 @@ own ``YOLO.track`` (:class:`YoloTracker`). :func:`create_detector` chooses."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -53,6 +54,23 @@ ULTRALYTICS_BACKENDS = {".tflite": "LiteRT", ".pt": "PyTorch", ".onnx": "ONNX Ru
                         "_openvino_model": "OpenVINO"}
 
 
+RUNTIME_SPEC = re.compile(r"(litert|openvino)(?::(\d+)(?:x(\d+))?)?")
+
+
+def parse_runtime(spec: str, threads: int | None = None) -> tuple[str, int | None, int | None]:
+    """``detector_runtime`` as (runtime, threads, frames at once): ``auto``, ``ultralytics``, ``litert``,
+    ``openvino``, or one candidate in full as :func:`~trajpipe.video.runtime_choice.Timing.name` writes
+    it (``litert:2``, ``litert:1x2``: two frames at once, one thread each), as ``trajpipe info`` shows them."""
+    if spec in RUNTIMES:
+        return spec, threads, None
+    match = RUNTIME_SPEC.fullmatch(str(spec))
+    if match is None or (match.group(1) == "openvino" and match.group(3)):
+        raise TrajpipeError(f"detector_runtime must be one of {', '.join(RUNTIMES)} or a candidate such as "
+                            f"litert:2 or litert:1x2, got {spec!r}")
+    runtime, count, copies = match.groups()
+    return runtime, int(count) if count else threads, int(copies) if copies else (1 if count else None)
+
+
 def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
                     imgsz: int | None = None, classes: list[str] | None = None, device: str | None = None,
                     runtime: str = "auto", threads: int | None = None):
@@ -69,13 +87,12 @@ def create_detector(model: str | None = None, tracker: str = "bytetrack", conf: 
     from .network_tracker import NetworkTracker, stage_runtimes
 
     check_device(device)  # before anything loads
-    if runtime not in RUNTIMES:
-        raise TrajpipeError(f"detector_runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    runtime, threads, copies = parse_runtime(runtime, threads)
     weights = resolve_weights(model)
     if runtime != "ultralytics":
         runtimes, reason = stage_runtimes(runtime, weights, imgsz, device)
         if runtimes:
-            return NetworkTracker(weights, tracker, conf, iou, classes, tuple(runtimes), threads)
+            return NetworkTracker(weights, tracker, conf, iou, classes, tuple(runtimes), threads, copies)
         if runtime != "auto":
             raise TrajpipeError(f"detector_runtime={runtime}: {reason}")
     return YoloTracker(weights, tracker, conf, iou, imgsz, classes, device)

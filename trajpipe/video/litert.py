@@ -7,6 +7,8 @@ Pre- and post-processing are Ultralytics' own (:class:`~trajpipe.video.network.Y
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..errors import TrajpipeError, library_reason
@@ -32,28 +34,43 @@ class LiteRtNetwork(YoloNetwork):
         iou: IoU threshold of the NMS.
         class_ids: COCO class indices to keep; None keeps all.
         threads: LiteRT's thread count (its kernels split each layer over them).
-
-    Not thread-safe: one thread at a time calls :meth:`detect` (the pipeline's network thread).
+        copies: how many frames the pipeline runs through the network at once (each calling thread gets
+            an interpreter of its own; :attr:`copies` tells the pipeline how many threads to give it).
     """
 
     runtime = "LiteRT"
 
-    def __init__(self, weights: str, conf: float, iou: float, class_ids: list[int] | None = None, threads: int = 1):
+    def __init__(self, weights: str, conf: float, iou: float, class_ids: list[int] | None = None, threads: int = 1,
+                 copies: int = 1):
         super().__init__(weights, conf, iou, class_ids)
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.version, self.threads = package_version("ai-edge-litert"), int(threads)
-        try:
-            with quiet_runtime_log():  # LiteRT announces its XNNPACK delegate on stderr
-                self._interpreter = Interpreter(str(weights), num_threads=self.threads)
-                self._interpreter.allocate_tensors()
-        except Exception as exc:  # LiteRT raises ValueError/RuntimeError with the reason on the first line
-            raise TrajpipeError(f"cannot load model weights {weights}: LiteRT: {library_reason(exc)}") from exc
-        self._input = self._interpreter.get_input_details()[0]
-        self._output = self._interpreter.get_output_details()[0]
+        self.version, self.threads, self.copies = package_version("ai-edge-litert"), int(threads), int(copies)
+        self._local = threading.local()
+        interpreter = self._interpreter()  # the first one checks the file
+        self._input = interpreter.get_input_details()[0]
+        self._output = interpreter.get_output_details()[0]
         self._use_input_shape(self._input["shape"])
         if not self.nhwc:
             raise TrajpipeError(f"cannot load model weights {weights}: LiteRT runs NHWC TFLite exports only")
+
+    def describe(self) -> str:
+        """As :meth:`YoloNetwork.describe`, with the frames it runs at once where that is more than one."""
+        return super().describe() + (f" x {self.copies} frames at once" if self.copies > 1 else "")
+
+    def _interpreter(self):
+        """This thread's interpreter: one per calling thread, so that ``copies`` frames run at once (LiteRT
+        releases the GIL while it runs; one thread each costs the least CPU a frame: docs/benchmarks.md)."""
+        interpreter = getattr(self._local, "interpreter", None)
+        if interpreter is None:
+            from ai_edge_litert.interpreter import Interpreter
+
+            try:
+                with quiet_runtime_log():  # LiteRT announces its XNNPACK delegate on stderr
+                    interpreter = Interpreter(str(self.weights), num_threads=self.threads)
+                    interpreter.allocate_tensors()
+            except Exception as exc:  # LiteRT raises ValueError/RuntimeError with the reason on the first line
+                raise TrajpipeError(f"cannot load model weights {self.weights}: LiteRT: {library_reason(exc)}") from exc
+            self._local.interpreter = interpreter
+        return interpreter
 
     def _infer(self, letterboxed_bgr: np.ndarray) -> np.ndarray:
         """RGB floats in 0-1 as Ultralytics' predictor makes them (quantised where the file's input is an
@@ -64,9 +81,10 @@ class LiteRtNetwork(YoloNetwork):
             scale, zero_point = self._input["quantization"]
             limits = np.iinfo(dtype)
             x = np.clip(x / scale + zero_point, limits.min, limits.max).astype(dtype)
-        self._interpreter.set_tensor(self._input["index"], x)
-        self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._output["index"])
+        interpreter = self._interpreter()
+        interpreter.set_tensor(self._input["index"], x)
+        interpreter.invoke()
+        raw = interpreter.get_tensor(self._output["index"])
         if self._output["dtype"] in (np.int8, np.int16):
             scale, zero_point = self._output["quantization"]
             raw = (raw.astype(np.float32) - zero_point) * scale

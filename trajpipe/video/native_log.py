@@ -12,9 +12,13 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+# fd 2 is the process's: one block at a time, or a second thread would save the first one's redirection
+# as "the terminal" and restore it at its end, and every later line would be lost.
+_FD2 = threading.Lock()
 # Runtime chatter that says nothing a user can act on.
 RUNTIME_NOISE = re.compile(r"^INFO: (Created TensorFlow Lite .*delegate|Initialized TensorFlow Lite runtime)")
 
@@ -24,9 +28,15 @@ def quiet_runtime_log(noise: re.Pattern = RUNTIME_NOISE) -> Iterator[None]:
     """Hold back what is written to file descriptor 2 inside the block (C++ runtimes and Python alike)
     and pass every line on afterwards except the ``noise`` ones, so warnings and errors still show.
 
-    Call it around the step that sets a runtime up, e.g. a detector's load and first inference.
-    Where fd 2 cannot be redirected (no such descriptor, an embedding host), it does nothing.
+    Call it around the step that sets a runtime up, e.g. a detector's load and first inference. Blocks
+    of several threads run one after the other. Where fd 2 cannot be redirected (no such descriptor, an
+    embedding host), it does nothing.
     """
+    with _FD2:
+        yield from _held_fd2(noise)
+
+
+def _held_fd2(noise: re.Pattern) -> Iterator[None]:
     try:
         sys.stderr.flush()
         saved = os.dup(2)

@@ -51,24 +51,28 @@ def runtime_versions(runtimes: list[str]) -> dict[str, str]:
     return {runtime: package_version(packages[runtime]) for runtime in runtimes}
 
 
-def candidates(runtimes: list[str], cores: int, threads: int | None = None) -> list[tuple[str, int | None]]:
-    """(runtime, threads) to time: LiteRT at 1 .. ``cores`` threads, OpenVINO with its own thread count;
-    only ``threads`` threads where that is given (``detector_threads``)."""
-    found: list[tuple[str, int | None]] = []
+def candidates(runtimes: list[str], cores: int, threads: int | None = None) -> list[tuple[str, int | None, int]]:
+    """(runtime, threads, frames at once) to time: LiteRT at 1 .. ``cores`` threads on one frame at a
+    time, and on as many frames at once as its threads fit into the cores (``litert:1x2``: two frames,
+    one thread each); OpenVINO with its own thread count (two inferences at once on one compiled network
+    hung: openvino 2026.4). Only ``threads`` threads where that is given (``detector_threads``)."""
+    found: list[tuple[str, int | None, int]] = []
     if "litert" in runtimes:
-        found += [("litert", n) for n in ([threads] if threads else range(1, cores + 1))]
+        counts = [threads] if threads else range(1, cores + 1)
+        found += [("litert", n, 1) for n in counts]
+        found += [("litert", n, cores // n) for n in counts if cores // n > 1]
     if "openvino" in runtimes:
-        found.append(("openvino", threads))
+        found.append(("openvino", threads, 1))
     return found
 
 
-def build_network(runtime: str, threads: int | None, weights: str, conf: float, iou: float,
+def build_network(runtime: str, threads: int | None, copies: int, weights: str, conf: float, iou: float,
                   ids: list[int] | None) -> YoloNetwork:
     """One candidate network, ready to detect (OpenVINO compiles it in the background)."""
     if runtime == "litert":
         from .litert import LiteRtNetwork
 
-        return LiteRtNetwork(weights, conf, iou, ids, threads=threads or 1)
+        return LiteRtNetwork(weights, conf, iou, ids, threads=threads or 1, copies=copies)
     from .openvino import OpenVinoNetwork
 
     return OpenVinoNetwork(weights, conf, iou, ids, threads=threads)
@@ -83,20 +87,19 @@ def calibration_frame() -> np.ndarray:
     return cv2.imread(str(packaged_file("calibration_frame.jpg")))
 
 
-def calibrate(options: list[tuple[str, int | None]], weights: str, conf: float, iou: float, ids: list[int] | None,
+def calibrate(options: list[tuple[str, int | None, int]], weights: str, conf: float, iou: float, ids: list[int] | None,
               key: str) -> tuple[RuntimeTable, dict[str, YoloNetwork]]:
     """Time every candidate on the calibration frame; return the table and the loaded networks (the
     chosen one is used as it is, not loaded again)."""
     started, load = time.perf_counter(), load_average()
-    built = [(runtime, threads, build_network(runtime, threads, weights, conf, iou, ids))
-             for runtime, threads in options]
-    measured = time_networks([network for _, _, network in built], calibration_frame())
-    timings = [Timing(runtime, threads, round(wall_ms, 2), round(cpu_ms, 2))
-               for (runtime, threads, _), (wall_ms, cpu_ms) in zip(built, measured)]
+    built = [(option, build_network(*option, weights, conf, iou, ids)) for option in options]
+    measured = time_networks([network for _, network in built], calibration_frame(), [o[2] for o, _ in built])
+    timings = [Timing(runtime, threads, round(wall_ms, 2), round(cpu_ms, 2), copies)
+               for ((runtime, threads, copies), _), (wall_ms, cpu_ms) in zip(built, measured)]
     table = RuntimeTable(key, timings, time.time(), round(time.perf_counter() - started, 3), cpu=cpu_summary(),
                          machine_load=load)
     table.save()
-    return table, {timing.name: network for timing, (_, _, network) in zip(timings, built)}
+    return table, {timing.name: network for timing, (_, network) in zip(timings, built)}
 
 
 class NetworkTracker:
@@ -114,11 +117,12 @@ class NetworkTracker:
         runtimes: the runtimes to choose among (``litert``, ``openvino``): more than one candidate is
             timed the first time these weights run on this machine.
         threads: the runtimes' thread count (None: LiteRT's is measured, OpenVINO chooses its own).
+        copies: frames the network runs at once (None: measured with the rest).
     """
 
     def __init__(self, weights: str, tracker: str = "bytetrack", conf: float = 0.25, iou: float = 0.7,
                  classes: list[str] | None = None, runtimes: tuple[str, ...] = ("litert", "openvino"),
-                 threads: int | None = None):
+                 threads: int | None = None, copies: int | None = None):
         from ..tracking.tracker import BoxTracker, resolve_tracker
 
         self.weights, self.conf, self.iou = weights, conf, iou
@@ -130,9 +134,12 @@ class NetworkTracker:
         self.live: bool | None = None  # what the network was chosen for (None: not yet)
         self._spare: dict[str, YoloNetwork] = {}  # calibrated candidates not (yet) used
         options = candidates(list(runtimes), usable_cores(), threads)
+        if copies is not None:  # one candidate named in full (detector_runtime=litert:1x2)
+            options = [o for o in options if o[2] == copies] or [(runtimes[0], threads, copies)]
         if len(options) == 1:  # nothing to choose: no timing, no cache
             self.table = None
-            self._use(Timing(*options[0], float("nan"), float("nan")))
+            runtime, threads, copies = options[0]
+            self._use(Timing(runtime, threads, float("nan"), float("nan"), copies))
             return
         key = cache_key(weights, {**runtime_versions(list(runtimes)), "candidates": str(options)})
         self.table = RuntimeTable.load(key)
@@ -152,15 +159,25 @@ class NetworkTracker:
         if self.table is None or self.live == live:
             return
         chosen = self.table.choose(live)
-        if self.network is None or (self.network.runtime.lower(), self.network.threads) != (chosen.runtime, chosen.threads):
+        if self.network is None or self._running() != (chosen.runtime, chosen.threads, chosen.copies):
             self._use(chosen)
         self.live = live
+
+    def _running(self) -> tuple[str, int | None, int]:
+        """(runtime, threads, frames at once) of the network running now."""
+        return self.network.runtime.lower(), self.network.threads, getattr(self.network, "copies", 1)
+
+    @property
+    def parallel(self) -> int:
+        """How many frames the pipeline may hand :meth:`detect` at once, each from a thread of its own."""
+        return getattr(self._network(), "copies", 1)
 
     def _use(self, timing: Timing) -> None:
         """Run ``timing``'s candidate from now on; the other calibrated networks are released."""
         network = self._spare.pop(timing.name, None)
         if network is None:
-            network = build_network(timing.runtime, timing.threads, self.weights, self.conf, self.iou, self.class_ids)
+            network = build_network(timing.runtime, timing.threads, timing.copies, self.weights, self.conf, self.iou,
+                                    self.class_ids)
         for spare in self._spare.values():
             spare.close()
         self._spare.clear()
@@ -228,8 +245,7 @@ class NetworkTracker:
         network (the process's CPU less the network's measured share), for the next choice."""
         if self.table is None or frames < 30 or self.network is None:
             return
-        network = next((t for t in self.table.timings
-                        if (t.runtime, t.threads) == (self.network.runtime.lower(), self.network.threads)), None)
+        network = next((t for t in self.table.timings if (t.runtime, t.threads, t.copies) == self._running()), None)
         if network is not None:
             self.table.record_rest_cpu(process_cpu_s * 1000 / frames - network.cpu_ms)
 
@@ -245,7 +261,7 @@ def runtime_report(weights: str) -> list[str]:
         return [f"detector weights: {weights}", f"detector runtime: {options[0][0]} (the only candidate here)"]
     table = RuntimeTable.load(cache_key(weights, {**runtime_versions(runtimes), "candidates": str(options)}))
     if table is None:
-        names = ", ".join(Timing(r, t, 0, 0).name for r, t in options)
+        names = ", ".join(Timing(r, t, 0, 0, c).name for r, t, c in options)
         return [f"detector weights: {weights}", f"detector runtime: not measured on this machine yet; the first run "
                 f"times {names} (about 2 s) and keeps the fastest"]
     return [f"detector weights: {weights}"] + [f"detector runtime ({use}): {describe_choice(table, table.choose(live), live)}"

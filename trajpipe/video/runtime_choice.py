@@ -41,19 +41,25 @@ class Timing:
     Attributes:
         runtime: ``litert`` or ``openvino``.
         threads: the runtime's thread count (None: the runtime's own choice).
-        wall_ms: wall-clock milliseconds a frame (letterbox, network, NMS).
+        wall_ms: wall-clock milliseconds a frame (letterbox, network, NMS); with several frames at once,
+            the time of a round over the frames in it (one frame's latency is longer).
         cpu_ms: CPU milliseconds a frame, summed over the process's threads.
+        copies: frames the network runs at once, one thread each (video files only: a live source
+            takes the freshest frame, one at a time).
     """
 
     runtime: str
     threads: int | None
     wall_ms: float
     cpu_ms: float
+    copies: int = 1
 
     @property
     def name(self) -> str:
-        """``litert:2``, ``openvino``: the candidate as :func:`describe_choice` names it."""
-        return self.runtime if self.threads is None else f"{self.runtime}:{self.threads}"
+        """``litert:2``, ``litert:1x2`` (two frames at once, one thread each), ``openvino``: the candidate
+        as :func:`describe_choice` names it."""
+        name = self.runtime if self.threads is None else f"{self.runtime}:{self.threads}"
+        return name if self.copies == 1 else f"{name}x{self.copies}"
 
 
 def frame_ms(timing: Timing, cores: int, rest_cpu_ms: float) -> float:
@@ -76,6 +82,8 @@ def choose(timings: list[Timing], live: bool, cores: int, rest_cpu_ms: float) ->
     Returns:
         The chosen :class:`Timing`; ties go to the lower CPU time, then the fewer threads.
     """
+    if live:  # one frame at a time: the freshest
+        timings = [t for t in timings if t.copies == 1]
     if not timings:
         raise ValueError("no candidate to choose from")
 
@@ -203,19 +211,36 @@ class RuntimeTable:
         self.save(path)
 
 
-def time_networks(networks: list, frame: np.ndarray, rounds: int = CALIBRATION_RUNS) -> list[tuple[float, float]]:
-    """(wall ms, CPU ms) a frame of each network's ``detect`` on ``frame``: one untimed warm-up run each
-    (it sets the runtime up), then ``rounds`` rounds taking the networks in turn, so that a change in the
-    machine's load during the timing falls on every candidate alike."""
-    for network in networks:
-        network.detect(frame)
-    wall, cpu = [0.0] * len(networks), [0.0] * len(networks)
-    for _ in range(rounds):
-        for i, network in enumerate(networks):
-            w, c = time.perf_counter(), time.process_time()
-            network.detect(frame)
-            wall[i] += time.perf_counter() - w
-            cpu[i] += time.process_time() - c
+def time_networks(networks: list, frame: np.ndarray, copies: list[int], rounds: int = CALIBRATION_RUNS) -> list[tuple[float, float]]:
+    """(wall ms, CPU ms) a frame of each network's ``detect`` on ``frame``, ``copies[i]`` frames at once
+    (threads of their own, kept for all rounds, as the pipeline keeps them): one untimed warm-up round
+    each (it sets the runtime up), then ``rounds`` rounds taking the networks in turn, so that a change
+    in the machine's load during the timing falls on every candidate alike."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pools = [ThreadPoolExecutor(n) if n > 1 else None for n in copies]
+
+    def one_round(i: int) -> None:
+        if pools[i] is None:
+            networks[i].detect(frame)
+        else:
+            for future in [pools[i].submit(networks[i].detect, frame) for _ in range(copies[i])]:
+                future.result()
+
+    try:
+        for i in range(len(networks)):
+            one_round(i)
+        wall, cpu = [0.0] * len(networks), [0.0] * len(networks)
+        for _ in range(rounds):
+            for i, n in enumerate(copies):
+                w, c = time.perf_counter(), time.process_time()
+                one_round(i)
+                wall[i] += (time.perf_counter() - w) / n
+                cpu[i] += (time.process_time() - c) / n
+    finally:
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown()
     return [(w * 1000 / rounds, c * 1000 / rounds) for w, c in zip(wall, cpu)]
 
 

@@ -4,6 +4,7 @@ one-time cost per machine, weights file and runtime version."""
 import numpy as np
 import pytest
 
+from trajpipe.errors import TrajpipeError
 from trajpipe.video import network_tracker, runtime_choice
 from trajpipe.video.runtime_choice import RuntimeTable, Timing, choose, frame_ms
 
@@ -70,9 +71,9 @@ class FakeNetwork:
 
     runs = 0
 
-    def __init__(self, runtime, threads, *args):
+    def __init__(self, runtime, threads, copies=1):
         self.runtime = {"litert": "LiteRT", "openvino": "OpenVINO"}[runtime]
-        self.threads, self.closed = threads, False
+        self.threads, self.copies, self.closed = threads, copies, False
 
     def detect(self, frame):
         FakeNetwork.runs += 1
@@ -89,7 +90,8 @@ class FakeNetwork:
 def fake_runtimes(monkeypatch, tmp_path):
     """NetworkTracker with fake networks, a cache of its own, 2 cores and both runtimes' versions known."""
     monkeypatch.setenv("TRAJPIPE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(network_tracker, "build_network", lambda runtime, threads, *a: FakeNetwork(runtime, threads))
+    monkeypatch.setattr(network_tracker, "build_network",
+                        lambda runtime, threads, copies, *a: FakeNetwork(runtime, threads, copies))
     monkeypatch.setattr(network_tracker, "usable_cores", lambda: 2)
     monkeypatch.setattr(runtime_choice, "usable_cores", lambda: 2)
     versions = {"litert": "2.3.0", "openvino": "2026.4.1"}
@@ -109,7 +111,8 @@ def test_the_cache_is_used_on_the_second_run(fake_runtimes, tmp_path):
     weights = weights_file(tmp_path, b"weights one")
     first = network_tracker.NetworkTracker(weights, runtimes=("litert", "openvino"))
     timed = FakeNetwork.runs
-    assert timed == 3 * (1 + runtime_choice.CALIBRATION_RUNS)  # litert:1, litert:2, openvino: warm-up + timed runs
+    # litert:1, litert:2, openvino one frame a round, litert:1x2 two: a warm-up round and the timed ones
+    assert timed == (3 + 2) * (1 + runtime_choice.CALIBRATION_RUNS)
     assert not first.table.from_cache and "measured now" in first.choice()
     second = network_tracker.NetworkTracker(weights, runtimes=("litert", "openvino"))
     assert FakeNetwork.runs == timed  # read from the cache: nothing timed
@@ -155,6 +158,35 @@ def test_the_network_follows_the_kind_of_source(fake_runtimes, tmp_path, monkeyp
 
 def test_a_thread_count_given_is_the_only_one_timed():
     assert network_tracker.candidates(["litert", "openvino"], 4) == [
-        ("litert", 1), ("litert", 2), ("litert", 3), ("litert", 4), ("openvino", None)]
-    assert network_tracker.candidates(["litert", "openvino"], 4, threads=2) == [("litert", 2), ("openvino", 2)]
-    assert network_tracker.candidates(["litert"], 4, threads=3) == [("litert", 3)]
+        ("litert", 1, 1), ("litert", 2, 1), ("litert", 3, 1), ("litert", 4, 1), ("litert", 1, 4), ("litert", 2, 2),
+        ("openvino", None, 1)]
+    assert network_tracker.candidates(["litert", "openvino"], 4, threads=2) == [
+        ("litert", 2, 1), ("litert", 2, 2), ("openvino", 2, 1)]
+    assert network_tracker.candidates(["litert"], 4, threads=3) == [("litert", 3, 1)]
+
+
+# 2 cores of an AMD EPYC with AVX2 only (2026-12-07): two frames at once on one LiteRT thread each cost
+# the least CPU and give the most frames a second; a live source cannot use them.
+AVX2 = [Timing("litert", 1, 207.2, 206.3), Timing("litert", 2, 125.3, 222.8), Timing("openvino", None, 126.1, 247.1),
+        Timing("litert", 1, 109.5, 209.5, copies=2)]
+
+
+def test_several_frames_at_once_serve_files_never_live_sources():
+    assert choose(AVX2, live=False, cores=2, rest_cpu_ms=62).name == "litert:1x2"
+    assert choose(AVX2, live=True, cores=2, rest_cpu_ms=62).name == "litert:2"
+    with pytest.raises(ValueError):
+        choose([AVX2[3]], live=True, cores=2, rest_cpu_ms=0)
+
+
+def test_a_candidate_named_in_full_is_the_only_one_run(fake_runtimes, tmp_path):
+    from trajpipe.video.detector import parse_runtime
+
+    assert parse_runtime("litert:1x2") == ("litert", 1, 2)
+    assert parse_runtime("litert:2") == ("litert", 2, 1)
+    assert parse_runtime("auto", 3) == ("auto", 3, None)
+    for bad in ("litert:x2", "openvino:1x2", "tpu"):
+        with pytest.raises(TrajpipeError, match="detector_runtime"):
+            parse_runtime(bad)
+    tracker = network_tracker.NetworkTracker(weights_file(tmp_path, b"w"), runtimes=("litert",), threads=1, copies=2)
+    assert FakeNetwork.runs == 0 and tracker.table is None  # nothing to choose: nothing timed
+    assert tracker.parallel == 2 and tracker.network.copies == 2
