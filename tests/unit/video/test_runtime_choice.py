@@ -20,20 +20,21 @@ def test_live_sources_take_the_lowest_latency():
 
 
 def test_video_files_weigh_the_cpu_the_rest_of_the_pipeline_needs():
-    # A light pipeline beside the network: both cores for LiteRT pay.
+    # One frame at a time, the network's latency and the rest's share of the cores add up: the
+    # fastest network wins, unless several frames at once keep both cores busy for less.
     assert choose(ZEN4, live=False, cores=2, rest_cpu_ms=10).name == "litert:2"
-    # A heavy one (drawing, encoding, forecasts) needs the second core: one LiteRT thread gives more frames
-    # a second although its latency is higher, and OpenVINO's two threads lose most.
-    heavy = choose(ZEN4, live=False, cores=2, rest_cpu_ms=60)
-    assert heavy.name == "litert:1"
-    assert frame_ms(heavy, 2, 60) < frame_ms(ZEN4[2], 2, 60) < frame_ms(ZEN4[0], 2, 60)
+    with_copies = ZEN4 + [Timing("litert", 1, 18.5, 37.0, copies=2)]
+    assert choose(with_copies, live=False, cores=2, rest_cpu_ms=60).name == "litert:1x2"
+    assert frame_ms(with_copies[3], 2, 60) < frame_ms(ZEN4[2], 2, 60) < frame_ms(ZEN4[0], 2, 60)
 
 
-def test_frame_time_is_the_network_or_the_cores_whichever_binds():
-    t = Timing("litert", 2, 20.5, 39.6)
-    assert frame_ms(t, 2, 0) == 20.5  # the network's own latency binds
-    assert frame_ms(t, 2, 40.4) == pytest.approx(40.0)  # (39.6 + 40.4) CPU ms over 2 cores
-    assert frame_ms(t, 1, 0) == pytest.approx(39.6)
+def test_frame_time_of_one_frame_or_several_at_once():
+    one, two = Timing("litert", 2, 20.5, 39.6), Timing("litert", 1, 18.5, 37.0, copies=2)
+    assert frame_ms(one, 2, 0) == 20.5
+    assert frame_ms(one, 2, 40.0) == pytest.approx(40.5)  # 20.5 + 40 / 2
+    assert frame_ms(two, 2, 0) == 18.5  # the network's own time a frame binds
+    assert frame_ms(two, 2, 43.0) == pytest.approx(40.0)  # (37 + 43) CPU ms over 2 cores
+    assert frame_ms(one, 1, 0) == 20.5
 
 
 def test_ties_go_to_less_cpu_then_fewer_threads():
@@ -147,13 +148,13 @@ def test_the_network_follows_the_kind_of_source(fake_runtimes, tmp_path, monkeyp
     options = network_tracker.candidates(["litert", "openvino"], 2)
     key = network_tracker.cache_key(weights, {**network_tracker.runtime_versions(["litert", "openvino"]),
                                               "candidates": str(options)})
-    RuntimeTable(key, ZEN4, 0.0, 1.0, rest_cpu_ms=60.0).save()
+    RuntimeTable(key, ZEN4 + [Timing("litert", 1, 18.5, 37.0, copies=2)], 0.0, 1.0, rest_cpu_ms=60.0).save()
     tracker = network_tracker.NetworkTracker(weights)
     assert tracker.network is None  # the uses disagree: nothing loaded until one is known
     tracker.prefer(live=False)
-    assert (tracker.runtime, tracker.network.threads) == ("LiteRT", 1)
+    assert (tracker.runtime, tracker.network.threads, tracker.parallel) == ("LiteRT", 1, 2)
     tracker.prefer(live=True)
-    assert (tracker.runtime, tracker.network.threads) == ("LiteRT", 2)
+    assert (tracker.runtime, tracker.network.threads, tracker.parallel) == ("LiteRT", 2, 1)
 
 
 def test_a_thread_count_given_is_the_only_one_timed():
