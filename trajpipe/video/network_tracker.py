@@ -51,6 +51,11 @@ def runtime_versions(runtimes: list[str]) -> dict[str, str]:
     return {runtime: package_version(packages[runtime]) for runtime in runtimes}
 
 
+def table_key(weights: str, runtimes: list[str], options: list[tuple[str, int | None, int]]) -> str:
+    """The cache key of the timing table of ``options`` (what a run times and ``trajpipe info`` reads)."""
+    return cache_key(weights, {**runtime_versions(runtimes), "candidates": str(options)})
+
+
 def candidates(runtimes: list[str], cores: int, threads: int | None = None) -> list[tuple[str, int | None, int]]:
     """(runtime, threads, frames at once) to time: LiteRT at 1 .. ``cores`` threads on one frame at a
     time, and on as many frames at once as its threads fit into the cores (``litert:1x2``: two frames,
@@ -141,7 +146,7 @@ class NetworkTracker:
             runtime, threads, copies = options[0]
             self._use(Timing(runtime, threads, float("nan"), float("nan"), copies))
             return
-        key = cache_key(weights, {**runtime_versions(list(runtimes)), "candidates": str(options)})
+        key = table_key(weights, list(runtimes), options)
         self.table = RuntimeTable.load(key)
         if self.table is None:
             self.table, self._spare = calibrate(options, weights, conf, iou, self.class_ids, key)
@@ -259,10 +264,10 @@ def runtime_report(weights: str) -> list[str]:
     options = candidates(runtimes, usable_cores())
     if len(options) == 1:
         return [f"detector weights: {weights}", f"detector runtime: {options[0][0]} (the only candidate here)"]
-    table = RuntimeTable.load(cache_key(weights, {**runtime_versions(runtimes), "candidates": str(options)}))
+    table = RuntimeTable.load(table_key(weights, runtimes, options))
     if table is None:
         names = ", ".join(Timing(r, t, 0, 0, c).name for r, t, c in options)
         return [f"detector weights: {weights}", f"detector runtime: not measured on this machine yet; the first run "
-                f"times {names} (about 2 s) and keeps the fastest"]
+                f"times {names} (a few seconds) and keeps the fastest"]
     return [f"detector weights: {weights}"] + [f"detector runtime ({use}): {describe_choice(table, table.choose(live), live)}"
                                               for use, live in (("video files", False), ("live sources and push mode", True))]

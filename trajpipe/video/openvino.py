@@ -15,11 +15,7 @@ from concurrent.futures import Future
 import numpy as np
 
 from ..errors import TrajpipeError, library_reason
-from .network import SUFFIXES, YoloNetwork, network_weights
-
-__all__ = ["OpenVinoNetwork", "openvino_available", "openvino_weights", "SUFFIXES"]
-
-openvino_weights = network_weights  # the files OpenVINO reads directly: .tflite and .onnx
+from .network import YoloNetwork
 
 
 def openvino_available() -> bool:
